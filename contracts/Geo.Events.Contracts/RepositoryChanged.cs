@@ -1,0 +1,37 @@
+namespace Geo.Events.Contracts;
+
+/// <summary>
+/// A project's repository changed on the primary: GitLab's <c>push</c>, <c>tag_push</c> and
+/// <c>repository_update</c> system hooks all become this event. A secondary converges its mirror to the
+/// primary's current refs, so <see cref="Changes"/> says what triggered the sync, not what to apply.
+/// </summary>
+public sealed record RepositoryChanged : IGeoEvent
+{
+    public required Guid EventId { get; init; }
+    public required long Sequence { get; init; }
+    public required DateTimeOffset OccurredAt { get; init; }
+
+    /// <summary>GitLab's project id.</summary>
+    public required long ProjectId { get; init; }
+
+    /// <summary>GitLab's <c>project.path_with_namespace</c>, e.g. <c>group/subgroup/project</c>.</summary>
+    public required string PathWithNamespace { get; init; }
+
+    /// <summary>The repository's kind; <see cref="RepositoryKind.Project"/> today, wikis later.</summary>
+    public RepositoryKind Kind { get; init; } = RepositoryKind.Project;
+
+    /// <summary>The GitLab event that produced this one: push, tag_push or repository_update.</summary>
+    public required string Trigger { get; init; }
+
+    /// <summary>The ref updates GitLab reported (may be empty).</summary>
+    public IReadOnlyList<RefChange> Changes { get; init; } = [];
+}
+
+/// <summary>One ref update as GitLab reports it; an all-zero sha means "created" (before) or "deleted" (after).</summary>
+public sealed record RefChange(string Ref, string Before, string After);
+
+public enum RepositoryKind
+{
+    Project = 0,
+    Wiki = 1,
+}

@@ -1,0 +1,120 @@
+using System.Text.RegularExpressions;
+
+namespace Geo.Events.Core.Paths;
+
+/// <summary>
+/// GitLab's <c>path_with_namespace</c>, checked against a strict pattern before it is ever joined to a
+/// storage root. Both sides use it: geo-primary rejects a bad path at ingest, and geo-secondary refuses it
+/// again, so a replayed or forged message cannot make a mirror land outside its root.
+/// </summary>
+public static partial class ProjectPath
+{
+    /// <summary>GitLab allows at most 20 levels of nested groups, plus the project itself.</summary>
+    public const int MaxSegments = 21;
+
+    public const int MaxLength = 1024;
+
+    public const int MaxSegmentLength = 255;
+
+    // GitLab's path rules: letters, digits, '_', '-', '.'; must start with a letter, digit or '_' and may not
+    // end in '.git' or '.atom' (GitLab's own Gitlab::PathRegex). ASCII only, so no look-alike characters.
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$", RegexOptions.CultureInvariant)]
+    private static partial Regex SegmentPattern();
+
+    /// <summary>Returns null when <paramref name="path"/> is a valid project path, else the reason it is not.</summary>
+    public static string? Problem(string? path)
+    {
+        if (string.IsNullOrEmpty(path))
+        {
+            return "is empty";
+        }
+
+        if (path.Length > MaxLength)
+        {
+            return $"is longer than {MaxLength} characters";
+        }
+
+        var segments = path.Split('/');
+        if (segments.Length < 2)
+        {
+            return "must be namespace/project";
+        }
+
+        if (segments.Length > MaxSegments)
+        {
+            return $"has more than {MaxSegments} segments";
+        }
+
+        foreach (var segment in segments)
+        {
+            if (segment.Length == 0)
+            {
+                return "has an empty segment (leading, trailing or doubled '/')";
+            }
+
+            if (segment.Length > MaxSegmentLength)
+            {
+                return $"has a segment longer than {MaxSegmentLength} characters";
+            }
+
+            if (!SegmentPattern().IsMatch(segment))
+            {
+                return $"segment '{Printable(segment)}' may only hold ASCII letters, digits, '_', '-' and '.', and must not start with '.' or '-'";
+            }
+
+            if (segment.EndsWith(".git", StringComparison.OrdinalIgnoreCase) || segment.EndsWith(".atom", StringComparison.OrdinalIgnoreCase))
+            {
+                return $"segment '{segment}' must not end in .git or .atom";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Joins a validated path to <paramref name="root"/> with <paramref name="suffix"/> (".git", ".wiki.git")
+    /// and proves the result is still under the root, with no symbolic link on the way.
+    /// </summary>
+    public static string ResolveUnder(string root, string path, string suffix)
+    {
+        var problem = Problem(path);
+        if (problem is not null)
+        {
+            throw new InvalidProjectPathException(path, problem);
+        }
+
+        var fullRoot = Path.GetFullPath(root);
+        var candidate = Path.GetFullPath(Path.Combine(fullRoot, path + suffix));
+        var rootWithSeparator = Path.EndsInDirectorySeparator(fullRoot) ? fullRoot : fullRoot + Path.DirectorySeparatorChar;
+        if (!candidate.StartsWith(rootWithSeparator, StringComparison.Ordinal))
+        {
+            throw new InvalidProjectPathException(path, "resolves outside the storage root");
+        }
+
+        // A link anywhere below the root could point outside it: refuse rather than follow.
+        var current = fullRoot;
+        foreach (var part in Path.GetRelativePath(fullRoot, candidate).Split(Path.DirectorySeparatorChar))
+        {
+            current = Path.Combine(current, part);
+            var info = new DirectoryInfo(current);
+            if (info.Exists && info.LinkTarget is not null)
+            {
+                throw new InvalidProjectPathException(path, "passes through a symbolic link in the storage root");
+            }
+        }
+
+        return candidate;
+    }
+
+    private static string Printable(string value)
+    {
+        var chars = value.Take(64).Select(c => char.IsControl(c) ? '?' : c).ToArray();
+        return new string(chars);
+    }
+}
+
+public sealed class InvalidProjectPathException(string path, string reason)
+    : Exception($"project path {(path.Length > 80 ? path[..80] + "…" : path)} {reason}")
+{
+    public string Reason { get; } = reason;
+}

@@ -1,0 +1,159 @@
+using System.Text.Json;
+using FluentValidation;
+using Geo.Events.Primary.Outbox;
+using Npgsql;
+
+namespace Geo.Events.Primary.Hooks;
+
+/// <summary>
+/// <c>POST /hooks/system</c>: where GitLab's system hooks (Admin Area → System hooks) and project webhooks
+/// land. Every answer a client can act on: 401 bad token, 413 too large, 400 not JSON, 422 not a valid
+/// event, 503 event store down (GitLab logs it), 202 recorded, 200 a GitLab event we do not replicate.
+/// </summary>
+public static class HookEndpoints
+{
+    public const string TokenHeader = "X-Gitlab-Token";
+    public const string EventUuidHeader = "X-Gitlab-Event-UUID";
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+    private const int MaxDeliveryIdLength = 200;
+
+    public static void MapHookEndpoints(this IEndpointRouteBuilder app) =>
+        app.MapPost("/hooks/system", ReceiveAsync);
+
+    private static async Task<IResult> ReceiveAsync(
+        HttpRequest request,
+        HookToken token,
+        IValidator<SystemHookPayload> validator,
+        EventLog eventLog,
+        OutboxSignal signal,
+        Microsoft.Extensions.Options.IOptions<PrimaryOptions> options,
+        ILogger<SystemHookPayload> logger,
+        CancellationToken cancellationToken)
+    {
+        if (!request.Headers.TryGetValue(TokenHeader, out var presented) || string.IsNullOrEmpty(presented))
+        {
+            return Problem(StatusCodes.Status401Unauthorized, "Missing token", $"send the hook's secret token in the {TokenHeader} header");
+        }
+
+        if (!token.Matches(presented.ToString()))
+        {
+            return Problem(StatusCodes.Status401Unauthorized, "Wrong token", $"{TokenHeader} does not match the token geo-primary is configured with");
+        }
+
+        var deliveryId = DeliveryId(request);
+        if (deliveryId is { Length: > MaxDeliveryIdLength } || (deliveryId is not null && deliveryId.Any(char.IsControl)))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Bad delivery id", $"{IdempotencyKeyHeader}/{EventUuidHeader} must be at most {MaxDeliveryIdLength} printable characters");
+        }
+
+        var limit = options.Value.MaxBodyBytes;
+        var body = await ReadBodyAsync(request, limit, cancellationToken);
+        if (body is null)
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"hook bodies are limited to {limit} bytes (Primary:MaxBodyBytes)");
+        }
+
+        SystemHookPayload? payload;
+        try
+        {
+            payload = JsonSerializer.Deserialize<SystemHookPayload>(body, SystemHookPayload.JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Malformed JSON", $"the body is not a JSON object geo-primary can read: {e.Message}");
+        }
+
+        if (payload is null)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Malformed JSON", "the body must be a JSON object");
+        }
+
+        var kind = payload.Kind;
+        if (kind is null)
+        {
+            return Problem(StatusCodes.Status422UnprocessableEntity, "Unknown event", "the payload has neither 'event_name' nor 'object_kind'");
+        }
+
+        if (HookEvents.Ignored.Contains(kind))
+        {
+            return Results.Ok(new { ignored = true, reason = $"'{kind}' events are not replicated by this version of Geo.Events" });
+        }
+
+        if (!HookEvents.Replicated.Contains(kind))
+        {
+            return Problem(StatusCodes.Status422UnprocessableEntity, "Unknown event", $"'{Truncate(kind)}' is not a GitLab event Geo.Events knows");
+        }
+
+        var validation = await validator.ValidateAsync(payload, cancellationToken);
+        if (!validation.IsValid)
+        {
+            var errors = validation.Errors
+                .GroupBy(e => e.PropertyName)
+                .ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).Distinct().ToArray());
+            return Results.ValidationProblem(errors, statusCode: StatusCodes.Status422UnprocessableEntity, title: $"Invalid {kind} event",
+                detail: string.Join("; ", validation.Errors.Select(e => e.ErrorMessage).Distinct()));
+        }
+
+        var evt = HookEventMapper.ToRepositoryChanged(payload, Guid.CreateVersion7(), DateTimeOffset.UtcNow);
+        EventLog.Appended appended;
+        try
+        {
+            appended = await eventLog.AppendAsync(evt, deliveryId, cancellationToken);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            logger.LogError("Could not record {Kind} event for project {ProjectId}: {Error}", kind, evt.ProjectId, e.Message);
+            return Problem(StatusCodes.Status503ServiceUnavailable, "Event store unavailable",
+                "geo-primary could not record the event in PostgreSQL; it was not accepted, send it again later");
+        }
+
+        if (!appended.Duplicate)
+        {
+            signal.Notify();
+            logger.LogInformation("Recorded {Kind} for {Project} as event {Sequence}", kind, evt.PathWithNamespace, appended.Sequence);
+        }
+
+        return Results.Accepted(value: new { id = appended.Sequence, eventId = appended.EventId, duplicate = appended.Duplicate });
+    }
+
+    /// <summary>GitLab 17.4+ sends Idempotency-Key, the same on every retry of one delivery; older ones only X-Gitlab-Event-UUID.</summary>
+    private static string? DeliveryId(HttpRequest request)
+    {
+        var key = request.Headers[IdempotencyKeyHeader].ToString();
+        if (!string.IsNullOrEmpty(key))
+        {
+            return key;
+        }
+
+        var uuid = request.Headers[EventUuidHeader].ToString();
+        return string.IsNullOrEmpty(uuid) ? null : uuid;
+    }
+
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > limit)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static IResult Problem(int status, string title, string detail) =>
+        Results.Problem(title: title, detail: detail, statusCode: status);
+
+    private static string Truncate(string value) => value.Length > 64 ? value[..64] + "…" : value;
+}

@@ -1,0 +1,29 @@
+namespace Geo.Events.Primary.Hooks;
+
+/// <summary>The GitLab event names geo-primary knows, from GitLab's system hooks and webhook documentation.</summary>
+public static class HookEvents
+{
+    public const string Push = "push";
+    public const string TagPush = "tag_push";
+    public const string RepositoryUpdate = "repository_update";
+
+    public static readonly IReadOnlySet<string> Replicated = new HashSet<string>(StringComparer.Ordinal)
+    {
+        Push, TagPush, RepositoryUpdate,
+    };
+
+    /// <summary>
+    /// Documented GitLab events that this version does not replicate. They are answered 200 with a note rather
+    /// than an error, because GitLab sends them to every system hook whether or not anyone wants them.
+    /// </summary>
+    public static readonly IReadOnlySet<string> Ignored = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "group_create", "group_destroy", "group_rename", "key_create", "key_destroy",
+        "project_create", "project_destroy", "project_rename", "project_transfer", "project_update",
+        "user_access_request_revoked_for_group", "user_access_request_revoked_for_project",
+        "user_access_request_to_group", "user_access_request_to_project", "user_add_to_group", "user_add_to_team",
+        "user_create", "user_destroy", "user_failed_login", "user_remove_from_group", "user_remove_from_team",
+        "user_rename", "user_update_for_group", "user_update_for_team", "merge_request", "wiki_page",
+        "note", "issue", "pipeline", "build", "deployment", "release", "emoji", "feature_flag",
+    };
+}

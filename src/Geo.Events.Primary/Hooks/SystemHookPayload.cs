@@ -1,0 +1,53 @@
+using System.Text.Json;
+
+namespace Geo.Events.Primary.Hooks;
+
+/// <summary>
+/// The fields geo-primary reads from GitLab's system-hook and webhook payloads, as GitLab documents them
+/// (Administration → System hooks: push, tag_push, repository_update). Unknown fields are ignored.
+/// </summary>
+public sealed class SystemHookPayload
+{
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        MaxDepth = 32,
+    };
+
+    /// <summary>System hooks name the event here (push, tag_push, repository_update, key_create…).</summary>
+    public string? EventName { get; set; }
+
+    /// <summary>Project webhooks name it here instead (push, tag_push, wiki_page…).</summary>
+    public string? ObjectKind { get; set; }
+
+    public string? Before { get; set; }
+    public string? After { get; set; }
+    public string? Ref { get; set; }
+    public string? CheckoutSha { get; set; }
+    public long? ProjectId { get; set; }
+    public long? UserId { get; set; }
+    public HookProject? Project { get; set; }
+
+    /// <summary>repository_update: the ref updates of one push.</summary>
+    public List<HookChange>? Changes { get; set; }
+
+    /// <summary>repository_update: the refs that changed.</summary>
+    public List<string>? Refs { get; set; }
+
+    public string? Kind => EventName ?? ObjectKind;
+}
+
+public sealed class HookProject
+{
+    public long? Id { get; set; }
+    public string? Name { get; set; }
+    public string? PathWithNamespace { get; set; }
+    public string? DefaultBranch { get; set; }
+}
+
+public sealed class HookChange
+{
+    public string? Before { get; set; }
+    public string? After { get; set; }
+    public string? Ref { get; set; }
+}

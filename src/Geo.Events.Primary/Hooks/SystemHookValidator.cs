@@ -1,0 +1,44 @@
+using FluentValidation;
+using Geo.Events.Core.Paths;
+
+namespace Geo.Events.Primary.Hooks;
+
+/// <summary>The rules a replicated hook must meet before it may enter the event log.</summary>
+public sealed class SystemHookValidator : AbstractValidator<SystemHookPayload>
+{
+    public SystemHookValidator()
+    {
+        RuleFor(p => p.ProjectId).NotNull().GreaterThan(0);
+        RuleFor(p => p.Project).NotNull().WithMessage("'project' is required");
+        RuleFor(p => p.Project!.PathWithNamespace)
+            .Must(path => ProjectPath.Problem(path) is null)
+            .WithMessage(p => $"'project.path_with_namespace' {ProjectPath.Problem(p.Project!.PathWithNamespace)}")
+            .When(p => p.Project is not null);
+        RuleFor(p => p.Project!.Id)
+            .Equal(p => p.ProjectId).WithMessage("'project.id' differs from 'project_id'")
+            .When(p => p.Project?.Id is not null);
+
+        When(p => p.Kind is HookEvents.Push or HookEvents.TagPush, () =>
+        {
+            RuleFor(p => p.Ref).Must(GitRef.IsValid).WithMessage("'ref' must be a full git ref name such as refs/heads/main");
+            RuleFor(p => p.Ref).Must(r => r!.StartsWith("refs/heads/", StringComparison.Ordinal))
+                .When(p => p.Kind == HookEvents.Push && GitRef.IsValid(p.Ref)).WithMessage("a push event's 'ref' must be under refs/heads/");
+            RuleFor(p => p.Ref).Must(r => r!.StartsWith("refs/tags/", StringComparison.Ordinal))
+                .When(p => p.Kind == HookEvents.TagPush && GitRef.IsValid(p.Ref)).WithMessage("a tag_push event's 'ref' must be under refs/tags/");
+            RuleFor(p => p.Before).Must(GitRef.IsObjectId).WithMessage("'before' must be a 40 or 64 character hex object id");
+            RuleFor(p => p.After).Must(GitRef.IsObjectId).WithMessage("'after' must be a 40 or 64 character hex object id");
+        });
+
+        When(p => p.Kind == HookEvents.RepositoryUpdate, () =>
+        {
+            RuleFor(p => p.Changes).NotNull().WithMessage("'changes' is required for repository_update");
+            RuleFor(p => p.Changes!.Count).LessThanOrEqualTo(10_000).When(p => p.Changes is not null);
+            RuleForEach(p => p.Changes).ChildRules(change =>
+            {
+                change.RuleFor(c => c.Ref).Must(GitRef.IsValid).WithMessage("'changes[].ref' must be a full git ref name");
+                change.RuleFor(c => c.Before).Must(GitRef.IsObjectId).WithMessage("'changes[].before' must be a 40 or 64 character hex object id");
+                change.RuleFor(c => c.After).Must(GitRef.IsObjectId).WithMessage("'changes[].after' must be a 40 or 64 character hex object id");
+            });
+        });
+    }
+}

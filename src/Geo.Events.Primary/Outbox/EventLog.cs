@@ -1,0 +1,57 @@
+using System.Text.Json;
+using Dapper;
+using Geo.Events.Contracts;
+using Npgsql;
+
+namespace Geo.Events.Primary.Outbox;
+
+/// <summary>The outbox table <c>event_log</c>: appends accepted events and hands unpublished ones to the dispatcher.</summary>
+public sealed class EventLog(NpgsqlDataSource dataSource)
+{
+    public sealed record Appended(long Sequence, Guid EventId, bool Duplicate);
+
+    public sealed record Row(long Id, string EventType, string Body);
+
+    public async Task<Appended> AppendAsync(RepositoryChanged evt, string? deliveryId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var body = JsonSerializer.Serialize(evt);
+        var inserted = await connection.QuerySingleOrDefaultAsync<(long Id, Guid EventId)?>(
+            new CommandDefinition(
+                """
+                INSERT INTO event_log (event_id, event_type, project_id, body, delivery_id, received_at)
+                VALUES (@eventId, @eventType, @projectId, @body::jsonb, @deliveryId, @receivedAt)
+                ON CONFLICT (delivery_id) DO NOTHING
+                RETURNING id, event_id
+                """,
+                new { eventId = evt.EventId, eventType = nameof(RepositoryChanged), projectId = evt.ProjectId, body, deliveryId, receivedAt = evt.OccurredAt },
+                cancellationToken: cancellationToken));
+        if (inserted is { } row)
+        {
+            return new Appended(row.Id, row.EventId, Duplicate: false);
+        }
+
+        var existing = await connection.QuerySingleAsync<(long Id, Guid EventId)>(
+            new CommandDefinition("SELECT id, event_id FROM event_log WHERE delivery_id = @deliveryId", new { deliveryId }, cancellationToken: cancellationToken));
+        return new Appended(existing.Id, existing.EventId, Duplicate: true);
+    }
+
+    public async Task<IReadOnlyList<Row>> UnpublishedAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<Row>(
+            new CommandDefinition(
+                "SELECT id, event_type AS EventType, body::text AS Body FROM event_log WHERE published_at IS NULL ORDER BY id LIMIT @limit",
+                new { limit }, cancellationToken: cancellationToken));
+        return rows.AsList();
+    }
+
+    public async Task MarkPublishedAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            new CommandDefinition(
+                "UPDATE event_log SET published_at = now() WHERE id = ANY(@ids) AND published_at IS NULL",
+                new { ids = ids.ToArray() }, cancellationToken: cancellationToken));
+    }
+}

@@ -1,0 +1,101 @@
+using System.Text.Json;
+using Geo.Events.Contracts;
+using Geo.Events.Primary.Secondaries;
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace Geo.Events.Primary.Outbox;
+
+/// <summary>
+/// Publishes committed events that are not yet published, and marks each one published only after the
+/// broker confirmed it (MassTransit's RabbitMQ publish awaits the publisher confirm). A crash between the
+/// two means the event is published again, never lost; secondaries absorb the duplicate.
+/// </summary>
+public sealed class OutboxDispatcher(
+    EventLog eventLog,
+    OutboxSignal signal,
+    IBus bus,
+    SecondaryQueues secondaryQueues,
+    IOptions<PrimaryOptions> options,
+    ILogger<OutboxDispatcher> logger) : BackgroundService
+{
+    private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Publishing before the secondaries' queues are bound would route events to nobody.
+        await secondaryQueues.Declared.WaitAsync(stoppingToken);
+
+        var backoff = TimeSpan.FromMilliseconds(500);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var rows = await eventLog.UnpublishedAsync(options.Value.DispatchBatchSize, stoppingToken);
+                if (rows.Count == 0)
+                {
+                    await signal.WaitAsync(options.Value.DispatchPollInterval, stoppingToken);
+                    continue;
+                }
+
+                var published = await PublishAsync(rows, stoppingToken);
+                if (published.Count > 0)
+                {
+                    await eventLog.MarkPublishedAsync(published, stoppingToken);
+                }
+
+                if (published.Count < rows.Count)
+                {
+                    throw new InvalidOperationException($"{rows.Count - published.Count} of {rows.Count} events were not confirmed by the broker");
+                }
+
+                backoff = TimeSpan.FromMilliseconds(500);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Outbox dispatch failed; retrying in {Backoff}", backoff);
+                await Task.Delay(backoff, stoppingToken);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            }
+        }
+    }
+
+    private async Task<List<long>> PublishAsync(IReadOnlyList<EventLog.Row> rows, CancellationToken stoppingToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        timeout.CancelAfter(PublishTimeout);
+
+        var attempts = rows.Select(async row =>
+        {
+            try
+            {
+                await PublishRowAsync(row, timeout.Token);
+                return row.Id;
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogDebug(e, "Event {Sequence} was not published", row.Id);
+                return -1;
+            }
+        });
+        var results = await Task.WhenAll(attempts);
+        return results.Where(id => id > 0).ToList();
+    }
+
+    private Task PublishRowAsync(EventLog.Row row, CancellationToken cancellationToken)
+    {
+        switch (row.EventType)
+        {
+            case nameof(RepositoryChanged):
+                var evt = JsonSerializer.Deserialize<RepositoryChanged>(row.Body)! with { Sequence = row.Id };
+                return bus.Publish(evt, context => context.MessageId = evt.EventId, cancellationToken);
+            default:
+                throw new InvalidOperationException($"event_log row {row.Id} has unknown event_type '{row.EventType}'");
+        }
+    }
+}

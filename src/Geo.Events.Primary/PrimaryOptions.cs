@@ -1,0 +1,25 @@
+namespace Geo.Events.Primary;
+
+/// <summary>Section <c>Primary</c>: geo-primary's own settings.</summary>
+public sealed class PrimaryOptions
+{
+    public const string Section = "Primary";
+
+    /// <summary>
+    /// SHA-256 (hex) of the secret token GitLab sends in <c>X-Gitlab-Token</c>. Only the hash is configured:
+    /// <c>printf %s "$TOKEN" | sha256sum</c> or <c>geo-primary hash-token</c>.
+    /// </summary>
+    public string HookTokenSha256 { get; set; } = "";
+
+    /// <summary>Largest hook body accepted, in bytes; GitLab's push payloads carry at most 20 commits.</summary>
+    public long MaxBodyBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Secondaries whose queues geo-primary declares at start, so none misses an event before it first runs.</summary>
+    public List<string> Secondaries { get; set; } = [];
+
+    /// <summary>Rows the outbox dispatcher publishes per round trip.</summary>
+    public int DispatchBatchSize { get; set; } = 200;
+
+    /// <summary>How often the dispatcher looks at the outbox when nothing woke it.</summary>
+    public TimeSpan DispatchPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+}

@@ -1,0 +1,80 @@
+using FluentValidation;
+using Geo.Events.Core.Messaging;
+using Geo.Events.Core.Storage;
+using Geo.Events.Primary.Hooks;
+using Geo.Events.Primary.Outbox;
+using Geo.Events.Primary.Secondaries;
+using MassTransit;
+using Npgsql;
+
+namespace Geo.Events.Primary;
+
+/// <summary>The pieces of geo-primary, each wired in one place so Program.cs reads as the service's story.</summary>
+public static class PrimaryServices
+{
+    public static WebApplicationBuilder AddEventStore(this WebApplicationBuilder builder)
+    {
+        var connectionString = builder.Configuration.GetConnectionString("Postgres")
+            ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not set (GEO_ConnectionStrings__Postgres)");
+        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.Services.AddSingleton<EventLog>();
+        return builder;
+    }
+
+    public static WebApplicationBuilder AddMessaging(this WebApplicationBuilder builder)
+    {
+        builder.Services.Configure<RabbitMqOptions>(builder.Configuration.GetSection(RabbitMqOptions.Section));
+        var rabbit = builder.Configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
+        builder.Services.AddMassTransit(bus => bus.UsingRabbitMq((_, cfg) => cfg.ConfigureHost(rabbit)));
+        builder.Services.AddSingleton<SecondaryQueues>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SecondaryQueues>());
+        return builder;
+    }
+
+    public static WebApplicationBuilder AddHookIngest(this WebApplicationBuilder builder)
+    {
+        builder.Services.Configure<PrimaryOptions>(builder.Configuration.GetSection(PrimaryOptions.Section));
+        builder.Services.AddSingleton<HookToken>();
+        builder.Services.AddSingleton<IValidator<SystemHookPayload>, SystemHookValidator>();
+        builder.Services.AddSingleton<OutboxSignal>();
+        builder.Services.AddHostedService<OutboxDispatcher>();
+        builder.Services.AddProblemDetails();
+        return builder;
+    }
+
+    /// <summary>Applies infra/sql/primary before the service takes traffic; waits for PostgreSQL rather than failing.</summary>
+    public static async Task MigrateAsync(this WebApplication app)
+    {
+        _ = app.Services.GetRequiredService<HookToken>(); // fail fast on a missing or malformed token hash
+        var connectionString = app.Configuration.GetConnectionString("Postgres")!;
+        var migrator = new Migrator(connectionString, typeof(PrimaryServices).Assembly, app.Logger);
+        await migrator.MigrateWithRetryAsync(app.Lifetime.ApplicationStopping);
+    }
+
+    public static void MapHealthEndpoints(this WebApplication app)
+    {
+        app.MapGet("/health/live", () => Results.Ok(new { status = "live" }));
+        app.MapGet("/health/ready", async (NpgsqlDataSource db, SecondaryQueues queues, CancellationToken cancellationToken) =>
+        {
+            var failures = new List<string>();
+            try
+            {
+                await using var command = db.CreateCommand("SELECT 1");
+                await command.ExecuteScalarAsync(cancellationToken);
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            {
+                failures.Add($"postgresql: {e.Message}");
+            }
+
+            if (!queues.IsDeclared)
+            {
+                failures.Add("rabbitmq: the secondaries' queues are not declared yet");
+            }
+
+            return failures.Count == 0
+                ? Results.Ok(new { status = "ready" })
+                : Results.Json(new { status = "not ready", failures }, statusCode: StatusCodes.Status503ServiceUnavailable);
+        });
+    }
+}

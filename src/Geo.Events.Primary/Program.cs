@@ -1,0 +1,25 @@
+using Geo.Events.Core.Configuration;
+using Geo.Events.Primary;
+using Geo.Events.Primary.Hooks;
+
+if (args is ["hash-token", ..])
+{
+    // Prints the SHA-256 to configure as Primary:HookTokenSha256; reads the token from stdin so it stays out of shell history.
+    var token = (await Console.In.ReadToEndAsync()).TrimEnd('\r', '\n');
+    Console.WriteLine(HookToken.Hash(token));
+    return 0;
+}
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.AddGeoSources(args);
+
+builder.AddEventStore()     // PostgreSQL: the event_log outbox
+       .AddMessaging()      // RabbitMQ: publish topology and the secondaries' queues
+       .AddHookIngest();    // POST /hooks/system → validate → event_log → dispatcher
+
+var app = builder.Build();
+await app.MigrateAsync();
+app.MapHookEndpoints();
+app.MapHealthEndpoints();
+await app.RunAsync();
+return 0;

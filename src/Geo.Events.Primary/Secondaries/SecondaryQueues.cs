@@ -1,0 +1,90 @@
+using Geo.Events.Core.Messaging;
+using Microsoft.Extensions.Options;
+using RabbitMQ.Client;
+
+namespace Geo.Events.Primary.Secondaries;
+
+/// <summary>
+/// Declares each configured secondary's durable quorum queue and binds it to every event exchange, in the
+/// same shape MassTransit gives a receive endpoint (event exchange → exchange named like the queue → queue).
+/// Done by geo-primary at start so that a secondary that is stopped, or has never run, still collects its
+/// events from the first one on.
+/// </summary>
+public sealed class SecondaryQueues(
+    IOptions<PrimaryOptions> primaryOptions,
+    IOptions<RabbitMqOptions> rabbitOptions,
+    ILogger<SecondaryQueues> logger) : BackgroundService
+{
+    private readonly TaskCompletionSource _declared = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once every configured secondary's queue exists and is bound.</summary>
+    public Task Declared => _declared.Task;
+
+    public bool IsDeclared => _declared.Task.IsCompletedSuccessfully;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var names = primaryOptions.Value.Secondaries;
+        foreach (var name in names)
+        {
+            var problem = GeoTopology.SecondaryNameProblem(name);
+            if (problem is not null)
+            {
+                throw new InvalidOperationException($"Primary:Secondaries: {problem}");
+            }
+        }
+
+        var delay = TimeSpan.FromSeconds(1);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await DeclareAsync(rabbitOptions.Value, names, stoppingToken);
+                logger.LogInformation("Declared queues for secondaries {Secondaries}", names);
+                _declared.TrySetResult();
+                return;
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Could not declare the secondaries' queues yet ({Error}); retrying in {Delay}", e.Message, delay);
+                await Task.Delay(delay, stoppingToken);
+                delay = TimeSpan.FromSeconds(Math.Min(delay.TotalSeconds * 2, 15));
+            }
+        }
+    }
+
+    public static async Task DeclareAsync(RabbitMqOptions options, IEnumerable<string> secondaries, CancellationToken cancellationToken)
+    {
+        var factory = new ConnectionFactory
+        {
+            HostName = options.Host,
+            Port = options.Port,
+            VirtualHost = options.VirtualHost,
+            UserName = options.Username,
+            Password = options.Password,
+            ClientProvidedName = "geo-primary topology",
+        };
+        await using var connection = await factory.CreateConnectionAsync(cancellationToken);
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+
+        foreach (var exchange in GeoTopology.EventExchanges.Values)
+        {
+            await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+        }
+
+        foreach (var secondary in secondaries)
+        {
+            var queue = GeoTopology.QueueName(secondary);
+            await channel.ExchangeDeclareAsync(queue, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+            await channel.QueueDeclareAsync(
+                queue, durable: true, exclusive: false, autoDelete: false,
+                arguments: new Dictionary<string, object?> { ["x-queue-type"] = "quorum" },
+                cancellationToken: cancellationToken);
+            await channel.QueueBindAsync(queue, queue, routingKey: "", cancellationToken: cancellationToken);
+            foreach (var exchange in GeoTopology.EventExchanges.Values)
+            {
+                await channel.ExchangeBindAsync(destination: queue, source: exchange, routingKey: "", cancellationToken: cancellationToken);
+            }
+        }
+    }
+}

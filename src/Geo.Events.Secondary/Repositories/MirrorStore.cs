@@ -1,0 +1,174 @@
+using Geo.Events.Core.Paths;
+using LibGit2Sharp;
+using Microsoft.Extensions.Options;
+
+namespace Geo.Events.Secondary.Repositories;
+
+/// <summary>
+/// The bare mirrors on disk. A sync converges a mirror to the primary's current refs: a new mirror is
+/// built in a temp folder and renamed into place; an existing one fetches <c>+refs/*:refs/*</c> with prune,
+/// so force pushes and deletions converge too. Callers hold the repository's lock.
+/// </summary>
+public sealed class MirrorStore
+{
+    public const string MirrorRefSpec = "+refs/*:refs/*";
+    private const string RemoteName = "origin";
+    private static readonly TimeSpan StaleTempAge = TimeSpan.FromHours(1);
+
+    private readonly SecondaryOptions _options;
+    private readonly string _root;
+    private readonly string _tempRoot;
+    private readonly ILogger<MirrorStore> _logger;
+
+    public MirrorStore(IOptions<SecondaryOptions> options, ILogger<MirrorStore> logger)
+    {
+        _options = options.Value;
+        _logger = logger;
+        if (string.IsNullOrWhiteSpace(_options.MirrorRoot))
+        {
+            throw new InvalidOperationException("Secondary:MirrorRoot is not set (GEO_Secondary__MirrorRoot)");
+        }
+
+        _ = BaseUrl(_options.PrimaryGitUrl);
+        _root = Path.GetFullPath(_options.MirrorRoot);
+        _tempRoot = Path.Combine(_root, ".tmp");
+        Directory.CreateDirectory(_tempRoot);
+        RemoveStaleTemps();
+    }
+
+    public string MirrorPath(string pathWithNamespace) => ProjectPath.ResolveUnder(_root, pathWithNamespace, ".git");
+
+    /// <summary>Brings the mirror of <paramref name="pathWithNamespace"/> level with the primary. Blocking: run it off the request thread.</summary>
+    public void Sync(string pathWithNamespace)
+    {
+        var mirrorPath = MirrorPath(pathWithNamespace);
+        var remoteUrl = RemoteUrl(pathWithNamespace);
+        if (Directory.Exists(mirrorPath))
+        {
+            Fetch(mirrorPath, remoteUrl);
+        }
+        else
+        {
+            Clone(mirrorPath, remoteUrl);
+        }
+    }
+
+    private void Clone(string mirrorPath, string remoteUrl)
+    {
+        var temp = Path.Combine(_tempRoot, Guid.NewGuid().ToString("N") + ".git");
+        try
+        {
+            Repository.Init(temp, isBare: true);
+            using (var repo = new Repository(temp))
+            {
+                repo.Network.Remotes.Add(RemoteName, remoteUrl, MirrorRefSpec);
+                repo.Config.Set($"remote.{RemoteName}.mirror", true);
+                Commands.Fetch(repo, RemoteName, [MirrorRefSpec], FetchOptions(), "geo-events: initial mirror");
+                UpdateHead(repo);
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(mirrorPath)!);
+            // Same file system, so the rename is atomic: readers see no mirror or a complete one.
+            Directory.Move(temp, mirrorPath);
+            _logger.LogInformation("Created mirror {Mirror}", mirrorPath);
+        }
+        finally
+        {
+            if (Directory.Exists(temp))
+            {
+                DeleteTree(temp);
+            }
+        }
+    }
+
+    private void Fetch(string mirrorPath, string remoteUrl)
+    {
+        using var repo = new Repository(mirrorPath);
+        var remote = repo.Network.Remotes[RemoteName];
+        if (remote is null)
+        {
+            repo.Network.Remotes.Add(RemoteName, remoteUrl, MirrorRefSpec);
+        }
+        else if (remote.Url != remoteUrl)
+        {
+            // The configured primary moved: follow the configuration, never a URL from a payload.
+            repo.Network.Remotes.Update(RemoteName, r => r.Url = remoteUrl);
+        }
+
+        Commands.Fetch(repo, RemoteName, [MirrorRefSpec], FetchOptions(), "geo-events: sync");
+        if (repo.Head.Tip is null)
+        {
+            UpdateHead(repo); // the default branch was deleted or renamed on the primary
+        }
+    }
+
+    /// <summary>Points HEAD where the primary's HEAD points, so clones from the mirror check out the default branch.</summary>
+    private void UpdateHead(Repository repo)
+    {
+        var remoteHead = repo.Network.ListReferences(repo.Network.Remotes[RemoteName], CredentialsProvider())
+            .FirstOrDefault(r => r.CanonicalName == "HEAD");
+        if (remoteHead?.TargetIdentifier is { } target && target.StartsWith("refs/", StringComparison.Ordinal) && repo.Refs[target] is not null)
+        {
+            repo.Refs.UpdateTarget("HEAD", target);
+        }
+    }
+
+    private FetchOptions FetchOptions() => new()
+    {
+        Prune = true,
+        TagFetchMode = TagFetchMode.None, // the mirror refspec already brings refs/tags/*
+        CredentialsProvider = CredentialsProvider(),
+    };
+
+    private LibGit2Sharp.Handlers.CredentialsHandler? CredentialsProvider() =>
+        _options.GitUsername is { Length: > 0 } user
+            ? (_, _, _) => new UsernamePasswordCredentials { Username = user, Password = _options.GitPassword ?? "" }
+            : null;
+
+    private string RemoteUrl(string pathWithNamespace) => BaseUrl(_options.PrimaryGitUrl) + "/" + pathWithNamespace + ".git";
+
+    /// <summary>Only plain transports: no <c>ext::</c>, no options smuggled in as a URL.</summary>
+    private static string BaseUrl(string configured)
+    {
+        if (string.IsNullOrWhiteSpace(configured))
+        {
+            throw new InvalidOperationException("Secondary:PrimaryGitUrl is not set (GEO_Secondary__PrimaryGitUrl)");
+        }
+
+        var trimmed = configured.TrimEnd('/');
+        if (Path.IsPathFullyQualified(trimmed))
+        {
+            return trimmed;
+        }
+
+        if (Uri.TryCreate(trimmed, UriKind.Absolute, out var uri) && uri.Scheme is "file" or "http" or "https" or "ssh")
+        {
+            return trimmed;
+        }
+
+        throw new InvalidOperationException($"Secondary:PrimaryGitUrl must be an absolute folder or a file://, http(s):// or ssh:// URL, not '{configured}'");
+    }
+
+    private void RemoveStaleTemps()
+    {
+        foreach (var entry in new DirectoryInfo(_tempRoot).EnumerateDirectories())
+        {
+            if (DateTime.UtcNow - entry.LastWriteTimeUtc > StaleTempAge)
+            {
+                _logger.LogInformation("Removing abandoned temp mirror {Path}", entry.FullName);
+                DeleteTree(entry.FullName);
+            }
+        }
+    }
+
+    private static void DeleteTree(string path)
+    {
+        // libgit2 writes pack files read-only; clear the bit so the delete succeeds.
+        foreach (var file in Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories))
+        {
+            File.SetAttributes(file, FileAttributes.Normal);
+        }
+
+        Directory.Delete(path, recursive: true);
+    }
+}

@@ -1,0 +1,54 @@
+using Dapper;
+using Npgsql;
+
+namespace Geo.Events.Secondary.Repositories;
+
+/// <summary>
+/// One writer per repository across every instance of this secondary: a PostgreSQL session advisory lock,
+/// held on its own connection for as long as the sync runs. PostgreSQL releases it by itself if the
+/// process dies, because the session ends.
+/// </summary>
+public sealed class RepositoryLock(NpgsqlDataSource dataSource)
+{
+    // Distinguishes repository locks from any other advisory lock the secondary may take later.
+    private const int RepositoryLockSpace = 0x4745_4F00; // "GEO\0"
+
+    public async Task<IAsyncDisposable> AcquireAsync(long projectId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var key = unchecked((int)(projectId ^ (projectId >> 32)));
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            // Advisory lock waits obey lock_timeout: a wedged holder turns into an error, not a stuck consumer.
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"SET lock_timeout = {(long)timeout.TotalMilliseconds}", cancellationToken: cancellationToken));
+            await connection.ExecuteAsync(new CommandDefinition(
+                "SELECT pg_advisory_lock(@space, @key)",
+                new { space = RepositoryLockSpace, key },
+                commandTimeout: (int)timeout.TotalSeconds + 5,
+                cancellationToken: cancellationToken));
+            return new Lease(connection, key);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed class Lease(NpgsqlConnection connection, int key) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                // Unlock explicitly: a pooled connection's session reset is deferred until its next use.
+                await connection.ExecuteAsync("SELECT pg_advisory_unlock(@space, @key); RESET lock_timeout", new { space = RepositoryLockSpace, key });
+            }
+            finally
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+namespace Geo.Events.Secondary;
+
+/// <summary>Section <c>Secondary</c>: who this secondary is and where it keeps its mirrors.</summary>
+public sealed class SecondaryOptions
+{
+    public const string Section = "Secondary";
+
+    /// <summary>The site's name (a DNS label); its queue is <c>geo.secondary.&lt;Name&gt;</c>.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Folder of the bare mirrors, laid out like GitLab's legacy storage: <c>&lt;root&gt;/group/project.git</c>.</summary>
+    public string MirrorRoot { get; set; } = "";
+
+    /// <summary>
+    /// Base URL of the primary's repositories; a mirror's remote is this plus the validated project path plus
+    /// <c>.git</c>. An absolute folder, <c>file://</c>, <c>http(s)://</c> or <c>ssh://</c>.
+    /// </summary>
+    public string PrimaryGitUrl { get; set; } = "";
+
+    /// <summary>For HTTP(S) remotes: user name and password or token (e.g. a GitLab admin's personal access token).</summary>
+    public string? GitUsername { get; set; }
+
+    public string? GitPassword { get; set; }
+
+    /// <summary>How many repositories this instance syncs at once.</summary>
+    public int ConcurrentSyncs { get; set; } = 4;
+
+    /// <summary>How long a sync waits for another instance's sync of the same repository.</summary>
+    public TimeSpan LockTimeout { get; set; } = TimeSpan.FromMinutes(10);
+}

@@ -1,0 +1,72 @@
+using Geo.Events.Core.Messaging;
+using Geo.Events.Core.Paths;
+using Geo.Events.Core.Storage;
+using Geo.Events.Secondary.Repositories;
+using MassTransit;
+using Npgsql;
+
+namespace Geo.Events.Secondary;
+
+/// <summary>The pieces of geo-secondary, each wired in one place so Program.cs reads as the service's story.</summary>
+public static class SecondaryServices
+{
+    public static WebApplicationBuilder AddRegistry(this WebApplicationBuilder builder)
+    {
+        var connectionString = builder.Configuration.GetConnectionString("Postgres")
+            ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not set (GEO_ConnectionStrings__Postgres)");
+        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.Services.AddSingleton<ProjectRegistry>();
+        builder.Services.AddSingleton<RepositoryLock>();
+        return builder;
+    }
+
+    public static WebApplicationBuilder AddMirrors(this WebApplicationBuilder builder)
+    {
+        builder.Services.Configure<SecondaryOptions>(builder.Configuration.GetSection(SecondaryOptions.Section));
+        builder.Services.AddSingleton<MirrorStore>();
+        return builder;
+    }
+
+    /// <summary>Consumes this secondary's own durable quorum queue, geo.secondary.&lt;name&gt;.</summary>
+    public static WebApplicationBuilder AddConsumers(this WebApplicationBuilder builder)
+    {
+        var secondary = builder.Configuration.GetSection(SecondaryOptions.Section).Get<SecondaryOptions>() ?? new SecondaryOptions();
+        var nameProblem = GeoTopology.SecondaryNameProblem(secondary.Name);
+        if (nameProblem is not null)
+        {
+            throw new InvalidOperationException($"Secondary:Name (GEO_Secondary__Name): {nameProblem}");
+        }
+
+        var rabbit = builder.Configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.AddConsumer<RepositorySyncConsumer>();
+            bus.UsingRabbitMq((context, cfg) =>
+            {
+                cfg.ConfigureHost(rabbit);
+                cfg.ReceiveEndpoint(GeoTopology.QueueName(secondary.Name), endpoint =>
+                {
+                    endpoint.SetQuorumQueue();
+                    endpoint.PrefetchCount = (ushort)Math.Max(16, secondary.ConcurrentSyncs * 4);
+                    endpoint.ConcurrentMessageLimit = secondary.ConcurrentSyncs;
+                    endpoint.UseMessageRetry(retry =>
+                    {
+                        retry.Exponential(5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(2));
+                        retry.Ignore<InvalidProjectPathException>(); // a bad path stays bad: straight to _error
+                    });
+                    endpoint.ConfigureConsumer<RepositorySyncConsumer>(context);
+                });
+            });
+        });
+        return builder;
+    }
+
+    /// <summary>Applies infra/sql/secondary before consuming; waits for PostgreSQL rather than failing.</summary>
+    public static async Task MigrateAsync(this WebApplication app)
+    {
+        _ = app.Services.GetRequiredService<MirrorStore>(); // fail fast on a missing mirror root or primary URL
+        var connectionString = app.Configuration.GetConnectionString("Postgres")!;
+        await new Migrator(connectionString, typeof(SecondaryServices).Assembly, app.Logger)
+            .MigrateWithRetryAsync(app.Lifetime.ApplicationStopping);
+    }
+}
