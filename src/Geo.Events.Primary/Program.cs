@@ -10,7 +10,8 @@ if (args is ["hash-token", ..])
     return 0;
 }
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json sits beside the binary, wherever the process is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddGeoSources(args);
 
 builder.AddEventStore()     // PostgreSQL: the event_log outbox

@@ -1,7 +1,8 @@
 using Geo.Events.Core.Configuration;
 using Geo.Events.Secondary;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json sits beside the binary, wherever the process is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddGeoSources(args);
 
 builder.AddRegistry()      // PostgreSQL: the secondary's registry and repository locks

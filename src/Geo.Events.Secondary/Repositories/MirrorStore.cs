@@ -105,8 +105,10 @@ public sealed class MirrorStore
     /// <summary>Points HEAD where the primary's HEAD points, so clones from the mirror check out the default branch.</summary>
     private void UpdateHead(Repository repo)
     {
-        var remoteHead = repo.Network.ListReferences(repo.Network.Remotes[RemoteName], CredentialsProvider())
-            .FirstOrDefault(r => r.CanonicalName == "HEAD");
+        var remote = repo.Network.Remotes[RemoteName];
+        var credentials = CredentialsProvider();
+        var remoteRefs = credentials is null ? repo.Network.ListReferences(remote) : repo.Network.ListReferences(remote, credentials);
+        var remoteHead = remoteRefs.FirstOrDefault(r => r.CanonicalName == "HEAD");
         if (remoteHead?.TargetIdentifier is { } target && target.StartsWith("refs/", StringComparison.Ordinal) && repo.Refs[target] is not null)
         {
             repo.Refs.UpdateTarget("HEAD", target);
