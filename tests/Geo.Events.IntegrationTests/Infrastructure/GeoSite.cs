@@ -1,0 +1,231 @@
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using Npgsql;
+
+namespace Geo.Events.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// One isolated deployment for one test: its own RabbitMQ vhost, its own databases, its own folders, a real
+/// geo-primary and real geo-secondary processes. Disposing it kills the processes and removes all of it.
+/// </summary>
+public sealed class GeoSite : IAsyncDisposable
+{
+    public const string Token = "integration-test-token";
+    private static readonly TimeSpan ConvergeTimeout = TimeSpan.FromSeconds(90);
+
+    private readonly string _id = "t" + Guid.NewGuid().ToString("N")[..10];
+    private readonly Dictionary<string, GeoProcess> _secondaries = [];
+    private readonly string[] _secondaryNames;
+    private GeoProcess? _primary;
+
+    private GeoSite(string[] secondaryNames)
+    {
+        _secondaryNames = secondaryNames;
+        Root = Path.Combine(Path.GetTempPath(), "geo-events-tests", _id);
+        Directory.CreateDirectory(Path.Combine(Root, "logs"));
+        Directory.CreateDirectory(StorageRoot);
+        var port = GeoProcess.FreePort();
+        PrimaryUrl = new Uri($"http://127.0.0.1:{port}");
+        Http = new HttpClient { BaseAddress = PrimaryUrl, Timeout = TimeSpan.FromSeconds(30) };
+        Hooks = new Hooks(Http, Token);
+    }
+
+    public string Root { get; }
+    public string StorageRoot => Path.Combine(Root, "primary-repos");
+    public Uri PrimaryUrl { get; }
+    public HttpClient Http { get; }
+    public Hooks Hooks { get; }
+    public string VirtualHost => "geo-" + _id;
+    public string PrimaryDatabase => $"geo_{_id}_primary";
+    public string SecondaryDatabase(string name) => $"geo_{_id}_{name}";
+    public string MirrorRoot(string name) => Path.Combine(Root, "mirrors-" + name);
+    public string MirrorPath(string name, string pathWithNamespace) => Path.Combine(MirrorRoot(name), pathWithNamespace + ".git");
+    public GeoProcess Primary => _primary ?? throw new InvalidOperationException("geo-primary is not running");
+
+    /// <summary>Starts geo-primary configured with <paramref name="secondaries"/>, and those secondaries unless told otherwise.</summary>
+    public static async Task<GeoSite> StartAsync(string[] secondaries, bool startSecondaries = true)
+    {
+        var site = new GeoSite(secondaries);
+        try
+        {
+            await TestServers.CreateVhostAsync(site.VirtualHost);
+            await site.StartPrimaryAsync();
+            if (startSecondaries)
+            {
+                foreach (var name in secondaries)
+                {
+                    site.StartSecondary(name);
+                }
+            }
+
+            return site;
+        }
+        catch
+        {
+            await site.DisposeAsync();
+            throw;
+        }
+    }
+
+    public Task<PrimaryRepository> CreateRepositoryAsync(string pathWithNamespace) =>
+        PrimaryRepository.CreateAsync(StorageRoot, pathWithNamespace, Path.Combine(Root, "work"));
+
+    private Dictionary<string, string> Common(string database) => new()
+    {
+        ["ConnectionStrings:Postgres"] = TestServers.ConnectionString(database),
+        ["RabbitMq:Host"] = TestServers.RabbitHost,
+        ["RabbitMq:Port"] = TestServers.RabbitPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["RabbitMq:VirtualHost"] = VirtualHost,
+        ["RabbitMq:Username"] = TestServers.RabbitUser,
+        ["RabbitMq:Password"] = TestServers.RabbitPassword,
+    };
+
+    public async Task StartPrimaryAsync()
+    {
+        var settings = Common(PrimaryDatabase);
+        settings["Primary:HookTokenSha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Token)));
+        for (var i = 0; i < _secondaryNames.Length; i++)
+        {
+            settings[$"Primary:Secondaries:{i}"] = _secondaryNames[i];
+        }
+
+        _primary = GeoProcess.Start("Geo.Events.Primary", "geo-primary.dll", settings, Path.Combine(Root, "logs", "geo-primary.log"), "--urls", PrimaryUrl.ToString());
+        await WaitUntilAsync(async () =>
+        {
+            try
+            {
+                using var response = await Http.GetAsync("/health/ready");
+                return response.IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(60), () => "geo-primary did not become ready:\n" + Tail(_primary.Log()));
+    }
+
+    public void StartSecondary(string name)
+    {
+        var settings = Common(SecondaryDatabase(name));
+        settings["Secondary:Name"] = name;
+        settings["Secondary:MirrorRoot"] = MirrorRoot(name);
+        settings["Secondary:PrimaryGitUrl"] = StorageRoot;
+        settings["Urls"] = "http://127.0.0.1:0";
+        _secondaries[name] = GeoProcess.Start("Geo.Events.Secondary", "geo-secondary.dll", settings, Path.Combine(Root, "logs", $"geo-secondary-{name}.log"));
+    }
+
+    public async Task KillSecondaryAsync(string name)
+    {
+        if (_secondaries.Remove(name, out var process))
+        {
+            await process.DisposeAsync();
+        }
+    }
+
+    /// <summary>Waits until each named secondary's mirror has exactly the primary repository's refs.</summary>
+    public async Task WaitForMirrorsAsync(PrimaryRepository repo, params string[] secondaries)
+    {
+        var names = secondaries.Length > 0 ? secondaries : _secondaryNames;
+        var expected = await repo.RefsAsync();
+        await WaitUntilAsync(async () =>
+        {
+            foreach (var name in names)
+            {
+                var actual = await PrimaryRepository.ReadRefsAsync(MirrorPath(name, repo.PathWithNamespace));
+                if (!SameRefs(expected, actual))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }, ConvergeTimeout, () => Describe(repo, expected, names));
+    }
+
+    public static bool SameRefs(IReadOnlyDictionary<string, string> a, IReadOnlyDictionary<string, string> b) =>
+        a.Count == b.Count && a.All(pair => b.TryGetValue(pair.Key, out var other) && other == pair.Value);
+
+    public async Task<long> EventCountAsync()
+    {
+        await using var connection = new NpgsqlConnection(TestServers.ConnectionString(PrimaryDatabase));
+        return await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM event_log");
+    }
+
+    public async Task<T> QuerySecondaryAsync<T>(string name, string sql, object? parameters = null)
+    {
+        await using var connection = new NpgsqlConnection(TestServers.ConnectionString(SecondaryDatabase(name)));
+        return await connection.QuerySingleAsync<T>(sql, parameters);
+    }
+
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> describe)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"not reached within {timeout.TotalSeconds} s: {describe()}");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    private string Describe(PrimaryRepository repo, IReadOnlyDictionary<string, string> expected, string[] names)
+    {
+        var text = new StringBuilder("mirrors differ from the primary\nprimary: ")
+            .AppendJoin(", ", expected.Select(p => $"{p.Key}={p.Value[..8]}"));
+        foreach (var name in names)
+        {
+            var actual = PrimaryRepository.ReadRefsAsync(MirrorPath(name, repo.PathWithNamespace)).GetAwaiter().GetResult();
+            text.Append($"\n{name}: ").AppendJoin(", ", actual.Select(p => $"{p.Key}={p.Value[..8]}"));
+            if (_secondaries.TryGetValue(name, out var process))
+            {
+                text.Append($"\n--- {name} log ---\n").Append(Tail(process.Log()));
+            }
+        }
+
+        if (_primary is not null)
+        {
+            text.Append("\n--- primary log ---\n").Append(Tail(_primary.Log()));
+        }
+
+        return text.ToString();
+    }
+
+    private static string Tail(string log) => log.Length > 6000 ? log[^6000..] : log;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in _secondaries.Values)
+        {
+            await process.DisposeAsync();
+        }
+
+        if (_primary is not null)
+        {
+            await _primary.DisposeAsync();
+        }
+
+        Http.Dispose();
+        await TestServers.DeleteVhostAsync(VirtualHost);
+        await TestServers.DropDatabaseAsync(PrimaryDatabase);
+        foreach (var name in _secondaryNames)
+        {
+            await TestServers.DropDatabaseAsync(SecondaryDatabase(name));
+        }
+
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: a leftover temp folder is not worth failing a test for.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Geo.Events.IntegrationTests.Infrastructure;
+
+/// <summary>Builds GitLab's system-hook payloads (Administration → System hooks) and posts them to geo-primary.</summary>
+public sealed class Hooks(HttpClient http, string token)
+{
+    public long ProjectId { get; init; } = 42;
+
+    public static JsonObject Push(string kind, long projectId, string path, string @ref, string before, string after) => new()
+    {
+        ["object_kind"] = kind,
+        ["event_name"] = kind,
+        ["before"] = before,
+        ["after"] = after,
+        ["ref"] = @ref,
+        ["checkout_sha"] = after,
+        ["message"] = null,
+        ["user_id"] = 4,
+        ["user_name"] = "John Smith",
+        ["user_email"] = "john@example.com",
+        ["user_avatar"] = "https://example.com/avatar.png",
+        ["project_id"] = projectId,
+        ["project"] = Project(projectId, path),
+        ["commits"] = new JsonArray(),
+        ["total_commits_count"] = 0,
+        ["repository"] = new JsonObject { ["name"] = path.Split('/')[^1] },
+    };
+
+    public static JsonObject RepositoryUpdate(long projectId, string path, params (string Ref, string Before, string After)[] changes) => new()
+    {
+        ["event_name"] = "repository_update",
+        ["user_id"] = 1,
+        ["user_name"] = "John Smith",
+        ["user_email"] = "admin@example.com",
+        ["user_avatar"] = "https://example.com/avatar.png",
+        ["project_id"] = projectId,
+        ["project"] = Project(projectId, path),
+        ["changes"] = new JsonArray(changes.Select(c => (JsonNode)new JsonObject { ["before"] = c.Before, ["after"] = c.After, ["ref"] = c.Ref }).ToArray()),
+        ["refs"] = new JsonArray(changes.Select(c => (JsonNode)JsonValue.Create(c.Ref)!).ToArray()),
+    };
+
+    private static JsonObject Project(long id, string path) => new()
+    {
+        ["id"] = id,
+        ["name"] = path.Split('/')[^1],
+        ["description"] = "",
+        ["web_url"] = $"http://gitlab.example.com/{path}",
+        ["git_ssh_url"] = $"git@gitlab.example.com:{path}.git",
+        ["git_http_url"] = $"http://gitlab.example.com/{path}.git",
+        ["namespace"] = path.Split('/')[0],
+        ["visibility_level"] = 0,
+        ["path_with_namespace"] = path,
+        ["default_branch"] = "main",
+    };
+
+    public async Task<HttpResponseMessage> PostAsync(JsonNode payload, string? deliveryId = null, string? tokenOverride = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/hooks/system") { Content = JsonContent.Create(payload) };
+        request.Headers.Add("X-Gitlab-Event", "System Hook");
+        request.Headers.Add("X-Gitlab-Token", tokenOverride ?? token);
+        request.Headers.Add("X-Gitlab-Event-UUID", deliveryId ?? Guid.NewGuid().ToString());
+        return await http.SendAsync(request);
+    }
+
+    /// <summary>Posts and insists on 202; returns the event's sequence.</summary>
+    public async Task<long> AcceptedAsync(JsonNode payload, string? deliveryId = null)
+    {
+        using var response = await PostAsync(payload, deliveryId);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.AreEqual(System.Net.HttpStatusCode.Accepted, response.StatusCode, body);
+        return JsonDocument.Parse(body).RootElement.GetProperty("id").GetInt64();
+    }
+}

@@ -1,0 +1,69 @@
+namespace Geo.Events.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A bare repository laid out like GitLab's legacy storage (<c>&lt;root&gt;/group/project.git</c>) and a
+/// working clone that pushes to it with the real git CLI, as a developer would.
+/// </summary>
+public sealed class PrimaryRepository
+{
+    public const string Zero = "0000000000000000000000000000000000000000";
+    private int _commits;
+
+    private PrimaryRepository(string storageRoot, string path, string bare, string work)
+    {
+        StorageRoot = storageRoot;
+        PathWithNamespace = path;
+        BarePath = bare;
+        WorkPath = work;
+    }
+
+    public string StorageRoot { get; }
+    public string PathWithNamespace { get; }
+    public string BarePath { get; }
+    public string WorkPath { get; }
+
+    public static async Task<PrimaryRepository> CreateAsync(string storageRoot, string pathWithNamespace, string workRoot)
+    {
+        var bare = Path.Combine(storageRoot, pathWithNamespace + ".git");
+        var work = Path.Combine(workRoot, pathWithNamespace.Replace('/', '_'));
+        Directory.CreateDirectory(bare);
+        Directory.CreateDirectory(work);
+        await Shell.RunAsync("git", bare, "init", "-q", "--bare", "-b", "main");
+        var repo = new PrimaryRepository(storageRoot, pathWithNamespace, bare, work);
+        await repo.GitAsync("init", "-q", "-b", "main");
+        await repo.GitAsync("remote", "add", "origin", bare);
+        return repo;
+    }
+
+    public Task<string> GitAsync(params string[] args) =>
+        Shell.RunAsync("git", WorkPath, ["-c", "user.name=Test", "-c", "user.email=test@example.com", .. args]);
+
+    /// <summary>Commits a new file on the current branch; returns the new commit id.</summary>
+    public async Task<string> CommitAsync(string message)
+    {
+        var file = Path.Combine(WorkPath, $"file{Interlocked.Increment(ref _commits)}.txt");
+        await File.WriteAllTextAsync(file, message);
+        await GitAsync("add", "-A");
+        await GitAsync("commit", "-q", "-m", message);
+        return (await GitAsync("rev-parse", "HEAD")).Trim();
+    }
+
+    public async Task<string> ShaAsync(string rev) =>
+        (await Shell.RunAsync("git", BarePath, "rev-parse", rev)).Trim();
+
+    /// <summary>The bare repository's refs, name → object id.</summary>
+    public Task<IReadOnlyDictionary<string, string>> RefsAsync() => ReadRefsAsync(BarePath);
+
+    public static async Task<IReadOnlyDictionary<string, string>> ReadRefsAsync(string gitDir)
+    {
+        if (!Directory.Exists(gitDir))
+        {
+            return new Dictionary<string, string>();
+        }
+
+        var output = await Shell.RunAsync("git", gitDir, "for-each-ref", "--format=%(refname) %(objectname)");
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(' '))
+            .ToDictionary(parts => parts[0], parts => parts[1]);
+    }
+}

@@ -1,0 +1,33 @@
+using System.Diagnostics;
+
+namespace Geo.Events.IntegrationTests.Infrastructure;
+
+public static class Shell
+{
+    /// <summary>Runs a program to completion and returns its standard output; throws with its stderr if it fails.</summary>
+    public static async Task<string> RunAsync(string program, string workingDirectory, params string[] args)
+    {
+        var info = new ProcessStartInfo(program)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await process.WaitForExitAsync(timeout.Token);
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}{await stdout}");
+        }
+
+        return await stdout;
+    }
+}

@@ -1,0 +1,83 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using Npgsql;
+
+namespace Geo.Events.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The real RabbitMQ and PostgreSQL that infra/local/up started. Settings come from the same GEO_* variables
+/// as infra/local/env.sh, with the same defaults. Each test gets its own vhost and databases from here.
+/// </summary>
+public static class TestServers
+{
+    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string PgHost => Env("GEO_PG_HOST", "127.0.0.1");
+    public static int PgPort => int.Parse(Env("GEO_PG_PORT", "55432"));
+    public static string PgUser => Env("GEO_PG_USER", "geo");
+    public static string PgPassword => Env("GEO_PG_PASSWORD", "geo");
+    public static string RabbitHost => Env("GEO_RABBIT_HOST", "127.0.0.1");
+    public static int RabbitPort => int.Parse(Env("GEO_RABBIT_PORT", "55672"));
+    public static int RabbitManagementPort => int.Parse(Env("GEO_RABBIT_MGMT_PORT", "55673"));
+    public static string RabbitUser => Env("GEO_RABBIT_USER", "geo");
+    public static string RabbitPassword => Env("GEO_RABBIT_PASSWORD", "geo");
+
+    /// <summary>Debug or Release: the configuration the tests themselves were built in, so the processes match.</summary>
+    public static string Configuration { get; } = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
+
+    public static string ConnectionString(string database) =>
+        new NpgsqlConnectionStringBuilder
+        {
+            Host = PgHost, Port = PgPort, Username = PgUser, Password = PgPassword, Database = database, Pooling = false,
+        }.ConnectionString;
+
+    public static async Task DropDatabaseAsync(string database)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString("postgres"));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)", connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public static HttpClient Management()
+    {
+        var client = new HttpClient { BaseAddress = new Uri($"http://{RabbitHost}:{RabbitManagementPort}/api/") };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(
+            "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{RabbitUser}:{RabbitPassword}")));
+        return client;
+    }
+
+    public static async Task CreateVhostAsync(string vhost)
+    {
+        using var client = Management();
+        (await client.PutAsync($"vhosts/{Uri.EscapeDataString(vhost)}", null)).EnsureSuccessStatusCode();
+        (await client.PutAsJsonAsync($"permissions/{Uri.EscapeDataString(vhost)}/{RabbitUser}", new { configure = ".*", write = ".*", read = ".*" }))
+            .EnsureSuccessStatusCode();
+    }
+
+    public static async Task DeleteVhostAsync(string vhost)
+    {
+        using var client = Management();
+        await client.DeleteAsync($"vhosts/{Uri.EscapeDataString(vhost)}");
+    }
+
+    /// <summary>Runs infra/local/rabbitmqctl (stop_app, start_app, …) against the test broker.</summary>
+    public static Task RabbitCtlAsync(params string[] args) =>
+        Shell.RunAsync(Path.Combine(RepoRoot, "infra", "local", "rabbitmqctl"), RepoRoot, args);
+
+    private static string Env(string name, string fallback) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : fallback;
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Geo.Events.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Geo.Events.sln not found above " + AppContext.BaseDirectory);
+    }
+}
