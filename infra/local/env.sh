@@ -30,6 +30,12 @@ export ERL_EPMD_ADDRESS=127.0.0.1
 export HOME_FOR_RABBIT=$GEO_STATE/rabbitmq
 
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
-PG_DATA=$GEO_STATE/postgres/data
-PG_RUN=$GEO_STATE/postgres/run
-PG_LOG=$GEO_STATE/postgres/postgres.log
+# PostgreSQL refuses to run as root, so as root it runs as the package's 'postgres' account, which must be
+# able to reach its folder. Where the checkout's parents are closed to it, the data goes under /var/tmp.
+PG_STATE=$GEO_STATE/postgres
+if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 && ! su postgres -s /bin/sh -c "test -x '$GEO_ROOT'" 2>/dev/null; then
+  PG_STATE=/var/tmp/geo-events-$(printf %s "$GEO_ROOT" | sha1sum | cut -c1-12)/postgres
+fi
+PG_DATA=$PG_STATE/data
+PG_RUN=$PG_STATE/run
+PG_LOG=$PG_STATE/postgres.log

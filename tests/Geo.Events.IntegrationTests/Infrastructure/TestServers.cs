@@ -28,7 +28,12 @@ public static class TestServers
     public static string ConnectionString(string database) =>
         new NpgsqlConnectionStringBuilder
         {
-            Host = PgHost, Port = PgPort, Username = PgUser, Password = PgPassword, Database = database, Pooling = false,
+            Host = PgHost,
+            Port = PgPort,
+            Username = PgUser,
+            Password = PgPassword,
+            Database = database,
+            Pooling = false,
         }.ConnectionString;
 
     public static async Task DropDatabaseAsync(string database)

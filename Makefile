@@ -1,0 +1,46 @@
+# Geo.Events — the commands in README.md. Everything runs on 127.0.0.1; no Docker.
+CONFIGURATION ?= Release
+RESULTS := artifacts/test-results
+
+.PHONY: help up down build test unit integration demo format format-check clean
+
+help:
+	@echo "make demo          primary + two secondaries, real hooks, mirrors converge, table of refs"
+	@echo "make test          start RabbitMQ and PostgreSQL, build, run every test; ends with 'N passed, N failed'"
+	@echo "make up | down     start or stop the local RabbitMQ and PostgreSQL (data in .local/)"
+	@echo "make build         build the solution ($(CONFIGURATION))"
+	@echo "make format        apply .editorconfig;  make format-check verifies it"
+
+up:
+	@infra/local/up
+
+down:
+	@infra/local/down
+
+build:
+	dotnet build Geo.Events.sln -c $(CONFIGURATION) -nologo -v quiet
+
+test: up build
+	@rm -rf $(RESULTS)
+	@status=0; \
+	dotnet test Geo.Events.sln -c $(CONFIGURATION) --no-build -nologo \
+	  --logger "trx" --logger "console;verbosity=normal" --results-directory $(RESULTS) || status=$$?; \
+	infra/test/summary $(RESULTS); exit $$status
+
+unit: build
+	dotnet test tests/Geo.Events.Tests -c $(CONFIGURATION) --no-build -nologo
+
+integration: up build
+	dotnet test tests/Geo.Events.IntegrationTests -c $(CONFIGURATION) --no-build -nologo
+
+demo:
+	@CONFIGURATION=$(CONFIGURATION) infra/demo/run
+
+format:
+	dotnet format Geo.Events.sln
+
+format-check:
+	dotnet format Geo.Events.sln --verify-no-changes
+
+clean:
+	rm -rf artifacts */*/bin */*/obj

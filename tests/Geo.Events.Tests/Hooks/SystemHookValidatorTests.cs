@@ -1,0 +1,188 @@
+using System.Text.Json;
+using Geo.Events.Contracts;
+using Geo.Events.Primary.Hooks;
+
+namespace Geo.Events.Tests.Hooks;
+
+/// <summary>Payloads in the shapes GitLab documents for system hooks (Administration → System hooks).</summary>
+[TestClass]
+public sealed class SystemHookValidatorTests
+{
+    private const string Before = "95790bf891e76fee5e1747ab589903a6a1f80f22";
+    private const string After = "da1560886d4f094c3e6c9ef40349f7d38b5d27d7";
+    private readonly SystemHookValidator _validator = new();
+
+    // GitLab's documented push system hook, trimmed of nothing we read.
+    private const string PushPayload = """
+        {
+          "event_name": "push",
+          "before": "95790bf891e76fee5e1747ab589903a6a1f80f22",
+          "after": "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+          "ref": "refs/heads/master",
+          "checkout_sha": "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+          "user_id": 4,
+          "user_name": "John Smith",
+          "user_email": "john@example.com",
+          "user_avatar": "https://s.gravatar.com/avatar/d4c74594d841139328695756648b6bd6?s=8://s.gravatar.com/avatar/d4c74594d841139328695756648b6bd6?s=80",
+          "project_id": 15,
+          "project": {
+            "name": "Diaspora",
+            "description": "",
+            "web_url": "http://example.com/mike/diaspora",
+            "avatar_url": null,
+            "git_ssh_url": "git@example.com:mike/diaspora.git",
+            "git_http_url": "http://example.com/mike/diaspora.git",
+            "namespace": "Mike",
+            "visibility_level": 0,
+            "path_with_namespace": "mike/diaspora",
+            "default_branch": "master",
+            "homepage": "http://example.com/mike/diaspora",
+            "url": "git@example.com:mike/diaspora.git",
+            "ssh_url": "git@example.com:mike/diaspora.git",
+            "http_url": "http://example.com/mike/diaspora.git"
+          },
+          "repository": { "name": "Example", "url": "ssh://git@example.com/mike/diaspora.git", "description": "", "homepage": "http://example.com/mike/diaspora" },
+          "commits": [
+            { "id": "c5feabde2d8cd023215af4d2ceeb7a64839fc428", "message": "Add simple search to projects in public area", "timestamp": "2013-05-13T18:18:08+00:00",
+              "url": "https://test.example.com/gitlab/diaspora/commit/c5feabde2d8cd023215af4d2ceeb7a64839fc428",
+              "author": { "name": "Example User", "email": "user@example.com" } }
+          ],
+          "total_commits_count": 1
+        }
+        """;
+
+    private const string RepositoryUpdatePayload = """
+        {
+          "event_name": "repository_update",
+          "user_id": 1,
+          "user_name": "John Smith",
+          "user_email": "admin@example.com",
+          "user_avatar": "https://s.gravatar.com/avatar/e64c7d89f26bd1972efa854d13d7dd61?s=80&d=identicon",
+          "project_id": 1,
+          "project": {
+            "name": "Example",
+            "description": "",
+            "web_url": "http://example.com/jsmith/example",
+            "avatar_url": null,
+            "git_ssh_url": "git@example.com:jsmith/example.git",
+            "git_http_url": "http://example.com/jsmith/example.git",
+            "namespace": "Jsmith",
+            "visibility_level": 0,
+            "path_with_namespace": "jsmith/example",
+            "default_branch": "master",
+            "ci_config_path": null,
+            "homepage": "http://example.com/jsmith/example",
+            "url": "git@example.com:jsmith/example.git",
+            "ssh_url": "git@example.com:jsmith/example.git",
+            "http_url": "http://example.com/jsmith/example.git"
+          },
+          "changes": [
+            { "before": "8205ea8d81ce0c6b90fbe8280d118cc9fdad6130", "after": "4045ea7a3df38697b3730a20fb73c8bed8a3e69e", "ref": "refs/heads/master" }
+          ],
+          "refs": [ "refs/heads/master" ]
+        }
+        """;
+
+    private static SystemHookPayload Parse(string json) => JsonSerializer.Deserialize<SystemHookPayload>(json, SystemHookPayload.JsonOptions)!;
+
+    private static string Errors(FluentValidation.Results.ValidationResult result) => string.Join("; ", result.Errors.Select(e => e.ErrorMessage));
+
+    [TestMethod]
+    public void GitLabsDocumentedPushIsValidAndMapsToOneChange()
+    {
+        var payload = Parse(PushPayload);
+        var result = _validator.Validate(payload);
+        Assert.IsTrue(result.IsValid, Errors(result));
+
+        var evt = HookEventMapper.ToRepositoryChanged(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        Assert.AreEqual(15L, evt.ProjectId);
+        Assert.AreEqual("mike/diaspora", evt.PathWithNamespace);
+        Assert.AreEqual("push", evt.Trigger);
+        CollectionAssert.AreEqual(new[] { new RefChange("refs/heads/master", Before, After) }, evt.Changes.ToArray());
+    }
+
+    [TestMethod]
+    public void GitLabsDocumentedRepositoryUpdateIsValidAndKeepsItsChanges()
+    {
+        var payload = Parse(RepositoryUpdatePayload);
+        var result = _validator.Validate(payload);
+        Assert.IsTrue(result.IsValid, Errors(result));
+
+        var evt = HookEventMapper.ToRepositoryChanged(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        Assert.AreEqual("repository_update", evt.Trigger);
+        Assert.AreEqual("jsmith/example", evt.PathWithNamespace);
+        Assert.AreEqual(1, evt.Changes.Count);
+        Assert.AreEqual("4045ea7a3df38697b3730a20fb73c8bed8a3e69e", evt.Changes[0].After);
+    }
+
+    [TestMethod]
+    public void ATagPushMustNameATag()
+    {
+        var payload = Parse(PushPayload.Replace("\"event_name\": \"push\"", "\"event_name\": \"tag_push\"", StringComparison.Ordinal));
+        var result = _validator.Validate(payload);
+        Assert.IsFalse(result.IsValid);
+        StringAssert.Contains(Errors(result), "refs/tags/");
+
+        payload.Ref = "refs/tags/v1.0.0";
+        Assert.IsTrue(_validator.Validate(payload).IsValid);
+    }
+
+    [TestMethod]
+    [DataRow("after", "DA1560886D4F094C3E6C9EF40349F7D38B5D27D7", "'after'")]
+    [DataRow("after", "da15608", "'after'")]
+    [DataRow("before", "", "'before'")]
+    [DataRow("ref", "master", "'ref'")]
+    [DataRow("ref", "refs/heads/a..b", "'ref'")]
+    [DataRow("ref", "refs/heads/with space", "'ref'")]
+    [DataRow("ref", "refs/tags/v1", "refs/heads/")]
+    public void APushWithABadFieldNamesTheField(string field, string value, string expected)
+    {
+        var payload = Parse(PushPayload);
+        switch (field)
+        {
+            case "after": payload.After = value; break;
+            case "before": payload.Before = value; break;
+            default: payload.Ref = value; break;
+        }
+
+        var result = _validator.Validate(payload);
+        Assert.IsFalse(result.IsValid);
+        StringAssert.Contains(Errors(result), expected);
+    }
+
+    [TestMethod]
+    public void AProjectIdThatDisagreesWithTheProjectIsRejected()
+    {
+        var payload = Parse(PushPayload);
+        payload.Project!.Id = 16;
+        StringAssert.Contains(Errors(_validator.Validate(payload)), "differs");
+    }
+
+    [TestMethod]
+    public void AMissingProjectIsRejected()
+    {
+        var payload = Parse(PushPayload);
+        payload.Project = null;
+        StringAssert.Contains(Errors(_validator.Validate(payload)), "'project' is required");
+    }
+
+    [TestMethod]
+    public void ARepositoryUpdateWithABadChangeIsRejected()
+    {
+        var payload = Parse(RepositoryUpdatePayload);
+        payload.Changes![0].Ref = "HEAD";
+        StringAssert.Contains(Errors(_validator.Validate(payload)), "changes[].ref");
+
+        payload = Parse(RepositoryUpdatePayload);
+        payload.Changes = null;
+        StringAssert.Contains(Errors(_validator.Validate(payload)), "'changes' is required");
+    }
+
+    [TestMethod]
+    public void ProjectWebhookPushesAreReadThroughObjectKind()
+    {
+        var payload = Parse(PushPayload.Replace("\"event_name\": \"push\"", "\"object_kind\": \"push\"", StringComparison.Ordinal));
+        Assert.AreEqual("push", payload.Kind);
+        Assert.IsTrue(_validator.Validate(payload).IsValid);
+    }
+}
