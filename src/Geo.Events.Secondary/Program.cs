@@ -1,5 +1,11 @@
 using Geo.Events.Core.Configuration;
 using Geo.Events.Secondary;
+using Geo.Events.Secondary.Keys;
+
+if (args is [AuthorizedKeysCommand.Verb, ..])
+{
+    return await AuthorizedKeysCommand.RunAsync(args);
+}
 
 // appsettings.json sits beside the binary, wherever the process is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -7,9 +13,11 @@ builder.Configuration.AddGeoSources(args);
 
 builder.AddRegistry()      // PostgreSQL: the secondary's registry and repository locks
        .AddMirrors()       // bare mirrors on disk, fetched with LibGit2Sharp
-       .AddConsumers();    // RabbitMQ: geo.secondary.<name> → RepositorySyncConsumer
+       .AddKeys()          // SSH keys: registry with tombstones, batched authorized_keys rewrites
+       .AddConsumers();    // RabbitMQ: geo.secondary.<name> → RepositorySyncConsumer, SshKeyConsumer
 
 var app = builder.Build();
 await app.MigrateAsync();
 app.MapGet("/health/live", () => Results.Ok(new { status = "live" }));
 await app.RunAsync();
+return 0;

@@ -1,6 +1,7 @@
 using Geo.Events.Core.Messaging;
 using Geo.Events.Core.Paths;
 using Geo.Events.Core.Storage;
+using Geo.Events.Secondary.Keys;
 using Geo.Events.Secondary.Repositories;
 using MassTransit;
 using Npgsql;
@@ -27,6 +28,16 @@ public static class SecondaryServices
         return builder;
     }
 
+    public static WebApplicationBuilder AddKeys(this WebApplicationBuilder builder)
+    {
+        builder.Services.Configure<KeysOptions>(builder.Configuration.GetSection(KeysOptions.Section));
+        (builder.Configuration.GetSection(KeysOptions.Section).Get<KeysOptions>() ?? new KeysOptions()).Validate();
+        builder.Services.AddSingleton<KeyRegistry>();
+        builder.Services.AddSingleton<AuthorizedKeysWriter>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AuthorizedKeysWriter>());
+        return builder;
+    }
+
     /// <summary>Consumes this secondary's own durable quorum queue, geo.secondary.&lt;name&gt;.</summary>
     public static WebApplicationBuilder AddConsumers(this WebApplicationBuilder builder)
     {
@@ -41,6 +52,7 @@ public static class SecondaryServices
         builder.Services.AddMassTransit(bus =>
         {
             bus.AddConsumer<RepositorySyncConsumer>();
+            bus.AddConsumer<SshKeyConsumer>();
             bus.UsingRabbitMq((context, cfg) =>
             {
                 cfg.ConfigureHost(rabbit);
@@ -52,9 +64,12 @@ public static class SecondaryServices
                     endpoint.UseMessageRetry(retry =>
                     {
                         retry.Exponential(5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(2));
-                        retry.Ignore<InvalidProjectPathException>(); // a bad path stays bad: straight to _error
+                        // A bad path or key stays bad: straight to _error.
+                        retry.Ignore<InvalidProjectPathException>();
+                        retry.Ignore<InvalidSshKeyException>();
                     });
                     endpoint.ConfigureConsumer<RepositorySyncConsumer>(context);
+                    endpoint.ConfigureConsumer<SshKeyConsumer>(context);
                 });
             });
         });

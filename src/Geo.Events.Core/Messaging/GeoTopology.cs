@@ -18,6 +18,8 @@ public static partial class GeoTopology
     public static readonly IReadOnlyDictionary<Type, string> EventExchanges = new Dictionary<Type, string>
     {
         [typeof(RepositoryChanged)] = "geo.events.repository-changed",
+        [typeof(SshKeyCreated)] = "geo.events.ssh-key-created",
+        [typeof(SshKeyDestroyed)] = "geo.events.ssh-key-destroyed",
     };
 
     [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
@@ -46,6 +48,8 @@ public static partial class GeoTopology
         });
 
         cfg.Message<RepositoryChanged>(m => m.SetEntityName(EventExchanges[typeof(RepositoryChanged)]));
+        cfg.Message<SshKeyCreated>(m => m.SetEntityName(EventExchanges[typeof(SshKeyCreated)]));
+        cfg.Message<SshKeyDestroyed>(m => m.SetEntityName(EventExchanges[typeof(SshKeyDestroyed)]));
 
         // The marker interface is not an exchange of its own: consumers bind to concrete events only.
         cfg.Publish<IGeoEvent>(p => p.Exclude = true);

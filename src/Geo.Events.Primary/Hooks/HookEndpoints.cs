@@ -94,7 +94,7 @@ public static class HookEndpoints
                 detail: string.Join("; ", validation.Errors.Select(e => e.ErrorMessage).Distinct()));
         }
 
-        var evt = HookEventMapper.ToRepositoryChanged(payload, Guid.CreateVersion7(), DateTimeOffset.UtcNow);
+        var evt = HookEventMapper.Map(payload, Guid.CreateVersion7(), DateTimeOffset.UtcNow);
         EventLog.Appended appended;
         try
         {
@@ -102,7 +102,7 @@ public static class HookEndpoints
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
-            logger.LogError("Could not record {Kind} event for project {ProjectId}: {Error}", kind, evt.ProjectId, e.Message);
+            logger.LogError("Could not record a {Kind} event: {Error}", kind, e.Message);
             return Problem(StatusCodes.Status503ServiceUnavailable, "Event store unavailable",
                 "geo-primary could not record the event in PostgreSQL; it was not accepted, send it again later");
         }
@@ -110,7 +110,7 @@ public static class HookEndpoints
         if (!appended.Duplicate)
         {
             signal.Notify();
-            logger.LogInformation("Recorded {Kind} for {Project} as event {Sequence}", kind, evt.PathWithNamespace, appended.Sequence);
+            logger.LogInformation("Recorded {Kind} as event {Sequence}", kind, appended.Sequence);
         }
 
         return Results.Accepted(value: new { id = appended.Sequence, eventId = appended.EventId, duplicate = appended.Duplicate });

@@ -1,4 +1,5 @@
 using Geo.Events.Contracts;
+using Geo.Events.Core.Keys;
 
 namespace Geo.Events.Primary.Hooks;
 
@@ -6,6 +7,21 @@ namespace Geo.Events.Primary.Hooks;
 public static class HookEventMapper
 {
     /// <summary>Sequence is left 0: the event log assigns it when the row is committed.</summary>
+    public static IGeoEvent Map(SystemHookPayload payload, Guid eventId, DateTimeOffset occurredAt) => payload.Kind switch
+    {
+        HookEvents.KeyCreate => ToSshKeyCreated(payload, eventId, occurredAt),
+        HookEvents.KeyDestroy => new SshKeyDestroyed
+        {
+            EventId = eventId,
+            Sequence = 0,
+            OccurredAt = occurredAt,
+            KeyId = payload.Id!.Value,
+            Username = payload.Username!,
+            UserId = payload.UserId,
+        },
+        _ => ToRepositoryChanged(payload, eventId, occurredAt),
+    };
+
     public static RepositoryChanged ToRepositoryChanged(SystemHookPayload payload, Guid eventId, DateTimeOffset occurredAt)
     {
         IReadOnlyList<RefChange> changes = payload.Kind == HookEvents.RepositoryUpdate
@@ -21,6 +37,23 @@ public static class HookEventMapper
             PathWithNamespace = payload.Project!.PathWithNamespace!,
             Trigger = payload.Kind!,
             Changes = changes,
+        };
+    }
+
+    private static SshKeyCreated ToSshKeyCreated(SystemHookPayload payload, Guid eventId, DateTimeOffset occurredAt)
+    {
+        var key = SshPublicKey.Parse(payload.Key);
+        return new SshKeyCreated
+        {
+            EventId = eventId,
+            Sequence = 0,
+            OccurredAt = occurredAt,
+            KeyId = payload.Id!.Value,
+            Username = payload.Username!,
+            UserId = payload.UserId,
+            KeyType = key.Type,
+            KeyBlob = key.Base64,
+            Fingerprint = key.Fingerprint,
         };
     }
 }

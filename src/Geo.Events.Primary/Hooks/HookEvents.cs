@@ -6,11 +6,17 @@ public static class HookEvents
     public const string Push = "push";
     public const string TagPush = "tag_push";
     public const string RepositoryUpdate = "repository_update";
+    public const string KeyCreate = "key_create";
+    public const string KeyDestroy = "key_destroy";
 
     public static readonly IReadOnlySet<string> Replicated = new HashSet<string>(StringComparer.Ordinal)
     {
-        Push, TagPush, RepositoryUpdate,
+        Push, TagPush, RepositoryUpdate, KeyCreate, KeyDestroy,
     };
+
+    public static bool IsRepositoryEvent(string? kind) => kind is Push or TagPush or RepositoryUpdate;
+
+    public static bool IsKeyEvent(string? kind) => kind is KeyCreate or KeyDestroy;
 
     /// <summary>
     /// Documented GitLab events that this version does not replicate. They are answered 200 with a note rather
@@ -18,7 +24,7 @@ public static class HookEvents
     /// </summary>
     public static readonly IReadOnlySet<string> Ignored = new HashSet<string>(StringComparer.Ordinal)
     {
-        "group_create", "group_destroy", "group_rename", "key_create", "key_destroy",
+        "group_create", "group_destroy", "group_rename",
         "project_create", "project_destroy", "project_rename", "project_transfer", "project_update",
         "user_access_request_revoked_for_group", "user_access_request_revoked_for_project",
         "user_access_request_to_group", "user_access_request_to_project", "user_add_to_group", "user_add_to_team",

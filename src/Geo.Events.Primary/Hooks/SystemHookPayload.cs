@@ -4,7 +4,7 @@ namespace Geo.Events.Primary.Hooks;
 
 /// <summary>
 /// The fields geo-primary reads from GitLab's system-hook and webhook payloads, as GitLab documents them
-/// (Administration → System hooks: push, tag_push, repository_update). Unknown fields are ignored.
+/// (Administration → System hooks: push, tag_push, repository_update, key_create, key_destroy). Unknown fields are ignored.
 /// </summary>
 public sealed class SystemHookPayload
 {
@@ -33,6 +33,13 @@ public sealed class SystemHookPayload
 
     /// <summary>repository_update: the refs that changed.</summary>
     public List<string>? Refs { get; set; }
+
+    /// <summary>key_create / key_destroy: the key's id, its OpenSSH text, and its owner.</summary>
+    public long? Id { get; set; }
+
+    public string? Key { get; set; }
+
+    public string? Username { get; set; }
 
     public string? Kind => EventName ?? ObjectKind;
 }

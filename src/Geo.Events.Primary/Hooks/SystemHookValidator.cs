@@ -1,4 +1,5 @@
 using FluentValidation;
+using Geo.Events.Core.Keys;
 using Geo.Events.Core.Paths;
 
 namespace Geo.Events.Primary.Hooks;
@@ -7,6 +8,28 @@ namespace Geo.Events.Primary.Hooks;
 public sealed class SystemHookValidator : AbstractValidator<SystemHookPayload>
 {
     public SystemHookValidator()
+    {
+        When(p => HookEvents.IsRepositoryEvent(p.Kind), RepositoryRules);
+        When(p => HookEvents.IsKeyEvent(p.Kind), KeyRules);
+    }
+
+    private void KeyRules()
+    {
+        RuleFor(p => p.Id).NotNull().WithMessage("'id' (the key's id) is required").GreaterThan(0).WithMessage("'id' must be positive");
+        RuleFor(p => p.Username).NotEmpty().WithMessage("'username' is required")
+            .MaximumLength(255).Must(u => u!.All(c => c > ' ' && c < '\x7f')).WithMessage("'username' must be printable ASCII without spaces")
+            .When(p => !string.IsNullOrEmpty(p.Username));
+        RuleFor(p => p.UserId).GreaterThan(0).When(p => p.UserId is not null);
+        RuleFor(p => p.Key).Custom((key, context) =>
+        {
+            if (!SshPublicKey.TryParse(key, out _, out var problem))
+            {
+                context.AddFailure("key", $"'key' is not an acceptable SSH public key: {problem}");
+            }
+        }).When(p => p.Kind == HookEvents.KeyCreate);
+    }
+
+    private void RepositoryRules()
     {
         RuleFor(p => p.ProjectId).NotNull().GreaterThan(0);
         RuleFor(p => p.Project).NotNull().WithMessage("'project' is required");

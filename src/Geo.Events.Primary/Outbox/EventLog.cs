@@ -12,10 +12,11 @@ public sealed class EventLog(NpgsqlDataSource dataSource)
 
     public sealed record Row(long Id, string EventType, string Body);
 
-    public async Task<Appended> AppendAsync(RepositoryChanged evt, string? deliveryId, CancellationToken cancellationToken)
+    public async Task<Appended> AppendAsync(IGeoEvent evt, string? deliveryId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var body = JsonSerializer.Serialize(evt);
+        var body = JsonSerializer.Serialize(evt, evt.GetType());
+        var projectId = (evt as RepositoryChanged)?.ProjectId;
         var inserted = await connection.QuerySingleOrDefaultAsync<(long Id, Guid EventId)?>(
             new CommandDefinition(
                 """
@@ -24,7 +25,7 @@ public sealed class EventLog(NpgsqlDataSource dataSource)
                 ON CONFLICT (delivery_id) DO NOTHING
                 RETURNING id, event_id
                 """,
-                new { eventId = evt.EventId, eventType = nameof(RepositoryChanged), projectId = evt.ProjectId, body, deliveryId, receivedAt = evt.OccurredAt },
+                new { eventId = evt.EventId, eventType = evt.GetType().Name, projectId, body, deliveryId, receivedAt = evt.OccurredAt },
                 cancellationToken: cancellationToken));
         if (inserted is { } row)
         {

@@ -1,5 +1,7 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Geo.Events.Contracts;
+using Geo.Events.Core.Messaging;
 using Geo.Events.Primary.Secondaries;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -19,6 +21,7 @@ public sealed class OutboxDispatcher(
     IOptions<PrimaryOptions> options,
     ILogger<OutboxDispatcher> logger) : BackgroundService
 {
+    private static readonly Dictionary<string, Type> EventTypes = GeoTopology.EventExchanges.Keys.ToDictionary(t => t.Name);
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
@@ -89,13 +92,15 @@ public sealed class OutboxDispatcher(
 
     private Task PublishRowAsync(EventLog.Row row, CancellationToken cancellationToken)
     {
-        switch (row.EventType)
+        if (!EventTypes.TryGetValue(row.EventType, out var type))
         {
-            case nameof(RepositoryChanged):
-                var evt = JsonSerializer.Deserialize<RepositoryChanged>(row.Body)! with { Sequence = row.Id };
-                return bus.Publish(evt, context => context.MessageId = evt.EventId, cancellationToken);
-            default:
-                throw new InvalidOperationException($"event_log row {row.Id} has unknown event_type '{row.EventType}'");
+            throw new InvalidOperationException($"event_log row {row.Id} has unknown event_type '{row.EventType}'");
         }
+
+        // The row's id is the event's Sequence: known only once the row was committed.
+        var body = JsonNode.Parse(row.Body)!.AsObject();
+        body[nameof(IGeoEvent.Sequence)] = row.Id;
+        var evt = (IGeoEvent)body.Deserialize(type)!;
+        return bus.Publish(evt, type, context => context.MessageId = evt.EventId, cancellationToken);
     }
 }

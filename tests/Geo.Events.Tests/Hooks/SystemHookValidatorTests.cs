@@ -185,4 +185,53 @@ public sealed class SystemHookValidatorTests
         Assert.AreEqual("push", payload.Kind);
         Assert.IsTrue(_validator.Validate(payload).IsValid);
     }
+
+    // GitLab's documented key_create system hook (its sample key replaced by a real ed25519 key).
+    private static string KeyCreatePayload(string key) => $$"""
+        {
+          "event_name": "key_create",
+          "created_at": "2014-08-18 18:45:16 UTC",
+          "updated_at": "2012-07-21T07:38:22Z",
+          "username": "root",
+          "key": {{JsonSerializer.Serialize(key)}},
+          "id": 4
+        }
+        """;
+
+    [TestMethod]
+    public void GitLabsDocumentedKeyCreateMapsToParsedParts()
+    {
+        var payload = Parse(KeyCreatePayload(Keys.SshPublicKeyTests.Ed25519));
+        var result = _validator.Validate(payload);
+        Assert.IsTrue(result.IsValid, Errors(result));
+
+        var evt = (SshKeyCreated)HookEventMapper.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        Assert.AreEqual(4L, evt.KeyId);
+        Assert.AreEqual("root", evt.Username);
+        Assert.AreEqual("ssh-ed25519", evt.KeyType);
+        Assert.AreEqual(Keys.SshPublicKeyTests.Ed25519.Split(' ')[1], evt.KeyBlob);
+        Assert.AreEqual("SHA256:IixCxH7Gtu5QCWuJsVhr72RU2S79tvH1LThqAlA3BEM", evt.Fingerprint);
+    }
+
+    [TestMethod]
+    public void AKeyCreateWithAnInjectedOptionIsRejected()
+    {
+        var payload = Parse(KeyCreatePayload("command=\"/bin/sh\" " + Keys.SshPublicKeyTests.Ed25519));
+        StringAssert.Contains(Errors(_validator.Validate(payload)), "starts with options");
+    }
+
+    [TestMethod]
+    public void AKeyDestroyNeedsAnIdAndAUsernameButNotAValidKey()
+    {
+        var payload = Parse("""{"event_name":"key_destroy","username":"root","key":"whatever","id":4}""");
+        Assert.IsTrue(_validator.Validate(payload).IsValid);
+        var evt = (SshKeyDestroyed)HookEventMapper.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        Assert.AreEqual(4L, evt.KeyId);
+
+        payload.Id = null;
+        payload.Username = "two words";
+        var errors = Errors(_validator.Validate(payload));
+        StringAssert.Contains(errors, "'id'");
+        StringAssert.Contains(errors, "'username'");
+    }
 }

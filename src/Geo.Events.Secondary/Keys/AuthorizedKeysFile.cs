@@ -1,0 +1,138 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Geo.Events.Secondary.Keys;
+
+/// <summary>
+/// gitlab-shell's authorized_keys format, and the one safe way to rewrite the file: under
+/// <c>authorized_keys.lock</c> (the flock GitLab's own writer takes), into a temp file in the same folder,
+/// flushed to disk, renamed over the old one, and the folder synced. A kill at any instant leaves the old
+/// file or the new one, never half of either. Lines this class does not manage are kept as they were.
+/// </summary>
+public sealed class AuthorizedKeysFile(string path, string shellCommand, TimeSpan lockTimeout)
+{
+    private const string Options = "no-port-forwarding,no-X11-forwarding,no-agent-forwarding,no-pty";
+
+    public string Path { get; } = path;
+
+    /// <summary>One line, built only from parsed parts and the validated shell path.</summary>
+    public static string Line(string shellCommand, long keyId, string keyType, string keyBlob) =>
+        $"command=\"{shellCommand} key-{keyId}\",{Options} {keyType} {keyBlob}";
+
+    /// <summary>Lines we wrote look exactly like <see cref="Line"/>: the shell path, then key-&lt;digits&gt;.</summary>
+    public bool IsManaged(string line)
+    {
+        var prefix = $"command=\"{shellCommand} key-";
+        if (!line.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var rest = line.AsSpan(prefix.Length);
+        var digits = 0;
+        while (digits < rest.Length && char.IsAsciiDigit(rest[digits]))
+        {
+            digits++;
+        }
+
+        return digits > 0 && rest[digits..].StartsWith("\",", StringComparison.Ordinal);
+    }
+
+    /// <summary>Replaces every managed line with <paramref name="keys"/>; returns the number of key lines written.</summary>
+    public async Task<int> RewriteAsync(IAsyncEnumerable<KeyRegistry.LiveKey> keys, CancellationToken cancellationToken)
+    {
+        var directory = System.IO.Path.GetDirectoryName(Path)!;
+        Directory.CreateDirectory(directory);
+        await using var fileLock = await LockAsync(cancellationToken);
+
+        var kept = File.Exists(Path)
+            ? (await File.ReadAllLinesAsync(Path, cancellationToken)).Where(line => !IsManaged(line)).ToList()
+            : [];
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("authorized_keys is maintained on Linux only");
+        }
+
+        // Keep the file's mode (sshd's StrictModes cares); a new file is private to its owner.
+        var mode = File.Exists(Path) ? File.GetUnixFileMode(Path) : UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+        var temp = System.IO.Path.Combine(directory, $".{System.IO.Path.GetFileName(Path)}.{Guid.NewGuid():N}.tmp");
+        var written = 0;
+        try
+        {
+            await using (var stream = new FileStream(temp, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = mode,
+                BufferSize = 1 << 16,
+            }))
+            await using (var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false)) { NewLine = "\n" })
+            {
+                foreach (var line in kept)
+                {
+                    await writer.WriteLineAsync(line.AsMemory(), cancellationToken);
+                }
+
+                await foreach (var key in keys.WithCancellation(cancellationToken))
+                {
+                    await writer.WriteLineAsync(Line(shellCommand, key.KeyId, key.KeyType, key.KeyBlob).AsMemory(), cancellationToken);
+                    written++;
+                }
+
+                await writer.FlushAsync(cancellationToken);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, Path, overwrite: true); // rename(2): atomic within the folder
+            SyncDirectory(directory);
+            return written;
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    /// <summary>flock(LOCK_EX) on <c>&lt;file&gt;.lock</c>, as GitLab's Gitlab::AuthorizedKeys does; .NET takes it for FileShare.None.</summary>
+    private async Task<FileStream> LockAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + lockTimeout;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(Path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20, cancellationToken);
+            }
+        }
+    }
+
+    private static void SyncDirectory(string directory)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        // The rename is durable only once the folder's entry is on disk.
+        var fd = Open(directory, 0 /* O_RDONLY */);
+        if (fd >= 0)
+        {
+            _ = Fsync(fd);
+            _ = Close(fd);
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static extern int Fsync(int fd);
+
+    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static extern int Close(int fd);
+}

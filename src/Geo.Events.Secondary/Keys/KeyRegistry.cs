@@ -1,0 +1,72 @@
+using Dapper;
+using Geo.Events.Contracts;
+using Geo.Events.Core.Keys;
+using Npgsql;
+
+namespace Geo.Events.Secondary.Keys;
+
+/// <summary>The <c>ssh_keys</c> table. Every write needs a newer sequence than the row holds, so an older event never wins.</summary>
+public sealed class KeyRegistry(NpgsqlDataSource dataSource)
+{
+    public sealed record LiveKey(long KeyId, string KeyType, string KeyBlob);
+
+    /// <summary>Returns true when the row changed (a new or newer key), false for a duplicate or an older event.</summary>
+    public async Task<bool> CreateAsync(SshKeyCreated evt, SshPublicKey key, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO ssh_keys (key_id, username, user_id, key_type, key_blob, fingerprint, sequence, destroyed)
+            VALUES (@KeyId, @Username, @UserId, @type, @blob, @fingerprint, @Sequence, false)
+            ON CONFLICT (key_id) DO UPDATE
+               SET username = EXCLUDED.username, user_id = EXCLUDED.user_id, key_type = EXCLUDED.key_type,
+                   key_blob = EXCLUDED.key_blob, fingerprint = EXCLUDED.fingerprint, sequence = EXCLUDED.sequence,
+                   destroyed = false, updated_at = now()
+             WHERE ssh_keys.sequence < EXCLUDED.sequence
+            """,
+            new { evt.KeyId, evt.Username, evt.UserId, type = key.Type, blob = key.Base64, fingerprint = key.Fingerprint, evt.Sequence },
+            cancellationToken: cancellationToken)) > 0;
+    }
+
+    /// <summary>Leaves a tombstone; returns true when the row changed.</summary>
+    public async Task<bool> DestroyAsync(SshKeyDestroyed evt, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO ssh_keys (key_id, username, user_id, sequence, destroyed)
+            VALUES (@KeyId, @Username, @UserId, @Sequence, true)
+            ON CONFLICT (key_id) DO UPDATE
+               SET destroyed = true, sequence = EXCLUDED.sequence, updated_at = now()
+             WHERE ssh_keys.sequence < EXCLUDED.sequence
+            """,
+            new { evt.KeyId, evt.Username, evt.UserId, evt.Sequence },
+            cancellationToken: cancellationToken)) > 0;
+    }
+
+    /// <summary>Every live key, streamed in key id order (a file of 100k keys need not sit in memory).</summary>
+    public async IAsyncEnumerable<LiveKey> LiveKeysAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = connection.QueryUnbufferedAsync<LiveKey>(
+            "SELECT key_id AS KeyId, key_type AS KeyType, key_blob AS KeyBlob FROM ssh_keys WHERE NOT destroyed ORDER BY key_id");
+        await foreach (var row in rows.WithCancellation(cancellationToken))
+        {
+            yield return row;
+        }
+    }
+
+    public async Task<LiveKey?> FindAsync(SshPublicKey key, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QueryFirstOrDefaultAsync<LiveKey>(new CommandDefinition(
+            """
+            SELECT key_id AS KeyId, key_type AS KeyType, key_blob AS KeyBlob
+              FROM ssh_keys
+             WHERE fingerprint = @fingerprint AND NOT destroyed AND key_type = @type AND key_blob = @blob
+             ORDER BY key_id
+            """,
+            new { fingerprint = key.Fingerprint, type = key.Type, blob = key.Base64 },
+            cancellationToken: cancellationToken));
+    }
+}

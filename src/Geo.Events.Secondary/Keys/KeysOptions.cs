@@ -1,0 +1,44 @@
+using System.Text.RegularExpressions;
+
+namespace Geo.Events.Secondary.Keys;
+
+/// <summary>Section <c>Keys</c>: how replicated SSH keys reach sshd.</summary>
+public sealed partial class KeysOptions
+{
+    public const string Section = "Keys";
+
+    /// <summary>
+    /// The authorized_keys file geo-secondary maintains (gitlab-shell's format). Empty: no file is written,
+    /// and sshd asks <c>geo-secondary authorized-keys</c> instead (AuthorizedKeysCommand).
+    /// </summary>
+    public string AuthorizedKeysFile { get; set; } = "";
+
+    /// <summary>The forced command of every key line, called with <c>key-&lt;id&gt;</c>.</summary>
+    public string ShellCommand { get; set; } = "/opt/gitlab/embedded/service/gitlab-shell/bin/gitlab-shell";
+
+    /// <summary>The account Git users log in as; AuthorizedKeysCommand answers for no other.</summary>
+    public string SshUser { get; set; } = "git";
+
+    /// <summary>How long key changes are gathered before one rewrite of the file.</summary>
+    public TimeSpan BatchWindow { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How long to wait for <c>authorized_keys.lock</c>, held by any other writer.</summary>
+    public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    [GeneratedRegex("^/[A-Za-z0-9/._+-]+$", RegexOptions.CultureInvariant)]
+    private static partial Regex SafeCommandPath();
+
+    /// <summary>The shell path goes inside command="…": only plain path characters, so it cannot close the quote.</summary>
+    public void Validate()
+    {
+        if (!SafeCommandPath().IsMatch(ShellCommand))
+        {
+            throw new InvalidOperationException($"Keys:ShellCommand must be an absolute path of letters, digits and / . _ + - only, not '{ShellCommand}'");
+        }
+
+        if (AuthorizedKeysFile.Length > 0 && !Path.IsPathFullyQualified(AuthorizedKeysFile))
+        {
+            throw new InvalidOperationException($"Keys:AuthorizedKeysFile must be an absolute path, not '{AuthorizedKeysFile}'");
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using Geo.Events.Contracts;
+using Geo.Events.Core.Keys;
+using MassTransit;
+
+namespace Geo.Events.Secondary.Keys;
+
+/// <summary>
+/// Applies key_create and key_destroy to the registry, newest sequence wins, then asks for the
+/// authorized_keys file to follow. The key is parsed again here: a replayed or forged message carrying a
+/// key with options, quotes or a newline is refused before it is stored.
+/// </summary>
+public sealed class SshKeyConsumer(KeyRegistry registry, AuthorizedKeysWriter writer, ILogger<SshKeyConsumer> logger)
+    : IConsumer<SshKeyCreated>, IConsumer<SshKeyDestroyed>
+{
+    public async Task Consume(ConsumeContext<SshKeyCreated> context)
+    {
+        var evt = context.Message;
+        CheckUsername(evt.Username);
+        if (!SshPublicKey.TryParse($"{evt.KeyType} {evt.KeyBlob}", out var key, out var problem) || key.Type != evt.KeyType || key.Base64 != evt.KeyBlob)
+        {
+            throw new InvalidSshKeyException($"key {evt.KeyId} was refused: {(problem.Length > 0 ? problem : "its type or body has extra text")}");
+        }
+
+        if (await registry.CreateAsync(evt, key, context.CancellationToken))
+        {
+            writer.Changed();
+            logger.LogInformation("Key {KeyId} of {User} added ({Fingerprint})", evt.KeyId, evt.Username, key.Fingerprint);
+        }
+    }
+
+    public async Task Consume(ConsumeContext<SshKeyDestroyed> context)
+    {
+        var evt = context.Message;
+        CheckUsername(evt.Username);
+        if (await registry.DestroyAsync(evt, context.CancellationToken))
+        {
+            writer.Changed();
+            logger.LogInformation("Key {KeyId} of {User} removed", evt.KeyId, evt.Username);
+        }
+    }
+
+    private static void CheckUsername(string? username)
+    {
+        if (string.IsNullOrEmpty(username) || username.Length > 255 || !username.All(c => c > ' ' && c < '\x7f'))
+        {
+            throw new InvalidSshKeyException("the key's username is empty or not printable ASCII");
+        }
+    }
+}
+
+/// <summary>A key event that can never be applied: not retried, straight to the error queue.</summary>
+public sealed class InvalidSshKeyException(string message) : Exception(message);
