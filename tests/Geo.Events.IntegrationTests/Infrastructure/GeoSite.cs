@@ -44,7 +44,7 @@ public sealed class GeoSite : IAsyncDisposable
     public GeoProcess Primary => _primary ?? throw new InvalidOperationException("geo-primary is not running");
 
     /// <summary>Starts geo-primary configured with <paramref name="secondaries"/>, and those secondaries unless told otherwise.</summary>
-    public static async Task<GeoSite> StartAsync(string[] secondaries, bool startSecondaries = true)
+    public static async Task<GeoSite> StartAsync(string[] secondaries, bool startSecondaries = true, IReadOnlyDictionary<string, string>? secondarySettings = null)
     {
         var site = new GeoSite(secondaries);
         try
@@ -55,7 +55,7 @@ public sealed class GeoSite : IAsyncDisposable
             {
                 foreach (var name in secondaries)
                 {
-                    site.StartSecondary(name);
+                    site.StartSecondary(name, secondarySettings);
                 }
             }
 
@@ -105,9 +105,14 @@ public sealed class GeoSite : IAsyncDisposable
         }, TimeSpan.FromSeconds(60), () => "geo-primary did not become ready:\n" + Tail(_primary.Log()));
     }
 
-    public void StartSecondary(string name)
+    public void StartSecondary(string name, IReadOnlyDictionary<string, string>? extra = null)
     {
         var settings = Common(SecondaryDatabase(name));
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+        {
+            settings[key] = value;
+        }
+
         settings["Secondary:Name"] = name;
         settings["Secondary:MirrorRoot"] = MirrorRoot(name);
         settings["Secondary:PrimaryGitUrl"] = StorageRoot;
@@ -145,6 +150,23 @@ public sealed class GeoSite : IAsyncDisposable
 
     public static bool SameRefs(IReadOnlyDictionary<string, string> a, IReadOnlyDictionary<string, string> b) =>
         a.Count == b.Count && a.All(pair => b.TryGetValue(pair.Key, out var other) && other == pair.Value);
+
+    public GeoProcess Secondary(string name) => _secondaries[name];
+
+    /// <summary>Messages in a queue of this site's vhost, ready or unacknowledged.</summary>
+    public async Task<long> QueueDepthAsync(string queue)
+    {
+        using var client = TestServers.Management();
+        using var response = await client.GetAsync($"queues/{Uri.EscapeDataString(VirtualHost)}/{Uri.EscapeDataString(queue)}");
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return 0;
+        }
+
+        response.EnsureSuccessStatusCode();
+        var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        return json.TryGetProperty("messages", out var messages) && messages.ValueKind == System.Text.Json.JsonValueKind.Number ? messages.GetInt64() : 0;
+    }
 
     public async Task<long> EventCountAsync()
     {

