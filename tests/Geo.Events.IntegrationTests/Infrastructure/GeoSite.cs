@@ -153,19 +153,24 @@ public sealed class GeoSite : IAsyncDisposable
 
     public GeoProcess Secondary(string name) => _secondaries[name];
 
-    /// <summary>Messages in a queue of this site's vhost, ready or unacknowledged.</summary>
-    public async Task<long> QueueDepthAsync(string queue)
+    /// <summary>Messages in a queue of this site's vhost, ready or unacknowledged (the management API's figure).</summary>
+    public async Task<long> QueueDepthAsync(string queue) => (await QueueStatsAsync(queue)).Messages;
+
+    /// <summary>A queue's depth and how many deliveries consumers acknowledged so far.</summary>
+    public async Task<(long Messages, long Acknowledged)> QueueStatsAsync(string queue)
     {
         using var client = TestServers.Management();
         using var response = await client.GetAsync($"queues/{Uri.EscapeDataString(VirtualHost)}/{Uri.EscapeDataString(queue)}");
         if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
         {
-            return 0;
+            return (0, 0);
         }
 
         response.EnsureSuccessStatusCode();
         var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-        return json.TryGetProperty("messages", out var messages) && messages.ValueKind == System.Text.Json.JsonValueKind.Number ? messages.GetInt64() : 0;
+        var messages = json.TryGetProperty("messages", out var m) && m.ValueKind == System.Text.Json.JsonValueKind.Number ? m.GetInt64() : 0;
+        var acked = json.TryGetProperty("message_stats", out var stats) && stats.TryGetProperty("ack", out var a) ? a.GetInt64() : 0;
+        return (messages, acked);
     }
 
     public async Task<long> EventCountAsync()
@@ -236,6 +241,11 @@ public sealed class GeoSite : IAsyncDisposable
         foreach (var name in _secondaryNames)
         {
             await TestServers.DropDatabaseAsync(SecondaryDatabase(name));
+        }
+
+        if (Environment.GetEnvironmentVariable("GEO_TEST_KEEP") == "1")
+        {
+            return; // keep the folders and logs for a look after the run
         }
 
         try
