@@ -20,6 +20,9 @@ public sealed class PrimaryOptions
     /// <summary>Rows the outbox dispatcher publishes per round trip.</summary>
     public int DispatchBatchSize { get; set; } = 200;
 
+    /// <summary>How long archived dead letters (geo-admin dlq delete) are kept before they are purged.</summary>
+    public TimeSpan DeadLetterArchiveRetention { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>How often the dispatcher looks at the outbox when nothing woke it.</summary>
     public TimeSpan DispatchPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

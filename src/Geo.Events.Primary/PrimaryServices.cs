@@ -1,6 +1,8 @@
 using FluentValidation;
+using Geo.Events.Core.DeadLetters;
 using Geo.Events.Core.Messaging;
 using Geo.Events.Core.Storage;
+using Geo.Events.Primary.DeadLetters;
 using Geo.Events.Primary.Hooks;
 using Geo.Events.Primary.Outbox;
 using Geo.Events.Primary.Secondaries;
@@ -28,6 +30,8 @@ public static class PrimaryServices
         builder.Services.AddMassTransit(bus => bus.UsingRabbitMq((_, cfg) => cfg.ConfigureHost(rabbit)));
         builder.Services.AddSingleton<SecondaryQueues>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SecondaryQueues>());
+        builder.Services.AddSingleton<DeadLetterStore>();
+        builder.Services.AddHostedService<DeadLetterIngest>();
         return builder;
     }
 

@@ -15,7 +15,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ar
 builder.Configuration.AddGeoSources(args);
 
 builder.AddEventStore()     // PostgreSQL: the event_log outbox
-       .AddMessaging()      // RabbitMQ: publish topology and the secondaries' queues
+       .AddMessaging()      // RabbitMQ: publish topology, the secondaries' queues, dead-letter ingest
        .AddHookIngest();    // POST /hooks/system → validate → event_log → dispatcher
 
 var app = builder.Build();

@@ -1,8 +1,9 @@
+using Geo.Events.Core;
 using Geo.Events.Core.Messaging;
-using Geo.Events.Core.Paths;
 using Geo.Events.Core.Storage;
 using Geo.Events.Secondary.Keys;
 using Geo.Events.Secondary.Repositories;
+using Geo.Events.Secondary.Retries;
 using MassTransit;
 using Npgsql;
 
@@ -49,6 +50,12 @@ public static class SecondaryServices
         }
 
         var rabbit = builder.Configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
+        var retry = builder.Configuration.GetSection(RetryOptions.Section).Get<RetryOptions>() ?? new RetryOptions();
+        var immediate = retry.ImmediateIntervals; // parsed now: a bad setting stops the start with its reason
+        _ = retry.DelayIntervals;
+        builder.Services.Configure<RabbitMqOptions>(builder.Configuration.GetSection(RabbitMqOptions.Section));
+        builder.Services.Configure<RetryOptions>(builder.Configuration.GetSection(RetryOptions.Section));
+        builder.Services.AddSingleton<DelayQueues>();
         builder.Services.AddMassTransit(bus =>
         {
             bus.AddConsumer<RepositorySyncConsumer>();
@@ -61,19 +68,28 @@ public static class SecondaryServices
                     endpoint.SetQuorumQueue();
                     endpoint.PrefetchCount = (ushort)Math.Max(16, secondary.ConcurrentSyncs * 4);
                     endpoint.ConcurrentMessageLimit = secondary.ConcurrentSyncs;
-                    endpoint.UseMessageRetry(retry =>
-                    {
-                        retry.Exponential(5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(2));
-                        // A bad path or key stays bad: straight to _error.
-                        retry.Ignore<InvalidProjectPathException>();
-                        retry.Ignore<InvalidSshKeyException>();
-                    });
-                    endpoint.ConfigureConsumer<RepositorySyncConsumer>(context);
-                    endpoint.ConfigureConsumer<SshKeyConsumer>(context);
+                    // Outer: redelivery through the delay queues. Inner, per consumer: quick retries in process.
+                    endpoint.UseConsumeFilter(typeof(DelayedRedeliveryFilter<>), context);
+                    endpoint.ConfigureConsumer<RepositorySyncConsumer>(context, c => c.UseMessageRetry(r => QuickRetries(r, immediate)));
+                    endpoint.ConfigureConsumer<SshKeyConsumer>(context, c => c.UseMessageRetry(r => QuickRetries(r, immediate)));
                 });
             });
         });
         return builder;
+    }
+
+    private static void QuickRetries(IRetryConfigurator retry, TimeSpan[] intervals)
+    {
+        if (intervals.Length == 0)
+        {
+            retry.None();
+        }
+        else
+        {
+            retry.Intervals(intervals);
+        }
+
+        retry.Ignore<PermanentFailureException>(); // a bad path or key stays bad
     }
 
     /// <summary>Applies infra/sql/secondary before consuming; waits for PostgreSQL rather than failing.</summary>

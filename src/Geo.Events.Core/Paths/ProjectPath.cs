@@ -114,7 +114,7 @@ public static partial class ProjectPath
 }
 
 public sealed class InvalidProjectPathException(string path, string reason)
-    : Exception($"project path {(path.Length > 80 ? path[..80] + "…" : path)} {reason}")
+    : PermanentFailureException($"project path {(path.Length > 80 ? path[..80] + "…" : path)} {reason}")
 {
     public string Reason { get; } = reason;
 }

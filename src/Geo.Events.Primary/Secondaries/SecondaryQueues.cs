@@ -1,14 +1,12 @@
 using Geo.Events.Core.Messaging;
 using Microsoft.Extensions.Options;
-using RabbitMQ.Client;
 
 namespace Geo.Events.Primary.Secondaries;
 
 /// <summary>
-/// Declares each configured secondary's durable quorum queue and binds it to every event exchange, in the
-/// same shape MassTransit gives a receive endpoint (event exchange → exchange named like the queue → queue).
-/// Done by geo-primary at start so that a secondary that is stopped, or has never run, still collects its
-/// events from the first one on.
+/// Declares each configured secondary's queues (<see cref="SecondaryTopology"/>) at start, so that a
+/// secondary that is stopped, or has never run, still collects its events from the first one on, and its
+/// error queue exists before the dead-letter ingest consumes it.
 /// </summary>
 public sealed class SecondaryQueues(
     IOptions<PrimaryOptions> primaryOptions,
@@ -55,36 +53,11 @@ public sealed class SecondaryQueues(
 
     public static async Task DeclareAsync(RabbitMqOptions options, IEnumerable<string> secondaries, CancellationToken cancellationToken)
     {
-        var factory = new ConnectionFactory
-        {
-            HostName = options.Host,
-            Port = options.Port,
-            VirtualHost = options.VirtualHost,
-            UserName = options.Username,
-            Password = options.Password,
-            ClientProvidedName = "geo-primary topology",
-        };
-        await using var connection = await factory.CreateConnectionAsync(cancellationToken);
+        await using var connection = await options.ConnectionFactory("geo-primary topology").CreateConnectionAsync(cancellationToken);
         await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
-
-        foreach (var exchange in GeoTopology.EventExchanges.Values)
-        {
-            await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
-        }
-
         foreach (var secondary in secondaries)
         {
-            var queue = GeoTopology.QueueName(secondary);
-            await channel.ExchangeDeclareAsync(queue, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
-            await channel.QueueDeclareAsync(
-                queue, durable: true, exclusive: false, autoDelete: false,
-                arguments: new Dictionary<string, object?> { ["x-queue-type"] = "quorum" },
-                cancellationToken: cancellationToken);
-            await channel.QueueBindAsync(queue, queue, routingKey: "", cancellationToken: cancellationToken);
-            foreach (var exchange in GeoTopology.EventExchanges.Values)
-            {
-                await channel.ExchangeBindAsync(destination: queue, source: exchange, routingKey: "", cancellationToken: cancellationToken);
-            }
+            await SecondaryTopology.DeclareAsync(channel, secondary, cancellationToken);
         }
     }
 }

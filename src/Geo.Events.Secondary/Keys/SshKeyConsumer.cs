@@ -1,4 +1,5 @@
 using Geo.Events.Contracts;
+using Geo.Events.Core;
 using Geo.Events.Core.Keys;
 using MassTransit;
 
@@ -18,7 +19,8 @@ public sealed class SshKeyConsumer(KeyRegistry registry, AuthorizedKeysWriter wr
         CheckUsername(evt.Username);
         if (!SshPublicKey.TryParse($"{evt.KeyType} {evt.KeyBlob}", out var key, out var problem) || key.Type != evt.KeyType || key.Base64 != evt.KeyBlob)
         {
-            throw new InvalidSshKeyException($"key {evt.KeyId} was refused: {(problem.Length > 0 ? problem : "its type or body has extra text")}");
+            // The key id stays out of the message, so that dead letters with one cause form one group.
+            throw new InvalidSshKeyException($"the key was refused: {(problem.Length > 0 ? problem : "its type or body has extra text")}");
         }
 
         if (await registry.CreateAsync(evt, key, context.CancellationToken))
@@ -49,4 +51,4 @@ public sealed class SshKeyConsumer(KeyRegistry registry, AuthorizedKeysWriter wr
 }
 
 /// <summary>A key event that can never be applied: not retried, straight to the error queue.</summary>
-public sealed class InvalidSshKeyException(string message) : Exception(message);
+public sealed class InvalidSshKeyException(string message) : PermanentFailureException(message);

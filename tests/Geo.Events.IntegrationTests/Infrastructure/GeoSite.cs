@@ -153,6 +153,47 @@ public sealed class GeoSite : IAsyncDisposable
 
     public GeoProcess Secondary(string name) => _secondaries[name];
 
+    /// <summary>geo-admin's settings for this site: geo-primary's database and the site's vhost.</summary>
+    public IReadOnlyDictionary<string, string> AdminSettings()
+    {
+        var settings = Common(PrimaryDatabase);
+        settings["ADMIN_ACTOR"] = "integration-test";
+        return settings;
+    }
+
+    /// <summary>Runs geo-admin to completion.</summary>
+    public async Task<(int ExitCode, string Stdout, string Stderr)> AdminAsync(params string[] args)
+    {
+        var path = Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.Admin", "bin", TestServers.Configuration, "net10.0", "geo-admin.dll");
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(path);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in AdminSettings())
+        {
+            info.Environment["GEO_" + key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Starts geo-admin and leaves it running (for a test that kills it).</summary>
+    public GeoProcess StartAdmin(params string[] args) =>
+        GeoProcess.Start("Geo.Events.Admin", "geo-admin.dll", AdminSettings(), Path.Combine(Root, "logs", "geo-admin.log"), args);
+
+    public async Task<T> QueryPrimaryAsync<T>(string sql, object? parameters = null)
+    {
+        await using var connection = new NpgsqlConnection(TestServers.ConnectionString(PrimaryDatabase));
+        return await connection.QuerySingleAsync<T>(sql, parameters);
+    }
+
     /// <summary>Messages in a queue of this site's vhost, ready or unacknowledged (the management API's figure).</summary>
     public async Task<long> QueueDepthAsync(string queue) => (await QueueStatsAsync(queue)).Messages;
 
@@ -236,16 +277,16 @@ public sealed class GeoSite : IAsyncDisposable
         }
 
         Http.Dispose();
+        if (Environment.GetEnvironmentVariable("GEO_TEST_KEEP") == "1")
+        {
+            return; // keep the vhost, databases, folders and logs for a look after the run
+        }
+
         await TestServers.DeleteVhostAsync(VirtualHost);
         await TestServers.DropDatabaseAsync(PrimaryDatabase);
         foreach (var name in _secondaryNames)
         {
             await TestServers.DropDatabaseAsync(SecondaryDatabase(name));
-        }
-
-        if (Environment.GetEnvironmentVariable("GEO_TEST_KEEP") == "1")
-        {
-            return; // keep the folders and logs for a look after the run
         }
 
         try

@@ -1,0 +1,20 @@
+using System.CommandLine;
+using Geo.Events.Admin;
+using Geo.Events.Admin.DeadLetters;
+
+var root = new RootCommand("geo-admin: operate a Geo.Events deployment (settings: appsettings.json beside the binary, then GEO_ variables)");
+root.Subcommands.Add(DlqCommands.Build());
+
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    foreach (var error in parse.Errors)
+    {
+        await Console.Error.WriteLineAsync($"geo-admin: {error.Message}");
+    }
+
+    await Console.Error.WriteLineAsync("try: geo-admin --help");
+    return ExitCodes.Usage;
+}
+
+return await parse.InvokeAsync();

@@ -1,0 +1,53 @@
+using Geo.Events.Core;
+using Geo.Events.Core.Messaging;
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace Geo.Events.Secondary.Retries;
+
+/// <summary>
+/// Wraps every consumer (outside its quick in-process retries): when a consumer still fails, the message is
+/// sent to the delay queue for its next attempt, with <see cref="AttemptHeader"/> counting attempts, and the
+/// original is acknowledged only after the broker confirmed that send. Past the last delay, or on a
+/// <see cref="PermanentFailureException"/>, the exception goes on to MassTransit, which moves the message
+/// to the error queue with its fault headers.
+/// </summary>
+public sealed class DelayedRedeliveryFilter<T>(
+    DelayQueues delayQueues,
+    IOptions<RetryOptions> retry,
+    IOptions<SecondaryOptions> secondary,
+    ILogger<DelayedRedeliveryFilter<T>> logger) : IFilter<ConsumeContext<T>>
+    where T : class
+{
+    public const string AttemptHeader = "Geo-Redelivery-Count";
+    public const string LastErrorHeader = "Geo-Last-Error";
+
+    public async Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
+    {
+        try
+        {
+            await next.Send(context);
+        }
+        catch (Exception e) when (e is not PermanentFailureException && e is not OperationCanceledException && Attempt(context) < retry.Value.DelayIntervals.Length)
+        {
+            var attempt = Attempt(context);
+            var delay = retry.Value.DelayIntervals[attempt];
+            await delayQueues.EnsureDeclaredAsync();
+            var queue = SecondaryTopology.DelayQueue(secondary.Value.Name, delay);
+            var endpoint = await context.GetSendEndpoint(new Uri($"exchange:{queue}?type=fanout"));
+            await endpoint.Send(context.Message, send =>
+            {
+                send.MessageId = context.MessageId;
+                send.CorrelationId = context.CorrelationId;
+                send.Headers.Set(AttemptHeader, attempt + 1);
+                send.Headers.Set(LastErrorHeader, e.Message.Length > 500 ? e.Message[..500] : e.Message);
+            }, context.CancellationToken);
+            logger.LogWarning("{MessageType} {MessageId} failed ({Error}); redelivery {Attempt} of {Max} in {Delay}",
+                typeof(T).Name, context.MessageId, e.Message, attempt + 1, retry.Value.DelayIntervals.Length, Durations.Format(delay));
+        }
+    }
+
+    public void Probe(ProbeContext context) => context.CreateFilterScope("geoDelayedRedelivery");
+
+    private static int Attempt(ConsumeContext context) => context.Headers.Get<int>(AttemptHeader) ?? 0;
+}

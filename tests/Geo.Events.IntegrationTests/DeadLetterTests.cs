@@ -1,0 +1,260 @@
+using System.Text.Json;
+using Geo.Events.Contracts;
+using Geo.Events.Core.Messaging;
+using Geo.Events.IntegrationTests.Infrastructure;
+using MassTransit;
+using static Geo.Events.IntegrationTests.Infrastructure.PrimaryRepository;
+
+namespace Geo.Events.IntegrationTests;
+
+/// <summary>Retries, the error queue, and geo-admin's dlq commands, against the real processes and broker.</summary>
+[TestClass]
+public sealed class DeadLetterTests
+{
+    private static Dictionary<string, string> Retries(string delays) => new()
+    {
+        ["Retry:Immediate"] = "none",
+        ["Retry:Delays"] = delays,
+    };
+
+    private static string Sha() => Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + "00000000";
+
+    private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement;
+
+    private static Task WaitForDeadLettersAsync(GeoSite site, long count) =>
+        GeoSite.WaitUntilAsync(async () => await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letters") >= count,
+            TimeSpan.FromSeconds(120), () => $"fewer than {count} dead letters were stored");
+
+    [TestMethod]
+    public async Task APoisonEventEndsInTheErrorQueueAndAReplayAfterTheFixAppliesItOnce()
+    {
+        await using var site = await GeoSite.StartAsync(["tokyo"], secondarySettings: Retries("1s"));
+        const long id = 31;
+        // The hook arrives before the repository exists on the primary: every attempt fails.
+        await site.Hooks.AcceptedAsync(Hooks.Push("push", id, "team/late", "refs/heads/main", Zero, Sha()));
+        await WaitForDeadLettersAsync(site, 1);
+
+        Assert.AreEqual("failed", await site.QuerySecondaryAsync<string>("tokyo", "SELECT state FROM projects WHERE project_id = @id", new { id }));
+        var (code, stdout, stderr) = await site.AdminAsync("dlq", "list", "--output", "json");
+        Assert.AreEqual(0, code, stderr);
+        var group = Json(stdout).EnumerateArray().Single();
+        Assert.AreEqual(1, group.GetProperty("count").GetInt32());
+        Assert.AreEqual("RepositoryChanged", group.GetProperty("eventType").GetString());
+        var letterId = group.GetProperty("ids")[0].GetInt64();
+
+        (code, stdout, stderr) = await site.AdminAsync("dlq", "show", letterId.ToString(System.Globalization.CultureInfo.InvariantCulture), "--output", "json");
+        Assert.AreEqual(0, code, stderr);
+        var shown = Json(stdout);
+        Assert.AreEqual("geo.secondary.tokyo", shown.GetProperty("originalQueue").GetString());
+        Assert.AreEqual(1, shown.GetProperty("redeliveryCount").GetInt32(), "the event should have waited through the one configured delay");
+        StringAssert.Contains(shown.GetProperty("exceptionType").GetString(), "LibGit2Sharp");
+        Assert.IsFalse(string.IsNullOrEmpty(shown.GetProperty("stackTrace").GetString()));
+        Assert.AreEqual("team/late", shown.GetProperty("body").GetProperty("message").GetProperty("pathWithNamespace").GetString());
+
+        // The cause is fixed: the repository now exists on the primary.
+        var repo = await site.CreateRepositoryAsync("team/late");
+        await repo.CommitAsync("at last");
+        await repo.GitAsync("push", "-q", "origin", "main");
+
+        (code, stdout, stderr) = await site.AdminAsync("dlq", "replay", letterId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.AreEqual(0, code, stderr);
+        StringAssert.Contains(stdout, "replayed 1 of 1");
+        await site.WaitForMirrorsAsync(repo);
+        Assert.AreEqual(1L, await site.QuerySecondaryAsync<long>("tokyo", "SELECT sync_count FROM projects WHERE project_id = @id", new { id }));
+
+        (code, stdout, _) = await site.AdminAsync("dlq", "replay", letterId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.AreEqual(0, code);
+        StringAssert.Contains(stdout, "nothing to replay", "a replayed dead letter was replayed again without --force");
+
+        // Even forced, a second replay changes nothing on the secondary: the event is covered by the sync.
+        var acknowledged = (await site.QueueStatsAsync("geo.secondary.tokyo")).Acknowledged;
+        (code, _, stderr) = await site.AdminAsync("dlq", "replay", letterId.ToString(System.Globalization.CultureInfo.InvariantCulture), "--force");
+        Assert.AreEqual(0, code, stderr);
+        await GeoSite.WaitUntilAsync(async () => (await site.QueueStatsAsync("geo.secondary.tokyo")).Acknowledged > acknowledged,
+            TimeSpan.FromSeconds(60), () => "the forced replay was never consumed");
+        Assert.AreEqual(1L, await site.QuerySecondaryAsync<long>("tokyo", "SELECT sync_count FROM projects WHERE project_id = @id", new { id }));
+        Assert.AreEqual(1L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letters"));
+
+        (code, stdout, stderr) = await site.AdminAsync("dlq", "history", "--output", "json");
+        Assert.AreEqual(0, code, stderr);
+        var batches = Json(stdout).EnumerateArray().ToList();
+        Assert.AreEqual(2, batches.Count);
+        Assert.IsTrue(batches.All(b => b.GetProperty("action").GetString() == "replay" && b.GetProperty("actor").GetString() == "integration-test"));
+    }
+
+    [TestMethod]
+    public async Task RedeliveryDelaysSurviveASecondaryRestart()
+    {
+        var settings = Retries("6s");
+        await using var site = await GeoSite.StartAsync(["tokyo"], secondarySettings: settings);
+        const long id = 32;
+        await site.Hooks.AcceptedAsync(Hooks.Push("push", id, "team/slow", "refs/heads/main", Zero, Sha()));
+        await GeoSite.WaitUntilAsync(() => Task.FromResult(site.Secondary("tokyo").Log().Contains("redelivery 1 of 1 in 6s", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(60), () => "the failure was never sent to the delay queue");
+
+        // The message now waits in the broker's delay queue, not in the process: kill the process.
+        await site.KillSecondaryAsync("tokyo");
+        var repo = await site.CreateRepositoryAsync("team/slow");
+        await repo.CommitAsync("arrives while tokyo is down");
+        await repo.GitAsync("push", "-q", "origin", "main");
+        site.StartSecondary("tokyo", settings);
+
+        await site.WaitForMirrorsAsync(repo);
+        Assert.AreEqual("synced", await site.QuerySecondaryAsync<string>("tokyo", "SELECT state FROM projects WHERE project_id = @id", new { id }));
+        Assert.AreEqual(0L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letters"));
+    }
+
+    [TestMethod]
+    public async Task KillingGeoAdminMidReplayLosesNothingAndAppliesEachOnce()
+    {
+        const int count = 1000;
+        await using var site = await GeoSite.StartAsync(["tokyo"], secondarySettings: Retries("none"));
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
+            await site.Hooks.AcceptedAsync(Hooks.Push("push", 10_000 + i, $"bulk/p{i}", "refs/heads/main", Zero, Sha())));
+        await WaitForDeadLettersAsync(site, count);
+
+        // Fix the cause for all of them: each repository now exists on the primary (copies of one template).
+        var template = await site.CreateRepositoryAsync("bulk/template");
+        await template.CommitAsync("template");
+        await template.GitAsync("push", "-q", "origin", "main");
+        for (var i = 0; i < count; i++)
+        {
+            CopyDirectory(template.BarePath, Path.Combine(site.StorageRoot, "bulk", $"p{i}.git"));
+        }
+
+        await using (var admin = site.StartAdmin("dlq", "replay", "--secondary", "tokyo", "--output", "json"))
+        {
+            await GeoSite.WaitUntilAsync(async () => await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letter_actions") >= 50,
+                TimeSpan.FromSeconds(60), () => "the replay never started:\n" + admin.Log());
+            await admin.KillAsync();
+        }
+
+        var replayedBeforeKill = await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letters WHERE state = 'replayed'");
+        Assert.IsTrue(replayedBeforeKill < count, "geo-admin finished before it was killed; the test proves nothing");
+
+        var (code, _, stderr) = await site.AdminAsync("dlq", "replay", "--secondary", "tokyo");
+        Assert.AreEqual(0, code, stderr);
+
+        await GeoSite.WaitUntilAsync(async () => await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM projects WHERE state = 'synced'") == count,
+            TimeSpan.FromSeconds(300), () => "not every project was applied after the replay");
+        Assert.AreEqual((long)count, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letters WHERE state = 'replayed'"));
+        Assert.AreEqual((long)count, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letters"), "the replay produced new failures");
+        Assert.AreEqual(1L, await site.QuerySecondaryAsync<long>("tokyo", "SELECT max(sync_count) FROM projects"), "some event was applied twice");
+        var expected = await template.RefsAsync();
+        foreach (var i in new[] { 0, 1, replayedBeforeKill, count / 2, count - 1 })
+        {
+            var mirror = await ReadRefsAsync(site.MirrorPath("tokyo", $"bulk/p{i}"));
+            Assert.IsTrue(GeoSite.SameRefs(expected, mirror), $"bulk/p{i} differs from the primary");
+        }
+    }
+
+    [TestMethod]
+    public async Task FiltersAndGroupsSelectExactlyWhatTheySay()
+    {
+        await using var site = await GeoSite.StartAsync(["tokyo"], secondarySettings: Retries("none"));
+        for (var i = 0; i < 3; i++)
+        {
+            await site.Hooks.AcceptedAsync(Hooks.Push("push", 41, "alpha/one", "refs/heads/main", Zero, Sha()));
+        }
+
+        for (var i = 0; i < 2; i++)
+        {
+            await site.Hooks.AcceptedAsync(Hooks.Push("push", 42, "alpha/two", "refs/heads/main", Zero, Sha()));
+        }
+
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.ConfigureHost(new RabbitMqOptions
+        {
+            Host = TestServers.RabbitHost,
+            Port = (ushort)TestServers.RabbitPort,
+            VirtualHost = site.VirtualHost,
+            Username = TestServers.RabbitUser,
+            Password = TestServers.RabbitPassword,
+        }));
+        await bus.StartAsync();
+        try
+        {
+            foreach (var keyId in new[] { 501L, 502L })
+            {
+                await bus.Publish(new SshKeyCreated
+                {
+                    EventId = Guid.NewGuid(),
+                    Sequence = 100 + keyId,
+                    OccurredAt = DateTimeOffset.UtcNow,
+                    KeyId = keyId,
+                    Username = "mallory",
+                    KeyType = "ssh-rsa",
+                    KeyBlob = "AAAAC3NzaC1lZDI1NTE5AAAAIAZeD+GmfQ9mCiWKWQ5r3hI52QskNgxdUHcZdM5kDQk+",
+                    Fingerprint = "SHA256:x",
+                });
+            }
+
+            // A message no consumer takes ends in _skipped, and is listed too.
+            var endpoint = await bus.GetSendEndpoint(new Uri($"exchange:{SecondaryTopology.Queue("tokyo")}?type=fanout"));
+            await endpoint.Send(new NoSuchEvent("nobody consumes this"));
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+
+        await WaitForDeadLettersAsync(site, 8);
+
+        async Task<List<JsonElement>> ListAsync(params string[] args)
+        {
+            var (code, stdout, stderr) = await site.AdminAsync(["dlq", "list", "--output", "json", .. args]);
+            Assert.AreEqual(0, code, stderr);
+            return Json(stdout).EnumerateArray().ToList();
+        }
+
+        // One cause, one group: the five missing repositories fail alike, whatever their project.
+        var groups = await ListAsync();
+        CollectionAssert.AreEquivalent(new[] { 5, 2, 1 }, groups.Select(g => g.GetProperty("count").GetInt32()).ToArray());
+        var missing = groups.Single(g => g.GetProperty("eventType").GetString() == "RepositoryChanged");
+        CollectionAssert.AreEquivalent(new[] { "alpha/one", "alpha/two" }, missing.GetProperty("exampleProjects").EnumerateArray().Select(e => e.GetString()).ToArray());
+        var keys = groups.Single(g => g.GetProperty("eventType").GetString() == "SshKeyCreated");
+        Assert.AreEqual("skipped", groups.Single(g => g.GetProperty("count").GetInt32() == 1).GetProperty("reason").GetString());
+
+        Assert.IsTrue((await ListAsync("--type", "SshKeyCreated", "--messages")).All(m => m.GetProperty("eventType").GetString() == "SshKeyCreated"));
+        Assert.AreEqual(2, (await ListAsync("--type", "SshKeyCreated", "--messages")).Count);
+        Assert.AreEqual(2, (await ListAsync("--exception", "InvalidSshKey", "--messages")).Count);
+        Assert.AreEqual(2, (await ListAsync("--project", "alpha/two", "--messages")).Count);
+        Assert.AreEqual(0, (await ListAsync("--since", "2099-01-01T00:00Z")).Count);
+        Assert.AreEqual(3, (await ListAsync("--since", "1h")).Count);
+        var alphaOne = (await ListAsync("--project", "alpha/one", "--messages")).Select(m => m.GetProperty("id").GetInt64()).ToArray();
+        Assert.AreEqual(3, alphaOne.Length);
+
+        var (dryCode, dryOut, dryErr) = await site.AdminAsync("dlq", "replay", "--group", missing.GetProperty("group").GetString()!, "--project", "alpha/one", "--dry-run", "--output", "json");
+        Assert.AreEqual(0, dryCode, dryErr);
+        CollectionAssert.AreEquivalent(alphaOne, Json(dryOut).GetProperty("wouldReplay").EnumerateArray().Select(e => e.GetInt64()).ToArray());
+        Assert.AreEqual(0L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letter_actions"), "a dry run acted");
+
+        var keyGroup = keys.GetProperty("group").GetString()!;
+        Assert.AreEqual(0, (await site.AdminAsync("dlq", "delete", "--group", keyGroup)).ExitCode);
+        Assert.AreEqual(2, (await ListAsync()).Count, "archived dead letters are still listed as failed");
+        Assert.AreEqual(2, (await ListAsync("--state", "archived", "--messages")).Count);
+        Assert.AreEqual(0, (await site.AdminAsync("dlq", "restore", "--group", keyGroup)).ExitCode);
+        Assert.AreEqual(3, (await ListAsync()).Count);
+
+        var (unbounded, _, reason) = await site.AdminAsync("dlq", "replay");
+        Assert.AreEqual(2, unbounded);
+        StringAssert.Contains(reason, "--all");
+        Assert.AreEqual(3, (await site.AdminAsync("dlq", "show", "999999")).ExitCode);
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var directory in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
+        {
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, directory)));
+        }
+
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
+        }
+    }
+}
+
+/// <summary>A message type no geo-secondary consumer handles.</summary>
+public sealed record NoSuchEvent(string Text);
