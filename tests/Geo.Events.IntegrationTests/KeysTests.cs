@@ -134,7 +134,7 @@ public sealed class KeysTests
         CollectionAssert.AreEqual(new[] { AuthorizedKeysLine(301, key) }, lines);
         Assert.IsTrue(await site.QuerySecondaryAsync<bool>("tokyo", "SELECT destroyed FROM ssh_keys WHERE key_id = 300"));
         Assert.AreEqual(9L, await site.QuerySecondaryAsync<long>("tokyo", "SELECT sequence FROM ssh_keys WHERE key_id = 300"));
-        Assert.AreEqual(0L, await site.QueueDepthAsync("geo.secondary.tokyo_error"));
+        Assert.AreEqual(0L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letters"));
     }
 
     [TestMethod]
@@ -162,7 +162,9 @@ public sealed class KeysTests
             });
         }
 
-        await GeoSite.WaitUntilAsync(async () => await site.QueueDepthAsync("geo.secondary.tokyo_error") == 1,
+        // Refused at once (no retries) into the error queue, and from there into geo-primary's dead letters.
+        await GeoSite.WaitUntilAsync(
+            async () => await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letters WHERE exception_type LIKE '%InvalidSshKeyException' AND redelivery_count IS NULL") == 1,
             TimeSpan.FromSeconds(60), () => "the forged key did not land in the error queue");
         Assert.AreEqual(0L, await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM ssh_keys"));
         var content = File.Exists(file) ? await File.ReadAllTextAsync(file) : "";
