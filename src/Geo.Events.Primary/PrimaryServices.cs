@@ -1,6 +1,8 @@
+using Dapper;
 using FluentValidation;
 using Geo.Events.Core.DeadLetters;
 using Geo.Events.Core.Messaging;
+using Geo.Events.Core.Observability;
 using Geo.Events.Core.Storage;
 using Geo.Events.Primary.DeadLetters;
 using Geo.Events.Primary.Hooks;
@@ -57,28 +59,25 @@ public static class PrimaryServices
 
     public static void MapHealthEndpoints(this WebApplication app)
     {
-        app.MapGet("/health/live", () => Results.Ok(new { status = "live" }));
-        app.MapGet("/health/ready", async (NpgsqlDataSource db, SecondaryQueues queues, CancellationToken cancellationToken) =>
+        app.MapGeoHealthAndMetrics(services => services.GetRequiredService<SecondaryQueues>().IsDeclared
+            ? []
+            : ["rabbitmq: the secondaries' queues are not declared yet"]);
+
+        var dataSource = app.Services.GetRequiredService<NpgsqlDataSource>();
+        Prometheus.Metrics.DefaultRegistry.AddBeforeCollectCallback(async cancellationToken =>
         {
-            var failures = new List<string>();
-            try
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            var backlog = await connection.QuerySingleAsync<(long Count, double? Oldest)>(new CommandDefinition(
+                "SELECT count(*), extract(epoch FROM now() - min(received_at))::float8 FROM event_log WHERE published_at IS NULL",
+                cancellationToken: cancellationToken));
+            GeoMetrics.OutboxBacklog.Set(backlog.Count);
+            GeoMetrics.OutboxOldestAge.Set(backlog.Oldest ?? 0);
+            var letters = await connection.QueryAsync<(string Secondary, string State, long Count)>(new CommandDefinition(
+                "SELECT secondary, state, count(*) FROM dead_letters GROUP BY secondary, state", cancellationToken: cancellationToken));
+            foreach (var (secondary, state, count) in letters)
             {
-                await using var command = db.CreateCommand("SELECT 1");
-                await command.ExecuteScalarAsync(cancellationToken);
+                GeoMetrics.DeadLetters.WithLabels(secondary, state).Set(count);
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException)
-            {
-                failures.Add($"postgresql: {e.Message}");
-            }
-
-            if (!queues.IsDeclared)
-            {
-                failures.Add("rabbitmq: the secondaries' queues are not declared yet");
-            }
-
-            return failures.Count == 0
-                ? Results.Ok(new { status = "ready" })
-                : Results.Json(new { status = "not ready", failures }, statusCode: StatusCodes.Status503ServiceUnavailable);
         });
     }
 }

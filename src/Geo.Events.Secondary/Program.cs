@@ -1,4 +1,5 @@
 using Geo.Events.Core.Configuration;
+using Geo.Events.Core.Observability;
 using Geo.Events.Secondary;
 using Geo.Events.Secondary.Keys;
 
@@ -18,6 +19,7 @@ builder.AddRegistry()      // PostgreSQL: the secondary's registry and repositor
 
 var app = builder.Build();
 await app.MigrateAsync();
-app.MapGet("/health/live", () => Results.Ok(new { status = "live" }));
+app.MapGeoHealthAndMetrics();     // /health/live, /health/ready, /metrics
+app.CollectRegistryMetrics();
 await app.RunAsync();
 return 0;

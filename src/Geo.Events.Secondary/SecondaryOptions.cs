@@ -22,8 +22,15 @@ public sealed class SecondaryOptions
 
     public string? GitPassword { get; set; }
 
-    /// <summary>How many repositories this instance syncs at once.</summary>
+    /// <summary>How many clones and fetches this instance runs at once.</summary>
     public int ConcurrentSyncs { get; set; } = 4;
+
+    /// <summary>
+    /// How many events this instance handles at once. Higher than <see cref="ConcurrentSyncs"/> on purpose:
+    /// key events need no fetch slot, and push events waiting for one note their arrival, so one fetch
+    /// covers them all.
+    /// </summary>
+    public int ConcurrentMessages { get; set; } = 32;
 
     /// <summary>How long a sync waits for another instance's sync of the same repository.</summary>
     public TimeSpan LockTimeout { get; set; } = TimeSpan.FromMinutes(10);

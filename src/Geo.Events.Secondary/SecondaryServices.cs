@@ -1,5 +1,6 @@
 using Geo.Events.Core;
 using Geo.Events.Core.Messaging;
+using Geo.Events.Core.Observability;
 using Geo.Events.Core.Storage;
 using Geo.Events.Secondary.Keys;
 using Geo.Events.Secondary.Repositories;
@@ -26,6 +27,7 @@ public static class SecondaryServices
     {
         builder.Services.Configure<SecondaryOptions>(builder.Configuration.GetSection(SecondaryOptions.Section));
         builder.Services.AddSingleton<MirrorStore>();
+        builder.Services.AddSingleton<SyncSlots>();
         return builder;
     }
 
@@ -66,8 +68,8 @@ public static class SecondaryServices
                 cfg.ReceiveEndpoint(GeoTopology.QueueName(secondary.Name), endpoint =>
                 {
                     endpoint.SetQuorumQueue();
-                    endpoint.PrefetchCount = (ushort)Math.Max(16, secondary.ConcurrentSyncs * 4);
-                    endpoint.ConcurrentMessageLimit = secondary.ConcurrentSyncs;
+                    endpoint.PrefetchCount = (ushort)(secondary.ConcurrentMessages * 2);
+                    endpoint.ConcurrentMessageLimit = secondary.ConcurrentMessages;
                     // Outer: redelivery through the delay queues. Inner, per consumer: quick retries in process.
                     endpoint.UseConsumeFilter(typeof(DelayedRedeliveryFilter<>), context);
                     endpoint.ConfigureConsumer<RepositorySyncConsumer>(context, c => c.UseMessageRetry(r => QuickRetries(r, immediate)));
@@ -90,6 +92,22 @@ public static class SecondaryServices
         }
 
         retry.Ignore<PermanentFailureException>(); // a bad path or key stays bad
+    }
+
+    /// <summary>Registry figures for /metrics, read from PostgreSQL when Prometheus scrapes.</summary>
+    public static void CollectRegistryMetrics(this WebApplication app)
+    {
+        var registry = app.Services.GetRequiredService<ProjectRegistry>();
+        Prometheus.Metrics.DefaultRegistry.AddBeforeCollectCallback(async cancellationToken =>
+        {
+            var (states, oldest) = await registry.SummaryAsync(cancellationToken);
+            foreach (var state in new[] { "pending", "synced", "failed" })
+            {
+                GeoMetrics.Projects.WithLabels(state).Set(states.GetValueOrDefault(state));
+            }
+
+            GeoMetrics.OldestPendingAge.Set(oldest);
+        });
     }
 
     /// <summary>Applies infra/sql/secondary before consuming; waits for PostgreSQL rather than failing.</summary>

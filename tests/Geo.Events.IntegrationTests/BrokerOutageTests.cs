@@ -1,5 +1,5 @@
-using Geo.Events.IntegrationTests.Infrastructure;
-using static Geo.Events.IntegrationTests.Infrastructure.PrimaryRepository;
+using Geo.Events.Testing;
+using static Geo.Events.Testing.PrimaryRepository;
 
 namespace Geo.Events.IntegrationTests;
 

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using Geo.Events.Contracts;
 using Geo.Events.Core.Messaging;
-using Geo.Events.IntegrationTests.Infrastructure;
+using Geo.Events.Testing;
 using MassTransit;
-using static Geo.Events.IntegrationTests.Infrastructure.PrimaryRepository;
+using static Geo.Events.Testing.PrimaryRepository;
 
 namespace Geo.Events.IntegrationTests;
 

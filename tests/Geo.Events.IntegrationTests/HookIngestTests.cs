@@ -1,8 +1,8 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using Geo.Events.IntegrationTests.Infrastructure;
-using static Geo.Events.IntegrationTests.Infrastructure.PrimaryRepository;
+using Geo.Events.Testing;
+using static Geo.Events.Testing.PrimaryRepository;
 
 namespace Geo.Events.IntegrationTests;
 

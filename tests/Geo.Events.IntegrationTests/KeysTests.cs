@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using Geo.Events.Contracts;
 using Geo.Events.Core.Keys;
 using Geo.Events.Core.Messaging;
-using Geo.Events.IntegrationTests.Infrastructure;
+using Geo.Events.Testing;
 using MassTransit;
 
 namespace Geo.Events.IntegrationTests;

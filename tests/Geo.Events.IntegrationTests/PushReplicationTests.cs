@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Geo.Events.IntegrationTests.Infrastructure;
-using static Geo.Events.IntegrationTests.Infrastructure.PrimaryRepository;
+using Geo.Events.Testing;
+using static Geo.Events.Testing.PrimaryRepository;
 
 namespace Geo.Events.IntegrationTests;
 
@@ -156,6 +156,6 @@ public sealed class PushReplicationTests
             TimeSpan.FromSeconds(30), () => "the registry never recorded the last event as covered");
 
         var fetches = await site.QuerySecondaryAsync<long>("tokyo", "SELECT sync_count FROM projects WHERE project_id = @id", new { id });
-        Assert.IsTrue(fetches < pushes / 3, $"{pushes} queued push events cost {fetches} syncs; coalescing should make that a handful");
+        Assert.IsTrue(fetches <= 3, $"{pushes} queued push events cost {fetches} syncs; coalescing should make that at most 3");
     }
 }

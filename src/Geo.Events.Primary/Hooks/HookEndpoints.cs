@@ -1,5 +1,6 @@
 using System.Text.Json;
 using FluentValidation;
+using Geo.Events.Core.Observability;
 using Geo.Events.Primary.Outbox;
 using Npgsql;
 
@@ -18,7 +19,13 @@ public static class HookEndpoints
     private const int MaxDeliveryIdLength = 200;
 
     public static void MapHookEndpoints(this IEndpointRouteBuilder app) =>
-        app.MapPost("/hooks/system", ReceiveAsync);
+        app.MapPost("/hooks/system", ReceiveAsync).AddEndpointFilter(async (context, next) =>
+        {
+            var result = await next(context);
+            var status = result is IStatusCodeHttpResult { StatusCode: { } code } ? code : context.HttpContext.Response.StatusCode;
+            GeoMetrics.HooksReceived.WithLabels(status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+            return result;
+        });
 
     private static async Task<IResult> ReceiveAsync(
         HttpRequest request,
@@ -110,6 +117,7 @@ public static class HookEndpoints
         if (!appended.Duplicate)
         {
             signal.Notify();
+            GeoMetrics.EventsIngested.WithLabels(evt.GetType().Name).Inc();
             logger.LogInformation("Recorded {Kind} as event {Sequence}", kind, appended.Sequence);
         }
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Geo.Events.Contracts;
 using Geo.Events.Core.Messaging;
+using Geo.Events.Core.Observability;
 using Geo.Events.Primary.Secondaries;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -78,6 +79,7 @@ public sealed class OutboxDispatcher(
             try
             {
                 await PublishRowAsync(row, timeout.Token);
+                GeoMetrics.EventsPublished.WithLabels(row.EventType).Inc();
                 return row.Id;
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)

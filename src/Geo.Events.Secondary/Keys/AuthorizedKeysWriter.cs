@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Geo.Events.Core.Observability;
 using Microsoft.Extensions.Options;
 
 namespace Geo.Events.Secondary.Keys;
@@ -34,6 +35,7 @@ public sealed class AuthorizedKeysWriter(KeyRegistry registry, IOptions<KeysOpti
             try
             {
                 var keys = await file.RewriteAsync(registry.LiveKeysAsync(stoppingToken), stoppingToken);
+                GeoMetrics.AuthorizedKeysRewrites.Inc();
                 logger.LogInformation("Rewrote {File} with {Keys} keys", file.Path, keys);
             }
             catch (Exception e) when (e is not OperationCanceledException)

@@ -1,6 +1,7 @@
 using Geo.Events.Contracts;
 using Geo.Events.Core;
 using Geo.Events.Core.Keys;
+using Geo.Events.Core.Observability;
 using MassTransit;
 
 namespace Geo.Events.Secondary.Keys;
@@ -23,22 +24,35 @@ public sealed class SshKeyConsumer(KeyRegistry registry, AuthorizedKeysWriter wr
             throw new InvalidSshKeyException($"the key was refused: {(problem.Length > 0 ? problem : "its type or body has extra text")}");
         }
 
-        if (await registry.CreateAsync(evt, key, context.CancellationToken))
+        var changed = await registry.CreateAsync(evt, key, context.CancellationToken);
+        if (changed)
         {
             writer.Changed();
             logger.LogInformation("Key {KeyId} of {User} added ({Fingerprint})", evt.KeyId, evt.Username, key.Fingerprint);
         }
+
+        Observe(evt, changed);
     }
 
     public async Task Consume(ConsumeContext<SshKeyDestroyed> context)
     {
         var evt = context.Message;
         CheckUsername(evt.Username);
-        if (await registry.DestroyAsync(evt, context.CancellationToken))
+        var changed = await registry.DestroyAsync(evt, context.CancellationToken);
+        if (changed)
         {
             writer.Changed();
             logger.LogInformation("Key {KeyId} of {User} removed", evt.KeyId, evt.Username);
         }
+
+        Observe(evt, changed);
+    }
+
+    private static void Observe(IGeoEvent evt, bool changed)
+    {
+        var type = evt.GetType().Name;
+        GeoMetrics.EventsApplied.WithLabels(type, changed ? "applied" : "unchanged").Inc();
+        GeoMetrics.ReplicationLag.WithLabels(type).Observe((DateTimeOffset.UtcNow - evt.OccurredAt).TotalSeconds);
     }
 
     private static void CheckUsername(string? username)

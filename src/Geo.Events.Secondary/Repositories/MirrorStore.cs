@@ -1,3 +1,4 @@
+using Geo.Events.Core.Observability;
 using Geo.Events.Core.Paths;
 using LibGit2Sharp;
 using Microsoft.Extensions.Options;
@@ -63,7 +64,7 @@ public sealed class MirrorStore
             {
                 repo.Network.Remotes.Add(RemoteName, remoteUrl, MirrorRefSpec);
                 repo.Config.Set($"remote.{RemoteName}.mirror", true);
-                Commands.Fetch(repo, RemoteName, [MirrorRefSpec], FetchOptions(), "geo-events: initial mirror");
+                FetchObserved("clone", repo, "geo-events: initial mirror", FetchOptions);
                 UpdateHead(repo);
             }
 
@@ -95,7 +96,7 @@ public sealed class MirrorStore
             repo.Network.Remotes.Update(RemoteName, r => r.Url = remoteUrl);
         }
 
-        Commands.Fetch(repo, RemoteName, [MirrorRefSpec], FetchOptions(), "geo-events: sync");
+        FetchObserved("fetch", repo, "geo-events: sync", FetchOptions);
         if (repo.Head.Tip is null)
         {
             UpdateHead(repo); // the default branch was deleted or renamed on the primary
@@ -113,6 +114,21 @@ public sealed class MirrorStore
         {
             repo.Refs.UpdateTarget("HEAD", target);
         }
+    }
+
+    private static void FetchObserved(string kind, Repository repo, string logMessage, Func<FetchOptions> options)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        long received = 0;
+        var fetchOptions = options();
+        fetchOptions.OnTransferProgress = progress =>
+        {
+            received = progress.ReceivedBytes;
+            return true;
+        };
+        Commands.Fetch(repo, RemoteName, [MirrorRefSpec], fetchOptions, logMessage);
+        GeoMetrics.FetchBytes.Inc(received);
+        GeoMetrics.FetchDuration.WithLabels(kind).Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
     private FetchOptions FetchOptions() => new()

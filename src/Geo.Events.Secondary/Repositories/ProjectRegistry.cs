@@ -14,10 +14,12 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             """
-            INSERT INTO projects (project_id, path_with_namespace, max_seen_sequence)
-            VALUES (@projectId, @path, @sequence)
+            INSERT INTO projects (project_id, path_with_namespace, max_seen_sequence, pending_since)
+            VALUES (@projectId, @path, @sequence, now())
             ON CONFLICT (project_id) DO UPDATE
                SET max_seen_sequence   = GREATEST(projects.max_seen_sequence, EXCLUDED.max_seen_sequence),
+                   pending_since       = CASE WHEN projects.pending_since IS NULL AND EXCLUDED.max_seen_sequence > projects.last_synced_sequence
+                                              THEN now() ELSE projects.pending_since END,
                    path_with_namespace = CASE WHEN EXCLUDED.max_seen_sequence >= projects.max_seen_sequence
                                               THEN EXCLUDED.path_with_namespace ELSE projects.path_with_namespace END,
                    updated_at          = now()
@@ -44,10 +46,22 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
             """
             UPDATE projects
                SET state = 'synced', last_synced_sequence = GREATEST(last_synced_sequence, @coveredSequence),
+                   pending_since = CASE WHEN max_seen_sequence <= GREATEST(last_synced_sequence, @coveredSequence) THEN NULL ELSE pending_since END,
                    last_synced_at = now(), sync_count = sync_count + 1, last_error = NULL, retry_count = 0, updated_at = now()
              WHERE project_id = @projectId
             """,
             new { projectId, coveredSequence }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Projects per state, and the age in seconds of the oldest event still waiting for a sync.</summary>
+    public async Task<(IReadOnlyDictionary<string, long> States, double OldestPendingSeconds)> SummaryAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var states = (await connection.QueryAsync<(string State, long Count)>(new CommandDefinition(
+            "SELECT state, count(*) FROM projects GROUP BY state", cancellationToken: cancellationToken))).ToDictionary(r => r.State, r => r.Count);
+        var oldest = await connection.ExecuteScalarAsync<double?>(new CommandDefinition(
+            "SELECT extract(epoch FROM now() - min(pending_since))::float8 FROM projects WHERE pending_since IS NOT NULL", cancellationToken: cancellationToken));
+        return (states, oldest ?? 0);
     }
 
     public async Task MarkFailedAsync(long projectId, string error, CancellationToken cancellationToken)

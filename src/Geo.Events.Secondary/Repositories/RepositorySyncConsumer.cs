@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Geo.Events.Contracts;
+using Geo.Events.Core.Observability;
 using Geo.Events.Core.Paths;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -10,10 +12,16 @@ namespace Geo.Events.Secondary.Repositories;
 /// and order-safe because a sync converges to the primary's current refs; coalescing because an event that
 /// had arrived before a successful sync started is already covered by that sync and is skipped.
 /// </summary>
+/// <remarks>
+/// Many messages are consumed at once (Secondary:ConcurrentMessages) but only a few fetches run at once
+/// (Secondary:ConcurrentSyncs): every message notes its sequence first and then waits for its project's
+/// lock and a fetch slot, so when a fetch starts it covers every event that has arrived by then.
+/// </remarks>
 public sealed class RepositorySyncConsumer(
     ProjectRegistry registry,
     RepositoryLock locks,
     MirrorStore mirrors,
+    SyncSlots slots,
     IOptions<SecondaryOptions> options,
     ILogger<RepositorySyncConsumer> logger) : IConsumer<RepositoryChanged>
 {
@@ -21,6 +29,7 @@ public sealed class RepositorySyncConsumer(
     {
         var evt = context.Message;
         var cancellationToken = context.CancellationToken;
+        var started = Stopwatch.GetTimestamp();
 
         // Checked again here: a replayed or forged message must not reach the disk with a bad path.
         var problem = ProjectPath.Problem(evt.PathWithNamespace);
@@ -32,10 +41,17 @@ public sealed class RepositorySyncConsumer(
         await registry.NoteSeenAsync(evt.ProjectId, evt.PathWithNamespace, evt.Sequence, cancellationToken);
 
         await using var lease = await locks.AcquireAsync(evt.ProjectId, options.Value.LockTimeout, cancellationToken);
+        if ((await registry.GetAsync(evt.ProjectId, cancellationToken)).LastSyncedSequence >= evt.Sequence)
+        {
+            Observe(evt, "coalesced", started);
+            return;
+        }
+
+        using var slot = await slots.EnterAsync(cancellationToken);
         var entry = await registry.GetAsync(evt.ProjectId, cancellationToken);
         if (entry.LastSyncedSequence >= evt.Sequence)
         {
-            logger.LogDebug("Event {Sequence} for {Project} is covered by the sync up to {Covered}", evt.Sequence, evt.PathWithNamespace, entry.LastSyncedSequence);
+            Observe(evt, "coalesced", started);
             return;
         }
 
@@ -48,10 +64,22 @@ public sealed class RepositorySyncConsumer(
         catch (Exception e) when (e is not OperationCanceledException)
         {
             await registry.MarkFailedAsync(evt.ProjectId, e.Message, CancellationToken.None);
+            Observe(evt, "failed", started);
             throw;
         }
 
         await registry.MarkSyncedAsync(evt.ProjectId, covers, cancellationToken);
         logger.LogInformation("Synced {Project} (events up to {Covered})", entry.PathWithNamespace, covers);
+        Observe(evt, "applied", started);
+    }
+
+    private static void Observe(RepositoryChanged evt, string outcome, long started)
+    {
+        GeoMetrics.EventsApplied.WithLabels(nameof(RepositoryChanged), outcome).Inc();
+        GeoMetrics.ApplyDuration.WithLabels(nameof(RepositoryChanged)).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        if (outcome != "failed")
+        {
+            GeoMetrics.ReplicationLag.WithLabels(nameof(RepositoryChanged)).Observe((DateTimeOffset.UtcNow - evt.OccurredAt).TotalSeconds);
+        }
     }
 }

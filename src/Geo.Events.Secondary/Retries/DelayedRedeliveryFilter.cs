@@ -1,5 +1,6 @@
 using Geo.Events.Core;
 using Geo.Events.Core.Messaging;
+using Geo.Events.Core.Observability;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -28,6 +29,11 @@ public sealed class DelayedRedeliveryFilter<T>(
         {
             await next.Send(context);
         }
+        catch (Exception e) when (e is not OperationCanceledException && (e is PermanentFailureException || Attempt(context) >= retry.Value.DelayIntervals.Length))
+        {
+            GeoMetrics.DeadLettered.WithLabels(typeof(T).Name).Inc();
+            throw; // MassTransit moves it to the error queue
+        }
         catch (Exception e) when (e is not PermanentFailureException && e is not OperationCanceledException && Attempt(context) < retry.Value.DelayIntervals.Length)
         {
             var attempt = Attempt(context);
@@ -42,6 +48,7 @@ public sealed class DelayedRedeliveryFilter<T>(
                 send.Headers.Set(AttemptHeader, attempt + 1);
                 send.Headers.Set(LastErrorHeader, e.Message.Length > 500 ? e.Message[..500] : e.Message);
             }, context.CancellationToken);
+            GeoMetrics.Redeliveries.WithLabels(typeof(T).Name).Inc();
             logger.LogWarning("{MessageType} {MessageId} failed ({Error}); redelivery {Attempt} of {Max} in {Delay}",
                 typeof(T).Name, context.MessageId, e.Message, attempt + 1, retry.Value.DelayIntervals.Length, Durations.Format(delay));
         }

@@ -1,4 +1,4 @@
-namespace Geo.Events.IntegrationTests.Infrastructure;
+namespace Geo.Events.Testing;
 
 /// <summary>
 /// A bare repository laid out like GitLab's legacy storage (<c>&lt;root&gt;/group/project.git</c>) and a

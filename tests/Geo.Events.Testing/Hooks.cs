@@ -2,7 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Geo.Events.IntegrationTests.Infrastructure;
+namespace Geo.Events.Testing;
 
 /// <summary>Builds GitLab's system-hook payloads (Administration → System hooks) and posts them to geo-primary.</summary>
 public sealed class Hooks(HttpClient http, string token)
@@ -70,7 +70,11 @@ public sealed class Hooks(HttpClient http, string token)
     {
         using var response = await PostAsync(payload, deliveryId);
         var body = await response.Content.ReadAsStringAsync();
-        Assert.AreEqual(System.Net.HttpStatusCode.Accepted, response.StatusCode, body);
+        if (response.StatusCode != System.Net.HttpStatusCode.Accepted)
+        {
+            throw new InvalidOperationException($"geo-primary answered {(int)response.StatusCode}, not 202: {body}");
+        }
+
         return JsonDocument.Parse(body).RootElement.GetProperty("id").GetInt64();
     }
 }

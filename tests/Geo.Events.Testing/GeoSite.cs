@@ -3,7 +3,7 @@ using System.Text;
 using Dapper;
 using Npgsql;
 
-namespace Geo.Events.IntegrationTests.Infrastructure;
+namespace Geo.Events.Testing;
 
 /// <summary>
 /// One isolated deployment for one test: its own RabbitMQ vhost, its own databases, its own folders, a real
@@ -16,6 +16,7 @@ public sealed class GeoSite : IAsyncDisposable
 
     private readonly string _id = "t" + Guid.NewGuid().ToString("N")[..10];
     private readonly Dictionary<string, GeoProcess> _secondaries = [];
+    private readonly Dictionary<string, Uri> _secondaryUrls = [];
     private readonly string[] _secondaryNames;
     private GeoProcess? _primary;
 
@@ -116,7 +117,9 @@ public sealed class GeoSite : IAsyncDisposable
         settings["Secondary:Name"] = name;
         settings["Secondary:MirrorRoot"] = MirrorRoot(name);
         settings["Secondary:PrimaryGitUrl"] = StorageRoot;
-        settings["Urls"] = "http://127.0.0.1:0";
+        var url = _secondaryUrls.TryGetValue(name, out var known) ? known : new Uri($"http://127.0.0.1:{GeoProcess.FreePort()}");
+        _secondaryUrls[name] = url;
+        settings["Urls"] = url.ToString();
         _secondaries[name] = GeoProcess.Start("Geo.Events.Secondary", "geo-secondary.dll", settings, Path.Combine(Root, "logs", $"geo-secondary-{name}.log"));
     }
 
@@ -152,6 +155,9 @@ public sealed class GeoSite : IAsyncDisposable
         a.Count == b.Count && a.All(pair => b.TryGetValue(pair.Key, out var other) && other == pair.Value);
 
     public GeoProcess Secondary(string name) => _secondaries[name];
+
+    /// <summary>Where a secondary's HTTP endpoints (/health, /metrics) listen.</summary>
+    public Uri SecondaryUrl(string name) => _secondaryUrls[name];
 
     /// <summary>geo-admin's settings for this site: geo-primary's database and the site's vhost.</summary>
     public IReadOnlyDictionary<string, string> AdminSettings()
@@ -233,7 +239,7 @@ public sealed class GeoSite : IAsyncDisposable
         {
             if (DateTime.UtcNow > deadline)
             {
-                Assert.Fail($"not reached within {timeout.TotalSeconds} s: {describe()}");
+                throw new TimeoutException($"not reached within {timeout.TotalSeconds} s: {describe()}");
             }
 
             await Task.Delay(200);

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using Npgsql;
 
-namespace Geo.Events.IntegrationTests.Infrastructure;
+namespace Geo.Events.Testing;
 
 /// <summary>
 /// The real RabbitMQ and PostgreSQL that infra/local/up started. Settings come from the same GEO_* variables

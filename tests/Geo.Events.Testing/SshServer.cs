@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 
-namespace Geo.Events.IntegrationTests.Infrastructure;
+namespace Geo.Events.Testing;
 
 /// <summary>
 /// A real OpenSSH sshd on 127.0.0.1 at a free port, with its own host key and config, and a stand-in for

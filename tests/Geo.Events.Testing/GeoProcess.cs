@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Geo.Events.IntegrationTests.Infrastructure;
+namespace Geo.Events.Testing;
 
 /// <summary>A real geo-primary or geo-secondary process, started from its build output with GEO_* settings.</summary>
 public sealed class GeoProcess : IAsyncDisposable

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Geo.Events.IntegrationTests.Infrastructure;
+namespace Geo.Events.Testing;
 
 public static class Shell
 {

@@ -1,0 +1,63 @@
+using Prometheus;
+
+namespace Geo.Events.Core.Observability;
+
+/// <summary>
+/// The Prometheus metrics both services expose on <c>/metrics</c>. Names follow Prometheus conventions
+/// (base units, <c>_total</c> counters); labels are low-cardinality: event type, outcome, status, state.
+/// </summary>
+public static class GeoMetrics
+{
+    private static readonly double[] LatencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+    // geo-primary
+    public static readonly Counter HooksReceived = Metrics.CreateCounter(
+        "geo_hooks_received_total", "Hook deliveries geo-primary answered, by HTTP status.", "status");
+
+    public static readonly Counter EventsIngested = Metrics.CreateCounter(
+        "geo_events_ingested_total", "Events committed to the event log (duplicates not counted).", "type");
+
+    public static readonly Counter EventsPublished = Metrics.CreateCounter(
+        "geo_events_published_total", "Events the broker confirmed.", "type");
+
+    public static readonly Gauge OutboxBacklog = Metrics.CreateGauge(
+        "geo_outbox_backlog", "Events committed but not yet confirmed by the broker.");
+
+    public static readonly Gauge OutboxOldestAge = Metrics.CreateGauge(
+        "geo_outbox_oldest_age_seconds", "Age of the oldest event not yet confirmed by the broker (0 when none).");
+
+    public static readonly Gauge DeadLetters = Metrics.CreateGauge(
+        "geo_dead_letters", "Dead letters stored by geo-primary, by secondary and state.", "secondary", "state");
+
+    // geo-secondary
+    public static readonly Counter EventsApplied = Metrics.CreateCounter(
+        "geo_events_applied_total", "Events a secondary handled, by type and outcome (applied, coalesced, unchanged, failed).", "type", "outcome");
+
+    public static readonly Histogram ApplyDuration = Metrics.CreateHistogram(
+        "geo_apply_duration_seconds", "Time to apply one event on a secondary.", new HistogramConfiguration { LabelNames = ["type"], Buckets = LatencyBuckets });
+
+    public static readonly Histogram ReplicationLag = Metrics.CreateHistogram(
+        "geo_replication_lag_seconds", "From the hook accepted on geo-primary to the event applied on this secondary.",
+        new HistogramConfiguration { LabelNames = ["type"], Buckets = LatencyBuckets });
+
+    public static readonly Histogram FetchDuration = Metrics.CreateHistogram(
+        "geo_fetch_duration_seconds", "Duration of a mirror clone or fetch.", new HistogramConfiguration { LabelNames = ["kind"], Buckets = LatencyBuckets });
+
+    public static readonly Counter FetchBytes = Metrics.CreateCounter(
+        "geo_fetch_bytes_total", "Bytes received by mirror clones and fetches.");
+
+    public static readonly Counter Redeliveries = Metrics.CreateCounter(
+        "geo_redeliveries_total", "Events sent to a delay queue for a later attempt.", "type");
+
+    public static readonly Counter DeadLettered = Metrics.CreateCounter(
+        "geo_dead_lettered_total", "Events given up on and moved to the error queue.", "type");
+
+    public static readonly Counter AuthorizedKeysRewrites = Metrics.CreateCounter(
+        "geo_authorized_keys_rewrites_total", "Rewrites of the authorized_keys file.");
+
+    public static readonly Gauge Projects = Metrics.CreateGauge(
+        "geo_projects", "Projects in this secondary's registry, by state.", "state");
+
+    public static readonly Gauge OldestPendingAge = Metrics.CreateGauge(
+        "geo_oldest_pending_age_seconds", "Age of the oldest project with an event received but not yet covered by a successful sync.");
+}
