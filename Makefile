@@ -2,11 +2,12 @@
 CONFIGURATION ?= Release
 RESULTS := artifacts/test-results
 
-.PHONY: help up down build test unit integration demo format format-check clean
+.PHONY: help up down build test unit integration demo bench format format-check clean
 
 help:
 	@echo "make demo          primary + two secondaries, real hooks, mirrors converge, table of refs"
 	@echo "make test          start RabbitMQ and PostgreSQL, build, run every test; ends with 'N passed, N failed'"
+	@echo "make bench         benchmarks against their floors, report in artifacts/bench (QUICK=1: a 2-minute smoke run)"
 	@echo "make up | down     start or stop the local RabbitMQ and PostgreSQL (data in .local/)"
 	@echo "make build         build the solution ($(CONFIGURATION))"
 	@echo "make format        apply .editorconfig;  make format-check verifies it"
@@ -35,6 +36,9 @@ integration: up build
 
 demo:
 	@CONFIGURATION=$(CONFIGURATION) infra/demo/run
+
+bench: up build
+	dotnet tests/Geo.Events.Benchmarks/bin/$(CONFIGURATION)/net10.0/geo-bench.dll $(if $(QUICK),--quick) --out artifacts/bench
 
 format:
 	dotnet format Geo.Events.sln

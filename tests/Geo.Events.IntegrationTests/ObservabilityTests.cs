@@ -69,8 +69,7 @@ public sealed partial class ObservabilityTests
     {
         await using var site = await GeoSite.StartAsync(["tokyo"]);
         using var http = new HttpClient { BaseAddress = site.SecondaryUrl("tokyo") };
-        await GeoSite.WaitUntilAsync(async () => (await http.GetAsync("/health/ready")).IsSuccessStatusCode,
-            TimeSpan.FromSeconds(60), () => "geo-secondary never became ready");
+        await GeoSite.WaitUntilAsync(() => ReadyAsync(http), TimeSpan.FromSeconds(60), () => "geo-secondary never became ready");
 
         await TestServers.RabbitCtlAsync("stop_app");
         try
@@ -89,7 +88,19 @@ public sealed partial class ObservabilityTests
             await TestServers.RabbitCtlAsync("await_startup");
         }
 
-        await GeoSite.WaitUntilAsync(async () => (await http.GetAsync("/health/ready")).IsSuccessStatusCode,
-            TimeSpan.FromSeconds(90), () => "geo-secondary did not become ready again after the broker returned");
+        await GeoSite.WaitUntilAsync(() => ReadyAsync(http), TimeSpan.FromSeconds(90), () => "geo-secondary did not become ready again after the broker returned");
+    }
+
+    private static async Task<bool> ReadyAsync(HttpClient http)
+    {
+        try
+        {
+            using var response = await http.GetAsync("/health/ready");
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false; // not listening yet
+        }
     }
 }

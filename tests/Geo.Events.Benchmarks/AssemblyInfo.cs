@@ -1,0 +1,2 @@
+// The harness drives the Linux-only test infrastructure.
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]

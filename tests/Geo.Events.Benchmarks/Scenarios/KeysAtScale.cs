@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Geo.Events.Testing;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Geo.Events.Benchmarks.Scenarios;
+
+/// <summary>
+/// A secondary that already holds many keys (and writes them all to authorized_keys) takes a stream of key
+/// events; and what sshd's AuthorizedKeysCommand costs per login, as the query and as the whole command.
+/// </summary>
+public static class KeysAtScale
+{
+    public static async Task PreloadAsync(GeoSite site, string secondary, int keys)
+    {
+        await using var connection = new NpgsqlConnection(TestServers.ConnectionString(site.SecondaryDatabase(secondary)));
+        await connection.OpenAsync();
+        await using var import = await connection.BeginBinaryImportAsync(
+            "COPY ssh_keys (key_id, username, key_type, key_blob, fingerprint, sequence, destroyed) FROM STDIN (FORMAT BINARY)");
+        for (var i = 0; i < keys; i++)
+        {
+            var key = Core.Keys.SshPublicKey.Parse(KeysPipeline.RandomEd25519());
+            await import.StartRowAsync();
+            await import.WriteAsync(5_000_000L + i, NpgsqlDbType.Bigint);
+            await import.WriteAsync("preloaded", NpgsqlDbType.Text);
+            await import.WriteAsync(key.Type, NpgsqlDbType.Text);
+            await import.WriteAsync(key.Base64, NpgsqlDbType.Text);
+            await import.WriteAsync(key.Fingerprint, NpgsqlDbType.Text);
+            await import.WriteAsync(0L, NpgsqlDbType.Bigint);
+            await import.WriteAsync(false, NpgsqlDbType.Boolean);
+        }
+
+        await import.CompleteAsync();
+    }
+
+    /// <summary>Posts <paramref name="events"/> key_create hooks at up to <paramref name="perSecond"/>; returns applied per second.</summary>
+    public static async Task<double> AppliedPerSecondAsync(GeoSite site, string secondary, int events, int perSecond, string authorizedKeys, int preloaded)
+    {
+        var keys = Enumerable.Range(0, events).Select(_ => KeysPipeline.RandomEd25519()).ToArray();
+        var clock = Stopwatch.StartNew();
+        var posts = new List<Task>();
+        using var gate = new SemaphoreSlim(32);
+        for (var i = 0; i < events; i++)
+        {
+            var due = TimeSpan.FromSeconds((double)i / perSecond);
+            if (clock.Elapsed < due)
+            {
+                await Task.Delay(due - clock.Elapsed);
+            }
+
+            await gate.WaitAsync();
+            var id = 9_000_000L + i;
+            var key = keys[i];
+            posts.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    await site.Hooks.AcceptedAsync(new JsonObject { ["event_name"] = "key_create", ["id"] = id, ["username"] = "bench", ["key"] = key });
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }));
+        }
+
+        await Task.WhenAll(posts);
+        await GeoSite.WaitUntilAsync(
+            async () => await site.QuerySecondaryAsync<long>(secondary, "SELECT count(*) FROM ssh_keys WHERE key_id >= 9000000") >= events,
+            TimeSpan.FromMinutes(5), () => "not every key event was applied");
+        var applied = events / clock.Elapsed.TotalSeconds;
+        await GeoSite.WaitUntilAsync(async () => File.Exists(authorizedKeys) && await CountLinesAsync(authorizedKeys) == preloaded + events,
+            TimeSpan.FromMinutes(5), () => "authorized_keys never held every key");
+        return applied;
+    }
+
+    private static async Task<int> CountLinesAsync(string path)
+    {
+        var count = 0;
+        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+        while (await reader.ReadLineAsync() is not null)
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    /// <summary>The AuthorizedKeysCommand's query, as geo-secondary runs it, timed in milliseconds.</summary>
+    public static async Task<List<double>> LookupMsAsync(GeoSite site, string secondary, int lookups)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(TestServers.ConnectionString(site.SecondaryDatabase(secondary)) + ";Pooling=true");
+        var keys = new List<(string Type, string Blob, string Fingerprint)>();
+        await using (var command = dataSource.CreateCommand($"SELECT key_type, key_blob, fingerprint FROM ssh_keys ORDER BY random() LIMIT {lookups}"))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                keys.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+            }
+        }
+
+        var timings = new List<double>();
+        foreach (var (type, blob, fingerprint) in keys)
+        {
+            var clock = Stopwatch.StartNew();
+            await using var command = dataSource.CreateCommand(
+                "SELECT key_id FROM ssh_keys WHERE fingerprint = $1 AND NOT destroyed AND key_type = $2 AND key_blob = $3 ORDER BY key_id LIMIT 1");
+            command.Parameters.Add(new NpgsqlParameter { Value = fingerprint });
+            command.Parameters.Add(new NpgsqlParameter { Value = type });
+            command.Parameters.Add(new NpgsqlParameter { Value = blob });
+            _ = await command.ExecuteScalarAsync();
+            timings.Add(clock.Elapsed.TotalMilliseconds);
+        }
+
+        return timings;
+    }
+
+    /// <summary>The whole command as sshd runs it: a new geo-secondary process per login.</summary>
+    public static async Task<List<double>> CommandMsAsync(GeoSite site, string secondary, int runs)
+    {
+        await using var connection = new NpgsqlConnection(TestServers.ConnectionString(site.SecondaryDatabase(secondary)));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT key_type, key_blob FROM ssh_keys LIMIT 1", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        var (type, blob) = (reader.GetString(0), reader.GetString(1));
+        var dll = Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.Secondary", "bin", TestServers.Configuration, "net10.0", "geo-secondary.dll");
+        var timings = new List<double>();
+        for (var i = 0; i < runs; i++)
+        {
+            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var arg in new[] { dll, "authorized-keys", "git", type, blob })
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            info.Environment["GEO_ConnectionStrings__Postgres"] = TestServers.ConnectionString(site.SecondaryDatabase(secondary));
+            var clock = Stopwatch.StartNew();
+            using var process = Process.Start(info)!;
+            var output = await process.StandardOutput.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            timings.Add(clock.Elapsed.TotalMilliseconds);
+            if (!output.Contains("key-", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException("geo-secondary authorized-keys did not find a preloaded key: " + output + await process.StandardError.ReadToEndAsync());
+            }
+        }
+
+        return timings;
+    }
+}

@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Geo.Events.Testing;
+
+namespace Geo.Events.Benchmarks.Scenarios;
+
+/// <summary>
+/// Cheap events end to end: key_create hooks over HTTP → geo-primary (validate, outbox, publish with
+/// confirms) → three secondaries (registry write). Events per second until every secondary has them all.
+/// </summary>
+public static class KeysPipeline
+{
+    public static readonly string[] Sites = ["tokyo", "berlin", "sydney"];
+
+    public static async Task<double> EventsPerSecondAsync(GeoSite site, int events, long firstKeyId)
+    {
+        var keys = Enumerable.Range(0, events).Select(_ => RandomEd25519()).ToArray();
+        var clock = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, events), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+            await site.Hooks.AcceptedAsync(new JsonObject
+            {
+                ["event_name"] = "key_create",
+                ["id"] = firstKeyId + i,
+                ["username"] = "bench",
+                ["key"] = keys[i],
+            }));
+
+        foreach (var name in Sites)
+        {
+            await GeoSite.WaitUntilAsync(
+                async () => await site.QuerySecondaryAsync<long>(name, "SELECT count(*) FROM ssh_keys WHERE key_id >= @firstKeyId", new { firstKeyId }) >= events,
+                TimeSpan.FromMinutes(5), () => $"{name} did not apply every key");
+        }
+
+        return events / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>A valid ed25519 public key with random bytes: cheap, and distinct per key.</summary>
+    public static string RandomEd25519()
+    {
+        var blob = new byte[4 + 11 + 4 + 32];
+        blob[3] = 11;
+        "ssh-ed25519"u8.CopyTo(blob.AsSpan(4));
+        blob[18] = 32;
+        Random.Shared.NextBytes(blob.AsSpan(19));
+        return "ssh-ed25519 " + Convert.ToBase64String(blob);
+    }
+}
