@@ -58,6 +58,11 @@ public sealed class GeoSite : IAsyncDisposable
                 {
                     site.StartSecondary(name, secondarySettings);
                 }
+
+                foreach (var name in secondaries)
+                {
+                    await site.WaitForSecondaryAsync(name);
+                }
             }
 
             return site;
@@ -74,7 +79,7 @@ public sealed class GeoSite : IAsyncDisposable
 
     private Dictionary<string, string> Common(string database) => new()
     {
-        ["ConnectionStrings:Postgres"] = TestServers.ConnectionString(database),
+        ["ConnectionStrings:Postgres"] = TestServers.ConnectionString(database, pooling: true),
         ["RabbitMq:Host"] = TestServers.RabbitHost,
         ["RabbitMq:Port"] = TestServers.RabbitPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["RabbitMq:VirtualHost"] = VirtualHost,
@@ -121,6 +126,24 @@ public sealed class GeoSite : IAsyncDisposable
         _secondaryUrls[name] = url;
         settings["Urls"] = url.ToString();
         _secondaries[name] = GeoProcess.Start("Geo.Events.Secondary", "geo-secondary.dll", settings, Path.Combine(Root, "logs", $"geo-secondary-{name}.log"));
+    }
+
+    /// <summary>Waits until a secondary answers /health/ready: migrated, connected, consuming.</summary>
+    public async Task WaitForSecondaryAsync(string name)
+    {
+        using var http = new HttpClient { BaseAddress = SecondaryUrl(name), Timeout = TimeSpan.FromSeconds(5) };
+        await WaitUntilAsync(async () =>
+        {
+            try
+            {
+                using var response = await http.GetAsync("/health/ready");
+                return response.IsSuccessStatusCode;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(60), () => $"geo-secondary {name} did not become ready:\n" + Tail(_secondaries[name].Log()));
     }
 
     public async Task KillSecondaryAsync(string name)

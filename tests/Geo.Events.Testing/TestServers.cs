@@ -25,7 +25,12 @@ public static class TestServers
     /// <summary>Debug or Release: the configuration the tests themselves were built in, so the processes match.</summary>
     public static string Configuration { get; } = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
 
-    public static string ConnectionString(string database) =>
+    /// <summary>
+    /// A connection string for <paramref name="database"/>. The tests' own short queries go unpooled so a
+    /// dropped database leaves no idle connection behind; the services get pooling, as in production
+    /// (every unpooled open is a new TCP connection and a SCRAM handshake).
+    /// </summary>
+    public static string ConnectionString(string database, bool pooling = false) =>
         new NpgsqlConnectionStringBuilder
         {
             Host = PgHost,
@@ -33,7 +38,7 @@ public static class TestServers
             Username = PgUser,
             Password = PgPassword,
             Database = database,
-            Pooling = false,
+            Pooling = pooling,
         }.ConnectionString;
 
     public static async Task DropDatabaseAsync(string database)

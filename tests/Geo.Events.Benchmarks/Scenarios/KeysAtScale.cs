@@ -90,7 +90,7 @@ public static class KeysAtScale
     /// <summary>The AuthorizedKeysCommand's query, as geo-secondary runs it, timed in milliseconds.</summary>
     public static async Task<List<double>> LookupMsAsync(GeoSite site, string secondary, int lookups)
     {
-        await using var dataSource = NpgsqlDataSource.Create(TestServers.ConnectionString(site.SecondaryDatabase(secondary)) + ";Pooling=true");
+        await using var dataSource = NpgsqlDataSource.Create(TestServers.ConnectionString(site.SecondaryDatabase(secondary), pooling: true));
         var keys = new List<(string Type, string Blob, string Fingerprint)>();
         await using (var command = dataSource.CreateCommand($"SELECT key_type, key_blob, fingerprint FROM ssh_keys ORDER BY random() LIMIT {lookups}"))
         await using (var reader = await command.ExecuteReaderAsync())
@@ -136,7 +136,7 @@ public static class KeysAtScale
                 info.ArgumentList.Add(arg);
             }
 
-            info.Environment["GEO_ConnectionStrings__Postgres"] = TestServers.ConnectionString(site.SecondaryDatabase(secondary));
+            info.Environment["GEO_ConnectionStrings__Postgres"] = TestServers.ConnectionString(site.SecondaryDatabase(secondary), pooling: true);
             var clock = Stopwatch.StartNew();
             using var process = Process.Start(info)!;
             var output = await process.StandardOutput.ReadToEndAsync();
