@@ -32,6 +32,12 @@ public sealed class SecondaryOptions
     /// </summary>
     public int ConcurrentMessages { get; set; } = 32;
 
+    /// <summary>
+    /// The least time between two fetches of one repository. A push that arrives sooner waits the rest of
+    /// the window, and that one fetch covers everything pushed meanwhile. An isolated push never waits.
+    /// </summary>
+    public TimeSpan CoalesceWindow { get; set; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>How long a sync waits for another instance's sync of the same repository.</summary>
     public TimeSpan LockTimeout { get; set; } = TimeSpan.FromMinutes(10);
 }

@@ -162,16 +162,7 @@ public sealed class DeadLetterTests
             await site.Hooks.AcceptedAsync(Hooks.Push("push", 42, "alpha/two", "refs/heads/main", Zero, Sha()));
         }
 
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.ConfigureHost(new RabbitMqOptions
-        {
-            Host = TestServers.RabbitHost,
-            Port = (ushort)TestServers.RabbitPort,
-            VirtualHost = site.VirtualHost,
-            Username = TestServers.RabbitUser,
-            Password = TestServers.RabbitPassword,
-        }));
-        await bus.StartAsync();
-        try
+        await using (var bus = await site.ForgeryBusAsync())
         {
             foreach (var keyId in new[] { 501L, 502L })
             {
@@ -191,10 +182,6 @@ public sealed class DeadLetterTests
             // A message no consumer takes ends in _skipped, and is listed too.
             var endpoint = await bus.GetSendEndpoint(new Uri($"exchange:{SecondaryTopology.Queue("tokyo")}?type=fanout"));
             await endpoint.Send(new NoSuchEvent("nobody consumes this"));
-        }
-        finally
-        {
-            await bus.StopAsync();
         }
 
         await WaitForDeadLettersAsync(site, 8);

@@ -116,7 +116,7 @@ public sealed class KeysTests
         site.StartSecondary("tokyo", new Dictionary<string, string> { ["Keys:AuthorizedKeysFile"] = file });
         var key = SshPublicKey.Parse("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAZeD+GmfQ9mCiWKWQ5r3hI52QskNgxdUHcZdM5kDQk+");
 
-        await using (var bus = await ForgeryBusAsync(site))
+        await using (var bus = await site.ForgeryBusAsync())
         {
             // Delivered out of order: destroy (sequence 9) first, then a late create (sequence 5).
             await bus.Publish(Destroyed(300, 9));
@@ -147,7 +147,7 @@ public sealed class KeysTests
         var file = Path.Combine(site.Root, "authorized_keys");
         site.StartSecondary("tokyo", new Dictionary<string, string> { ["Keys:AuthorizedKeysFile"] = file });
 
-        await using (var bus = await ForgeryBusAsync(site))
+        await using (var bus = await site.ForgeryBusAsync())
         {
             await bus.Publish(new SshKeyCreated
             {
@@ -178,7 +178,7 @@ public sealed class KeysTests
         var file = Path.Combine(site.Root, "authorized_keys");
         site.StartSecondary("tokyo", new Dictionary<string, string> { ["Keys:AuthorizedKeysFile"] = file });
         const int count = 300;
-        var keys = Enumerable.Range(0, count).Select(_ => RandomEd25519()).ToArray();
+        var keys = Enumerable.Range(0, count).Select(_ => TestKeys.RandomEd25519()).ToArray();
 
         await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 8 },
             async (i, _) => await site.Hooks.AcceptedAsync(KeyHook("key_create", 1000 + i, keys[i])));
@@ -240,36 +240,5 @@ public sealed class KeysTests
         Username = "jsmith",
     };
 
-    /// <summary>A valid ed25519 public key with random bytes: cheap, and distinct per key.</summary>
-    private static string RandomEd25519()
-    {
-        var blob = new byte[4 + 11 + 4 + 32];
-        blob[3] = 11;
-        "ssh-ed25519"u8.CopyTo(blob.AsSpan(4));
-        blob[18] = 32;
-        Random.Shared.NextBytes(blob.AsSpan(19));
-        return "ssh-ed25519 " + Convert.ToBase64String(blob);
-    }
 
-    /// <summary>A MassTransit bus on the site's vhost that publishes straight to the event exchanges, skipping geo-primary.</summary>
-    private static async Task<BusHandle> ForgeryBusAsync(GeoSite site)
-    {
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.ConfigureHost(new RabbitMqOptions
-        {
-            Host = TestServers.RabbitHost,
-            Port = (ushort)TestServers.RabbitPort,
-            VirtualHost = site.VirtualHost,
-            Username = TestServers.RabbitUser,
-            Password = TestServers.RabbitPassword,
-        }));
-        await bus.StartAsync();
-        return new BusHandle(bus);
-    }
-
-    private sealed class BusHandle(IBusControl bus) : IAsyncDisposable
-    {
-        public Task Publish<T>(T message) where T : class => bus.Publish(message);
-
-        public async ValueTask DisposeAsync() => await bus.StopAsync();
-    }
 }

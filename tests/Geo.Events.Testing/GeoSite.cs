@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
+using MassTransit;
 using Npgsql;
 
 namespace Geo.Events.Testing;
@@ -86,6 +87,14 @@ public sealed class GeoSite : IAsyncDisposable
         ["RabbitMq:Username"] = TestServers.RabbitUser,
         ["RabbitMq:Password"] = TestServers.RabbitPassword,
     };
+
+    /// <summary>A MassTransit bus on this site's vhost that publishes straight to the exchanges, as a replay or an attacker would, skipping geo-primary.</summary>
+    public async Task<ForgeryBus> ForgeryBusAsync()
+    {
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => Core.Messaging.GeoTopology.ConfigureHost(cfg, TestServers.RabbitOptions(VirtualHost)));
+        await bus.StartAsync();
+        return new ForgeryBus(bus);
+    }
 
     public async Task StartPrimaryAsync()
     {

@@ -49,6 +49,15 @@ public static class TestServers
         await command.ExecuteNonQueryAsync();
     }
 
+    public static Core.Messaging.RabbitMqOptions RabbitOptions(string vhost) => new()
+    {
+        Host = RabbitHost,
+        Port = (ushort)RabbitPort,
+        VirtualHost = vhost,
+        Username = RabbitUser,
+        Password = RabbitPassword,
+    };
+
     public static HttpClient Management()
     {
         var client = new HttpClient { BaseAddress = new Uri($"http://{RabbitHost}:{RabbitManagementPort}/api/") };

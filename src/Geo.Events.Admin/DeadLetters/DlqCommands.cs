@@ -87,6 +87,17 @@ public static class DlqCommands
         }
     }
 
+    /// <summary>The filters every dlq command shares.</summary>
+    private static DeadLetterFilter Filters(ParseResult parse) => new()
+    {
+        Secondary = parse.GetValue(Secondary),
+        MessageType = parse.GetValue(Type),
+        Project = parse.GetValue(Project),
+        Exception = parse.GetValue(Exception),
+        Group = parse.GetValue(Group),
+        Since = ParseSince(parse.GetValue(Since)),
+    };
+
     private static DeadLetterFilter Filter(ParseResult parse)
     {
         var state = parse.GetValue(State)!;
@@ -95,34 +106,14 @@ public static class DlqCommands
             throw new UsageException($"--state must be failed, replayed, archived or all, not '{state}'");
         }
 
-        return new DeadLetterFilter
-        {
-            Secondary = parse.GetValue(Secondary),
-            MessageType = parse.GetValue(Type),
-            Project = parse.GetValue(Project),
-            Exception = parse.GetValue(Exception),
-            Group = parse.GetValue(Group),
-            Since = ParseSince(parse.GetValue(Since)),
-            State = state == "all" ? null : state,
-        };
+        return Filters(parse) with { State = state == "all" ? null : state };
     }
 
     /// <summary>What a replay, delete or restore acts on; refuses an unbounded selection unless --all says so.</summary>
     private static DeadLetterFilter Selection(ParseResult parse, string? state)
     {
-        var ids = parse.GetValue(Ids) ?? [];
-        var filter = new DeadLetterFilter
-        {
-            Ids = ids,
-            Secondary = parse.GetValue(Secondary),
-            MessageType = parse.GetValue(Type),
-            Project = parse.GetValue(Project),
-            Exception = parse.GetValue(Exception),
-            Group = parse.GetValue(Group),
-            Since = ParseSince(parse.GetValue(Since)),
-            State = state,
-        };
-        var bounded = ids.Length > 0 || filter.Secondary is not null || filter.MessageType is not null || filter.Project is not null
+        var filter = Filters(parse) with { Ids = parse.GetValue(Ids) ?? [], State = state };
+        var bounded = filter.Ids.Count > 0 || filter.Secondary is not null || filter.MessageType is not null || filter.Project is not null
             || filter.Exception is not null || filter.Group is not null || filter.Since is not null;
         if (!bounded && !parse.GetValue(All))
         {

@@ -6,7 +6,7 @@ namespace Geo.Events.Secondary.Repositories;
 /// <summary>The <c>projects</c> table: what this secondary knows about each mirror.</summary>
 public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
 {
-    public sealed record Entry(long ProjectId, string PathWithNamespace, string State, long MaxSeenSequence, long LastSyncedSequence);
+    public sealed record Entry(long ProjectId, string PathWithNamespace, string State, long MaxSeenSequence, long LastSyncedSequence, double? SecondsSinceLastSync);
 
     /// <summary>Records that an event for the project arrived; a sync that starts after this covers it.</summary>
     public async Task NoteSeenAsync(long projectId, string path, long sequence, CancellationToken cancellationToken)
@@ -33,7 +33,8 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
         return await connection.QuerySingleAsync<Entry>(new CommandDefinition(
             """
             SELECT project_id AS ProjectId, path_with_namespace AS PathWithNamespace, state AS State,
-                   max_seen_sequence AS MaxSeenSequence, last_synced_sequence AS LastSyncedSequence
+                   max_seen_sequence AS MaxSeenSequence, last_synced_sequence AS LastSyncedSequence,
+                   extract(epoch FROM now() - last_synced_at)::float8 AS SecondsSinceLastSync
               FROM projects WHERE project_id = @projectId
             """,
             new { projectId }, cancellationToken: cancellationToken));

@@ -15,7 +15,8 @@ namespace Geo.Events.Secondary.Repositories;
 /// <remarks>
 /// Many messages are consumed at once (Secondary:ConcurrentMessages) but only a few fetches run at once
 /// (Secondary:ConcurrentSyncs): every message notes its sequence first and then waits for its project's
-/// lock and a fetch slot, so when a fetch starts it covers every event that has arrived by then.
+/// lock and a fetch slot, so when a fetch starts it covers every event that has arrived by then. Fetches of
+/// one repository start at most once per Secondary:CoalesceWindow, so a burst of pushes costs a few.
 /// </remarks>
 public sealed class RepositorySyncConsumer(
     ProjectRegistry registry,
@@ -41,10 +42,19 @@ public sealed class RepositorySyncConsumer(
         await registry.NoteSeenAsync(evt.ProjectId, evt.PathWithNamespace, evt.Sequence, cancellationToken);
 
         await using var lease = await locks.AcquireAsync(evt.ProjectId, options.Value.LockTimeout, cancellationToken);
-        if ((await registry.GetAsync(evt.ProjectId, cancellationToken)).LastSyncedSequence >= evt.Sequence)
+        var before = await registry.GetAsync(evt.ProjectId, cancellationToken);
+        if (before.LastSyncedSequence >= evt.Sequence)
         {
             Observe(evt, "coalesced", started);
             return;
+        }
+
+        // A repository synced moments ago is in a burst of pushes: wait out the rest of the window, so the
+        // one fetch that follows covers every push that arrives meanwhile (holding the lock, not a slot).
+        var window = options.Value.CoalesceWindow;
+        if (before.SecondsSinceLastSync is { } since && since < window.TotalSeconds)
+        {
+            await Task.Delay(window - TimeSpan.FromSeconds(since), cancellationToken);
         }
 
         using var slot = await slots.EnterAsync(cancellationToken);

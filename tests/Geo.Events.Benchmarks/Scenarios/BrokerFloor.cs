@@ -21,15 +21,7 @@ public static class BrokerFloor
         await TestServers.CreateVhostAsync(vhost);
         try
         {
-            var options = new RabbitMqOptions
-            {
-                Host = TestServers.RabbitHost,
-                Port = (ushort)TestServers.RabbitPort,
-                VirtualHost = vhost,
-                Username = TestServers.RabbitUser,
-                Password = TestServers.RabbitPassword,
-            };
-            await using var connection = await options.ConnectionFactory("geo-bench floor").CreateConnectionAsync();
+            await using var connection = await TestServers.RabbitOptions(vhost).ConnectionFactory("geo-bench floor").CreateConnectionAsync();
             await using var publisher = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
             await using var consumerChannel = await connection.CreateChannelAsync();
             await publisher.QueueDeclareAsync("floor", durable: true, exclusive: false, autoDelete: false,

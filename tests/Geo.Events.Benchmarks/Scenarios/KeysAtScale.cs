@@ -20,7 +20,7 @@ public static class KeysAtScale
             "COPY ssh_keys (key_id, username, key_type, key_blob, fingerprint, sequence, destroyed) FROM STDIN (FORMAT BINARY)");
         for (var i = 0; i < keys; i++)
         {
-            var key = Core.Keys.SshPublicKey.Parse(KeysPipeline.RandomEd25519());
+            var key = Core.Keys.SshPublicKey.Parse(TestKeys.RandomEd25519());
             await import.StartRowAsync();
             await import.WriteAsync(5_000_000L + i, NpgsqlDbType.Bigint);
             await import.WriteAsync("preloaded", NpgsqlDbType.Text);
@@ -37,7 +37,7 @@ public static class KeysAtScale
     /// <summary>Posts <paramref name="events"/> key_create hooks at up to <paramref name="perSecond"/>; returns applied per second.</summary>
     public static async Task<double> AppliedPerSecondAsync(GeoSite site, string secondary, int events, int perSecond, string authorizedKeys, int preloaded)
     {
-        var keys = Enumerable.Range(0, events).Select(_ => KeysPipeline.RandomEd25519()).ToArray();
+        var keys = Enumerable.Range(0, events).Select(_ => TestKeys.RandomEd25519()).ToArray();
         var clock = Stopwatch.StartNew();
         var posts = new List<Task>();
         using var gate = new SemaphoreSlim(32);

@@ -14,7 +14,7 @@ public static class KeysPipeline
 
     public static async Task<double> EventsPerSecondAsync(GeoSite site, int events, long firstKeyId)
     {
-        var keys = Enumerable.Range(0, events).Select(_ => RandomEd25519()).ToArray();
+        var keys = Enumerable.Range(0, events).Select(_ => TestKeys.RandomEd25519()).ToArray();
         var clock = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, events), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
             await site.Hooks.AcceptedAsync(new JsonObject
@@ -35,14 +35,4 @@ public static class KeysPipeline
         return events / clock.Elapsed.TotalSeconds;
     }
 
-    /// <summary>A valid ed25519 public key with random bytes: cheap, and distinct per key.</summary>
-    public static string RandomEd25519()
-    {
-        var blob = new byte[4 + 11 + 4 + 32];
-        blob[3] = 11;
-        "ssh-ed25519"u8.CopyTo(blob.AsSpan(4));
-        blob[18] = 32;
-        Random.Shared.NextBytes(blob.AsSpan(19));
-        return "ssh-ed25519 " + Convert.ToBase64String(blob);
-    }
 }
