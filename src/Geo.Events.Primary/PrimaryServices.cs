@@ -18,9 +18,7 @@ public static class PrimaryServices
 {
     public static WebApplicationBuilder AddEventStore(this WebApplicationBuilder builder)
     {
-        var connectionString = builder.Configuration.GetConnectionString("Postgres")
-            ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not set (GEO_ConnectionStrings__Postgres)");
-        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.AddGeoDatabase();
         builder.Services.AddSingleton<EventLog>();
         return builder;
     }
@@ -52,9 +50,7 @@ public static class PrimaryServices
     public static async Task MigrateAsync(this WebApplication app)
     {
         _ = app.Services.GetRequiredService<HookToken>(); // fail fast on a missing or malformed token hash
-        var connectionString = app.Configuration.GetConnectionString("Postgres")!;
-        var migrator = new Migrator(connectionString, typeof(PrimaryServices).Assembly, app.Logger);
-        await migrator.MigrateWithRetryAsync(app.Lifetime.ApplicationStopping);
+        await app.MigrateGeoDatabaseAsync(typeof(PrimaryServices).Assembly);
     }
 
     public static void MapHealthEndpoints(this WebApplication app)

@@ -6,7 +6,6 @@ using Geo.Events.Secondary.Keys;
 using Geo.Events.Secondary.Repositories;
 using Geo.Events.Secondary.Retries;
 using MassTransit;
-using Npgsql;
 
 namespace Geo.Events.Secondary;
 
@@ -15,9 +14,7 @@ public static class SecondaryServices
 {
     public static WebApplicationBuilder AddRegistry(this WebApplicationBuilder builder)
     {
-        var connectionString = builder.Configuration.GetConnectionString("Postgres")
-            ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not set (GEO_ConnectionStrings__Postgres)");
-        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.AddGeoDatabase();
         builder.Services.AddSingleton<ProjectRegistry>();
         builder.Services.AddSingleton<RepositoryLock>();
         return builder;
@@ -114,8 +111,6 @@ public static class SecondaryServices
     public static async Task MigrateAsync(this WebApplication app)
     {
         _ = app.Services.GetRequiredService<MirrorStore>(); // fail fast on a missing mirror root or primary URL
-        var connectionString = app.Configuration.GetConnectionString("Postgres")!;
-        await new Migrator(connectionString, typeof(SecondaryServices).Assembly, app.Logger)
-            .MigrateWithRetryAsync(app.Lifetime.ApplicationStopping);
+        await app.MigrateGeoDatabaseAsync(typeof(SecondaryServices).Assembly);
     }
 }
