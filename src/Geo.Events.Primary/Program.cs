@@ -1,4 +1,5 @@
 using Geo.Events.Core.Configuration;
+using Geo.Events.Core.Observability;
 using Geo.Events.Primary;
 using Geo.Events.Primary.Hooks;
 
@@ -13,6 +14,7 @@ if (args is ["hash-token", ..])
 // appsettings.json sits beside the binary, wherever the process is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddGeoSources(args);
+builder.AddGeoTracing("geo-primary");    // OpenTelemetry: hook → outbox → broker → apply, OTLP when configured
 
 builder.AddEventStore()     // PostgreSQL: the event_log outbox
        .AddMessaging()      // RabbitMQ: publish topology, the secondaries' queues, dead-letter ingest

@@ -11,6 +11,7 @@ if (args is [AuthorizedKeysCommand.Verb, ..])
 // appsettings.json sits beside the binary, wherever the process is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddGeoSources(args);
+builder.AddGeoTracing("geo-secondary");    // OpenTelemetry: hook → outbox → broker → apply, OTLP when configured
 
 builder.AddRegistry()      // PostgreSQL: the secondary's registry and repository locks
        .AddMirrors()       // bare mirrors on disk, fetched with LibGit2Sharp

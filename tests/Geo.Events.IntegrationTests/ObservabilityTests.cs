@@ -91,6 +91,36 @@ public sealed partial class ObservabilityTests
         await GeoSite.WaitUntilAsync(() => ReadyAsync(http), TimeSpan.FromSeconds(90), () => "geo-secondary did not become ready again after the broker returned");
     }
 
+    [TestMethod]
+    public async Task OneTraceFollowsAnEventFromTheHookThroughTheOutboxToTheSecondary()
+    {
+        // A hook whose repository does not exist fails on the secondary; its dead letter keeps the headers
+        // the secondary received, so it shows which trace arrived there.
+        await using var site = await GeoSite.StartAsync(["tokyo"], secondarySettings: new Dictionary<string, string>
+        {
+            ["Retry:Immediate"] = "none",
+            ["Retry:Delays"] = "none",
+        });
+        var traceId = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/hooks/system")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(Hooks.Push("push", 71, "obs/missing", "refs/heads/main", Zero, new string('b', 40))),
+        })
+        {
+            request.Headers.Add("X-Gitlab-Token", GeoSite.Token);
+            request.Headers.Add("traceparent", $"00-{traceId}-{Convert.ToHexStringLower(Guid.NewGuid().ToByteArray())[..16]}-01");
+            using var response = await site.Http.SendAsync(request);
+            Assert.AreEqual(HttpStatusCode.Accepted, response.StatusCode);
+        }
+
+        await GeoSite.WaitUntilAsync(async () => await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letters") == 1,
+            TimeSpan.FromSeconds(60), () => "the failing event never reached the dead letters");
+        var carried = await site.QueryPrimaryAsync<long>(
+            "SELECT count(*) FROM dead_letters WHERE headers::text LIKE '%' || @traceId || '%' OR convert_from(body, 'UTF8') LIKE '%' || @traceId || '%'",
+            new { traceId });
+        Assert.AreEqual(1L, carried, "the message that reached the secondary does not carry the hook request's trace");
+    }
+
     private static async Task<bool> ReadyAsync(HttpClient http)
     {
         try

@@ -10,7 +10,7 @@ public sealed class EventLog(NpgsqlDataSource dataSource)
 {
     public sealed record Appended(long Sequence, Guid EventId, bool Duplicate);
 
-    public sealed record Row(long Id, string EventType, string Body);
+    public sealed record Row(long Id, string EventType, string Body, string? TraceParent);
 
     public async Task<Appended> AppendAsync(IGeoEvent evt, string? deliveryId, CancellationToken cancellationToken)
     {
@@ -20,12 +20,12 @@ public sealed class EventLog(NpgsqlDataSource dataSource)
         var inserted = await connection.QuerySingleOrDefaultAsync<(long Id, Guid EventId)?>(
             new CommandDefinition(
                 """
-                INSERT INTO event_log (event_id, event_type, project_id, body, delivery_id, received_at)
-                VALUES (@eventId, @eventType, @projectId, @body::jsonb, @deliveryId, @receivedAt)
+                INSERT INTO event_log (event_id, event_type, project_id, body, delivery_id, received_at, trace_parent)
+                VALUES (@eventId, @eventType, @projectId, @body::jsonb, @deliveryId, @receivedAt, @traceParent)
                 ON CONFLICT (delivery_id) DO NOTHING
                 RETURNING id, event_id
                 """,
-                new { eventId = evt.EventId, eventType = evt.GetType().Name, projectId, body, deliveryId, receivedAt = evt.OccurredAt },
+                new { eventId = evt.EventId, eventType = evt.GetType().Name, projectId, body, deliveryId, receivedAt = evt.OccurredAt, traceParent = System.Diagnostics.Activity.Current?.Id },
                 cancellationToken: cancellationToken));
         if (inserted is { } row)
         {
@@ -42,7 +42,7 @@ public sealed class EventLog(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<Row>(
             new CommandDefinition(
-                "SELECT id, event_type AS EventType, body::text AS Body FROM event_log WHERE published_at IS NULL ORDER BY id LIMIT @limit",
+                "SELECT id, event_type AS EventType, body::text AS Body, trace_parent AS TraceParent FROM event_log WHERE published_at IS NULL ORDER BY id LIMIT @limit",
                 new { limit }, cancellationToken: cancellationToken));
         return rows.AsList();
     }

@@ -92,7 +92,7 @@ public sealed class OutboxDispatcher(
         return results.Where(id => id > 0).ToList();
     }
 
-    private Task PublishRowAsync(EventLog.Row row, CancellationToken cancellationToken)
+    private async Task PublishRowAsync(EventLog.Row row, CancellationToken cancellationToken)
     {
         if (!EventTypes.TryGetValue(row.EventType, out var type))
         {
@@ -103,6 +103,11 @@ public sealed class OutboxDispatcher(
         var body = JsonNode.Parse(row.Body)!.AsObject();
         body[nameof(IGeoEvent.Sequence)] = row.Id;
         var evt = (IGeoEvent)body.Deserialize(type)!;
-        return bus.Publish(evt, type, context => context.MessageId = evt.EventId, cancellationToken);
+
+        // Continue the hook request's trace: MassTransit's send span, and the consumers', become its children.
+        using var activity = Tracing.StartFrom("outbox publish", System.Diagnostics.ActivityKind.Producer, row.TraceParent);
+        activity?.SetTag("geo.sequence", row.Id);
+        activity?.SetTag("geo.event_type", row.EventType);
+        await bus.Publish(evt, type, context => context.MessageId = evt.EventId, cancellationToken);
     }
 }
