@@ -26,11 +26,11 @@ public sealed class SecondaryOptions
     public int ConcurrentSyncs { get; set; } = 4;
 
     /// <summary>
-    /// How many events this instance handles at once. Higher than <see cref="ConcurrentSyncs"/> on purpose:
-    /// key events need no fetch slot, and push events waiting for one note their arrival, so one fetch
-    /// covers them all.
+    /// How many events this instance handles at once. Far higher than <see cref="ConcurrentSyncs"/> on
+    /// purpose: key events need no fetch slot, and push events that join a waiting sync hold nothing but
+    /// their message, so a burst to one repository costs one fetch.
     /// </summary>
-    public int ConcurrentMessages { get; set; } = 32;
+    public int ConcurrentMessages { get; set; } = 128;
 
     /// <summary>
     /// The least time between two fetches of one repository. A push that arrives sooner waits the rest of

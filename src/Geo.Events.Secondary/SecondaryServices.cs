@@ -25,6 +25,7 @@ public static class SecondaryServices
         builder.Services.Configure<SecondaryOptions>(builder.Configuration.GetSection(SecondaryOptions.Section));
         builder.Services.AddSingleton<MirrorStore>();
         builder.Services.AddSingleton<SyncSlots>();
+        builder.Services.AddSingleton<SyncCoordinator>();
         return builder;
     }
 

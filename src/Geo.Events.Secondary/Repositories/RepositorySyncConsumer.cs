@@ -10,19 +10,21 @@ namespace Geo.Events.Secondary.Repositories;
 /// <summary>
 /// Applies <see cref="RepositoryChanged"/>: brings the project's mirror level with the primary. Idempotent
 /// and order-safe because a sync converges to the primary's current refs; coalescing because an event that
-/// had arrived before a successful sync started is already covered by that sync and is skipped.
+/// had arrived before a successful sync started is covered by that sync.
 /// </summary>
 /// <remarks>
-/// Many messages are consumed at once (Secondary:ConcurrentMessages) but only a few fetches run at once
-/// (Secondary:ConcurrentSyncs): every message notes its sequence first and then waits for its project's
-/// lock and a fetch slot, so when a fetch starts it covers every event that has arrived by then. Fetches of
-/// one repository start at most once per Secondary:CoalesceWindow, so a burst of pushes costs a few.
+/// Every event first notes its sequence in the registry. Within this instance, events for a repository
+/// that already has a sync waiting join it (<see cref="SyncCoordinator"/>); across instances, the
+/// repository's advisory lock and the registry's sequences decide. A sync waits out
+/// Secondary:CoalesceWindow after the repository's previous one, then a fetch slot
+/// (Secondary:ConcurrentSyncs), then the lock, and only then reads what it covers.
 /// </remarks>
 public sealed class RepositorySyncConsumer(
     ProjectRegistry registry,
     RepositoryLock locks,
     MirrorStore mirrors,
     SyncSlots slots,
+    SyncCoordinator coordinator,
     IOptions<SecondaryOptions> options,
     ILogger<RepositorySyncConsumer> logger) : IConsumer<RepositoryChanged>
 {
@@ -40,47 +42,54 @@ public sealed class RepositorySyncConsumer(
         }
 
         await registry.NoteSeenAsync(evt.ProjectId, evt.PathWithNamespace, evt.Sequence, cancellationToken);
-
-        await using var lease = await locks.AcquireAsync(evt.ProjectId, options.Value.LockTimeout, cancellationToken);
-        var before = await registry.GetAsync(evt.ProjectId, cancellationToken);
-        if (before.LastSyncedSequence >= evt.Sequence)
+        var fetched = false;
+        try
         {
-            Observe(evt, "coalesced", started);
-            return;
+            var ran = await coordinator.RunAsync(evt.ProjectId, async closeToJoiners => fetched = await SyncAsync(evt.ProjectId, closeToJoiners, cancellationToken));
+            Observe(evt, ran && fetched ? "applied" : "coalesced", started);
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Observe(evt, "failed", started);
+            throw;
+        }
+    }
 
+    /// <summary>Runs one sync for the project; returns false when another instance's sync already covered everything noted.</summary>
+    private async Task<bool> SyncAsync(long projectId, Action closeToJoiners, CancellationToken cancellationToken)
+    {
         // A repository synced moments ago is in a burst of pushes: wait out the rest of the window, so the
-        // one fetch that follows covers every push that arrives meanwhile (holding the lock, not a slot).
+        // one fetch that follows covers every push that arrives meanwhile.
         var window = options.Value.CoalesceWindow;
-        if (before.SecondsSinceLastSync is { } since && since < window.TotalSeconds)
+        if ((await registry.GetAsync(projectId, cancellationToken)).SecondsSinceLastSync is { } since && since < window.TotalSeconds)
         {
             await Task.Delay(window - TimeSpan.FromSeconds(since), cancellationToken);
         }
 
         using var slot = await slots.EnterAsync(cancellationToken);
-        var entry = await registry.GetAsync(evt.ProjectId, cancellationToken);
-        if (entry.LastSyncedSequence >= evt.Sequence)
+        await using var lease = await locks.AcquireAsync(projectId, options.Value.LockTimeout, cancellationToken);
+        closeToJoiners();
+
+        // Everything noted before this point is covered by the fetch that starts now.
+        var entry = await registry.GetAsync(projectId, cancellationToken);
+        if (entry.LastSyncedSequence >= entry.MaxSeenSequence)
         {
-            Observe(evt, "coalesced", started);
-            return;
+            return false;
         }
 
-        // Everything received before this point is covered by the fetch that starts now.
-        var covers = Math.Max(entry.MaxSeenSequence, evt.Sequence);
         try
         {
             await Task.Run(() => mirrors.Sync(entry.PathWithNamespace), cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            await registry.MarkFailedAsync(evt.ProjectId, e.Message, CancellationToken.None);
-            Observe(evt, "failed", started);
+            await registry.MarkFailedAsync(projectId, e.Message, CancellationToken.None);
             throw;
         }
 
-        await registry.MarkSyncedAsync(evt.ProjectId, covers, cancellationToken);
-        logger.LogInformation("Synced {Project} (events up to {Covered})", entry.PathWithNamespace, covers);
-        Observe(evt, "applied", started);
+        await registry.MarkSyncedAsync(projectId, entry.MaxSeenSequence, cancellationToken);
+        logger.LogInformation("Synced {Project} (events up to {Covered})", entry.PathWithNamespace, entry.MaxSeenSequence);
+        return true;
     }
 
     private static void Observe(RepositoryChanged evt, string outcome, long started)
