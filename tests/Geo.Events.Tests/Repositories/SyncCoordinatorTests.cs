@@ -1,0 +1,67 @@
+using Geo.Events.Secondary.Repositories;
+
+namespace Geo.Events.Tests.Repositories;
+
+[TestClass]
+public sealed class SyncCoordinatorTests
+{
+    [TestMethod]
+    public async Task CallersWhileASyncWaitsJoinItAndShareItsOutcome()
+    {
+        var coordinator = new SyncCoordinator();
+        var release = new TaskCompletionSource();
+        var runs = 0;
+        var owner = coordinator.RunAsync(1, async close =>
+        {
+            Interlocked.Increment(ref runs);
+            await release.Task; // still waiting: not closed to joiners
+            close();
+        });
+        var joiners = Enumerable.Range(0, 10).Select(_ => coordinator.RunAsync(1, _ => throw new AssertFailedException("a joiner ran a sync"))).ToArray();
+
+        release.SetResult();
+        Assert.IsTrue(await owner);
+        CollectionAssert.AreEqual(Enumerable.Repeat(false, 10).ToArray(), await Task.WhenAll(joiners));
+        Assert.AreEqual(1, runs);
+    }
+
+    [TestMethod]
+    public async Task ACallerAfterTheSyncClosedSchedulesTheNextOne()
+    {
+        var coordinator = new SyncCoordinator();
+        var closed = new TaskCompletionSource();
+        var finish = new TaskCompletionSource();
+        var first = coordinator.RunAsync(1, async close =>
+        {
+            close();
+            closed.SetResult();
+            await finish.Task;
+        });
+        await closed.Task;
+
+        var second = coordinator.RunAsync(1, _ => Task.CompletedTask);
+        Assert.IsTrue(await second, "an event arriving after the sync read its coverage must get a sync of its own");
+        finish.SetResult();
+        Assert.IsTrue(await first);
+    }
+
+    [TestMethod]
+    public async Task JoinersSeeTheSyncsFailureAndOtherRepositoriesAreIndependent()
+    {
+        var coordinator = new SyncCoordinator();
+        var release = new TaskCompletionSource();
+        var failing = coordinator.RunAsync(1, async _ =>
+        {
+            await release.Task;
+            throw new InvalidOperationException("fetch failed");
+        });
+        var joiner = coordinator.RunAsync(1, _ => Task.CompletedTask);
+        var other = coordinator.RunAsync(2, _ => Task.CompletedTask);
+
+        Assert.IsTrue(await other);
+        release.SetResult();
+        await Assert.ThrowsExactlyAsync<InvalidOperationException>(() => failing);
+        await Assert.ThrowsExactlyAsync<InvalidOperationException>(() => joiner);
+        Assert.IsTrue(await coordinator.RunAsync(1, _ => Task.CompletedTask), "a failed sync must not leave the repository blocked");
+    }
+}
