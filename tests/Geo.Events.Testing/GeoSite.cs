@@ -78,15 +78,19 @@ public sealed class GeoSite : IAsyncDisposable
     public Task<PrimaryRepository> CreateRepositoryAsync(string pathWithNamespace) =>
         PrimaryRepository.CreateAsync(StorageRoot, pathWithNamespace, Path.Combine(Root, "work"));
 
-    private Dictionary<string, string> Common(string database) => new()
+    private Dictionary<string, string> Common(string database)
     {
-        ["ConnectionStrings:Postgres"] = TestServers.ConnectionString(database, pooling: true),
-        ["RabbitMq:Host"] = TestServers.RabbitHost,
-        ["RabbitMq:Port"] = TestServers.RabbitPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["RabbitMq:VirtualHost"] = VirtualHost,
-        ["RabbitMq:Username"] = TestServers.RabbitUser,
-        ["RabbitMq:Password"] = TestServers.RabbitPassword,
-    };
+        var rabbit = TestServers.RabbitOptions(VirtualHost);
+        return new()
+        {
+            ["ConnectionStrings:Postgres"] = TestServers.ConnectionString(database, pooling: true),
+            ["RabbitMq:Host"] = rabbit.Host,
+            ["RabbitMq:Port"] = rabbit.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["RabbitMq:VirtualHost"] = rabbit.VirtualHost,
+            ["RabbitMq:Username"] = rabbit.Username,
+            ["RabbitMq:Password"] = rabbit.Password,
+        };
+    }
 
     /// <summary>A MassTransit bus on this site's vhost that publishes straight to the exchanges, as a replay or an attacker would, skipping geo-primary.</summary>
     public async Task<ForgeryBus> ForgeryBusAsync()
@@ -231,9 +235,6 @@ public sealed class GeoSite : IAsyncDisposable
         await using var connection = new NpgsqlConnection(TestServers.ConnectionString(PrimaryDatabase));
         return await connection.QuerySingleAsync<T>(sql, parameters);
     }
-
-    /// <summary>Messages in a queue of this site's vhost, ready or unacknowledged (the management API's figure).</summary>
-    public async Task<long> QueueDepthAsync(string queue) => (await QueueStatsAsync(queue)).Messages;
 
     /// <summary>A queue's depth and how many deliveries consumers acknowledged so far.</summary>
     public async Task<(long Messages, long Acknowledged)> QueueStatsAsync(string queue)

@@ -7,8 +7,6 @@ namespace Geo.Events.Testing;
 /// <summary>Builds GitLab's system-hook payloads (Administration → System hooks) and posts them to geo-primary.</summary>
 public sealed class Hooks(HttpClient http, string token)
 {
-    public long ProjectId { get; init; } = 42;
-
     public static JsonObject Push(string kind, long projectId, string path, string @ref, string before, string after) => new()
     {
         ["object_kind"] = kind,
