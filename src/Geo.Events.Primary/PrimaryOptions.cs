@@ -11,6 +11,12 @@ public sealed class PrimaryOptions
     /// </summary>
     public string HookTokenSha256 { get; set; } = "";
 
+    /// <summary>
+    /// SHA-256 (hex) of the registration token secondaries present to <c>POST /api/v1/secondaries</c>.
+    /// Empty: self-registration is off and only Primary:Secondaries are known.
+    /// </summary>
+    public string RegistrationTokenSha256 { get; set; } = "";
+
     /// <summary>Largest hook body accepted, in bytes; GitLab's push payloads carry at most 20 commits.</summary>
     public long MaxBodyBytes { get; set; } = 4 * 1024 * 1024;
 

@@ -28,6 +28,7 @@ public static class PrimaryServices
         builder.Services.Configure<RabbitMqOptions>(builder.Configuration.GetSection(RabbitMqOptions.Section));
         var rabbit = builder.Configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
         builder.Services.AddMassTransit(bus => bus.UsingRabbitMq((_, cfg) => cfg.ConfigureHost(rabbit)));
+        builder.Services.AddSingleton<SecondaryStore>();
         builder.Services.AddSingleton<SecondaryQueues>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SecondaryQueues>());
         builder.Services.AddSingleton<DeadLetterStore>();
@@ -50,6 +51,12 @@ public static class PrimaryServices
     public static async Task MigrateAsync(this WebApplication app)
     {
         _ = app.Services.GetRequiredService<HookToken>(); // fail fast on a missing or malformed token hash
+        var registration = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PrimaryOptions>>().Value.RegistrationTokenSha256.Trim();
+        if (registration.Length > 0 && (registration.Length != 64 || !registration.All(Uri.IsHexDigit)))
+        {
+            throw new InvalidOperationException("Primary:RegistrationTokenSha256 must be empty (registration off) or the 64-character hex SHA-256 of the registration token");
+        }
+
         await app.MigrateGeoDatabaseAsync(typeof(PrimaryServices).Assembly);
     }
 

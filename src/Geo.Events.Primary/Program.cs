@@ -2,6 +2,7 @@ using Geo.Events.Core.Configuration;
 using Geo.Events.Core.Observability;
 using Geo.Events.Primary;
 using Geo.Events.Primary.Hooks;
+using Geo.Events.Primary.Secondaries;
 
 if (args is ["hash-token", ..])
 {
@@ -23,6 +24,7 @@ builder.AddEventStore()     // PostgreSQL: the event_log outbox
 var app = builder.Build();
 await app.MigrateAsync();
 app.MapHookEndpoints();
+app.MapSecondaryEndpoints();  // POST /api/v1/secondaries (registration), PUT …/{name}/status (heartbeat)
 app.MapHealthEndpoints();
 await app.RunAsync();
 return 0;

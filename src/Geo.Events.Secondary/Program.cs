@@ -2,6 +2,7 @@ using Geo.Events.Core.Configuration;
 using Geo.Events.Core.Observability;
 using Geo.Events.Secondary;
 using Geo.Events.Secondary.Keys;
+using Geo.Events.Secondary.Registration;
 
 if (args is [AuthorizedKeysCommand.Verb, ..])
 {
@@ -16,11 +17,13 @@ builder.AddGeoTracing("geo-secondary");    // OpenTelemetry: hook → outbox →
 builder.AddRegistry()      // PostgreSQL: the secondary's registry and repository locks
        .AddMirrors()       // bare mirrors on disk, fetched with LibGit2Sharp
        .AddKeys()          // SSH keys: registry with tombstones, batched authorized_keys rewrites
-       .AddConsumers();    // RabbitMQ: geo.secondary.<name> → RepositorySyncConsumer, SshKeyConsumer
+       .AddConsumers()     // RabbitMQ: geo.secondary.<name> → RepositorySyncConsumer, SshKeyConsumer, ProjectLifecycleConsumer
+       .AddRegistration(); // registers with geo-primary when not registered yet, then reports status
 
 var app = builder.Build();
 await app.MigrateAsync();
-app.MapGeoHealthAndMetrics();     // /health/live, /health/ready, /metrics
+app.MapGeoHealthAndMetrics(services => // /health/live, /health/ready, /metrics
+    services.GetRequiredService<PrimaryRegistration>().Problem is { } problem ? [$"geo-primary: {problem}"] : []);
 app.CollectRegistryMetrics();
 await app.RunAsync();
 return 0;

@@ -8,7 +8,10 @@ public sealed class SecondaryOptions
     /// <summary>The site's name (a DNS label); its queue is <c>geo.secondary.&lt;Name&gt;</c>.</summary>
     public string Name { get; set; } = "";
 
-    /// <summary>Folder of the bare mirrors, laid out like GitLab's legacy storage: <c>&lt;root&gt;/group/project.git</c>.</summary>
+    /// <summary>
+    /// Folder of the bare mirrors: stored by project id under <c>@hashed/</c>, each reached by a link at
+    /// <c>&lt;root&gt;/group/project.git</c> (see MirrorStore).
+    /// </summary>
     public string MirrorRoot { get; set; } = "";
 
     /// <summary>
@@ -37,6 +40,24 @@ public sealed class SecondaryOptions
     /// the window, and that one fetch covers everything pushed meanwhile. An isolated push never waits.
     /// </summary>
     public TimeSpan CoalesceWindow { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// geo-primary's HTTP base URL (e.g. <c>https://geo.example.com</c>). When set together with
+    /// <see cref="RegistrationToken"/>, the secondary registers itself at start and reports its status.
+    /// </summary>
+    public string? PrimaryUrl { get; set; }
+
+    /// <summary>The primary's registration token (only its hash is configured on the primary).</summary>
+    public string? RegistrationToken { get; set; }
+
+    /// <summary>This secondary's own URL, recorded by the primary for operators.</summary>
+    public string? PublicUrl { get; set; }
+
+    /// <summary>Selective sync: mirror only projects in these namespaces (group paths); empty means all.</summary>
+    public List<string> Namespaces { get; set; } = [];
+
+    /// <summary>How often the secondary reports its status to geo-primary.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>How long a sync waits for another instance's sync of the same repository.</summary>
     public TimeSpan LockTimeout { get; set; } = TimeSpan.FromMinutes(10);

@@ -3,6 +3,7 @@ using Geo.Events.Core.Messaging;
 using Geo.Events.Core.Observability;
 using Geo.Events.Core.Storage;
 using Geo.Events.Secondary.Keys;
+using Geo.Events.Secondary.Registration;
 using Geo.Events.Secondary.Repositories;
 using Geo.Events.Secondary.Retries;
 using MassTransit;
@@ -39,6 +40,15 @@ public static class SecondaryServices
         return builder;
     }
 
+    /// <summary>Self-registration with geo-primary and the status heartbeat, when Secondary:PrimaryUrl is set.</summary>
+    public static WebApplicationBuilder AddRegistration(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddHttpClient(PrimaryRegistration.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(30));
+        builder.Services.AddSingleton<PrimaryRegistration>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<PrimaryRegistration>());
+        return builder;
+    }
+
     /// <summary>Consumes this secondary's own durable quorum queue, geo.secondary.&lt;name&gt;.</summary>
     public static WebApplicationBuilder AddConsumers(this WebApplicationBuilder builder)
     {
@@ -60,6 +70,7 @@ public static class SecondaryServices
         {
             bus.AddConsumer<RepositorySyncConsumer>();
             bus.AddConsumer<SshKeyConsumer>();
+            bus.AddConsumer<ProjectLifecycleConsumer>();
             bus.UsingRabbitMq((context, cfg) =>
             {
                 cfg.ConfigureHost(rabbit);
@@ -72,6 +83,7 @@ public static class SecondaryServices
                     endpoint.UseConsumeFilter(typeof(DelayedRedeliveryFilter<>), context);
                     endpoint.ConfigureConsumer<RepositorySyncConsumer>(context, c => c.UseMessageRetry(r => QuickRetries(r, immediate)));
                     endpoint.ConfigureConsumer<SshKeyConsumer>(context, c => c.UseMessageRetry(r => QuickRetries(r, immediate)));
+                    endpoint.ConfigureConsumer<ProjectLifecycleConsumer>(context, c => c.UseMessageRetry(r => QuickRetries(r, immediate)));
                 });
             });
         });

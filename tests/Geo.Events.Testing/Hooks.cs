@@ -40,6 +40,32 @@ public sealed class Hooks(HttpClient http, string token)
         ["refs"] = new JsonArray(changes.Select(c => (JsonNode)JsonValue.Create(c.Ref)!).ToArray()),
     };
 
+    /// <summary>project_create, project_destroy, project_rename or project_transfer, as GitLab documents them.</summary>
+    public static JsonObject ProjectEvent(string kind, long projectId, string path, string? oldPath = null)
+    {
+        var payload = new JsonObject
+        {
+            ["created_at"] = "2026-11-25T07:30:54Z",
+            ["updated_at"] = "2026-11-25T07:38:08Z",
+            ["event_name"] = kind,
+            ["name"] = path.Split('/')[^1],
+            ["owner_email"] = "johnsmith@example.com",
+            ["owner_name"] = "John Smith",
+            ["owners"] = new JsonArray(new JsonObject { ["name"] = "John", ["email"] = "user1@example.com" }),
+            ["path"] = path.Split('/')[^1],
+            ["path_with_namespace"] = path,
+            ["project_id"] = projectId,
+            ["project_namespace_id"] = 22,
+            ["project_visibility"] = "internal",
+        };
+        if (oldPath is not null)
+        {
+            payload["old_path_with_namespace"] = oldPath;
+        }
+
+        return payload;
+    }
+
     private static JsonObject Project(long id, string path) => new()
     {
         ["id"] = id,

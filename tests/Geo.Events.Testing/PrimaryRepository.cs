@@ -35,6 +35,17 @@ public sealed class PrimaryRepository
         return repo;
     }
 
+    /// <summary>Moves the bare repository to <paramref name="newPath"/>, as GitLab's rename or transfer does; the working clone follows.</summary>
+    public async Task<PrimaryRepository> MoveAsync(string newPath)
+    {
+        var bare = Path.Combine(StorageRoot, newPath + ".git");
+        Directory.CreateDirectory(Path.GetDirectoryName(bare)!);
+        Directory.Move(BarePath, bare);
+        var moved = new PrimaryRepository(StorageRoot, newPath, bare, WorkPath) { _commits = _commits };
+        await moved.GitAsync("remote", "set-url", "origin", bare);
+        return moved;
+    }
+
     public Task<string> GitAsync(params string[] args) =>
         Shell.RunAsync("git", WorkPath, ["-c", "user.name=Test", "-c", "user.email=test@example.com", .. args]);
 

@@ -20,6 +20,8 @@ public static partial class GeoTopology
         [typeof(RepositoryChanged)] = "geo.events.repository-changed",
         [typeof(SshKeyCreated)] = "geo.events.ssh-key-created",
         [typeof(SshKeyDestroyed)] = "geo.events.ssh-key-destroyed",
+        [typeof(ProjectRenamed)] = "geo.events.project-renamed",
+        [typeof(ProjectDestroyed)] = "geo.events.project-destroyed",
     };
 
     [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
@@ -50,6 +52,8 @@ public static partial class GeoTopology
         cfg.Message<RepositoryChanged>(m => m.SetEntityName(EventExchanges[typeof(RepositoryChanged)]));
         cfg.Message<SshKeyCreated>(m => m.SetEntityName(EventExchanges[typeof(SshKeyCreated)]));
         cfg.Message<SshKeyDestroyed>(m => m.SetEntityName(EventExchanges[typeof(SshKeyDestroyed)]));
+        cfg.Message<ProjectRenamed>(m => m.SetEntityName(EventExchanges[typeof(ProjectRenamed)]));
+        cfg.Message<ProjectDestroyed>(m => m.SetEntityName(EventExchanges[typeof(ProjectDestroyed)]));
 
         // The marker interface is not an exchange of its own: consumers bind to concrete events only.
         cfg.Publish<IGeoEvent>(p => p.Exclude = true);

@@ -22,7 +22,16 @@ public static partial class ProjectPath
     private static partial Regex SegmentPattern();
 
     /// <summary>Returns null when <paramref name="path"/> is a valid project path, else the reason it is not.</summary>
-    public static string? Problem(string? path)
+    public static string? Problem(string? path) => Check(path, minSegments: 2);
+
+    /// <summary>Returns null when <paramref name="path"/> is a valid namespace (a group path such as <c>platform/tools</c>), else why not.</summary>
+    public static string? NamespaceProblem(string? path) => Check(path, minSegments: 1);
+
+    /// <summary>True when the project at <paramref name="path"/> lies in one of <paramref name="namespaces"/>; every project does when there are none.</summary>
+    public static bool IsIn(string path, IReadOnlyCollection<string> namespaces) =>
+        namespaces.Count == 0 || namespaces.Any(ns => path.StartsWith(ns + "/", StringComparison.Ordinal));
+
+    private static string? Check(string? path, int minSegments)
     {
         if (string.IsNullOrEmpty(path))
         {
@@ -35,7 +44,7 @@ public static partial class ProjectPath
         }
 
         var segments = path.Split('/');
-        if (segments.Length < 2)
+        if (segments.Length < minSegments)
         {
             return "must be namespace/project";
         }
@@ -73,9 +82,10 @@ public static partial class ProjectPath
 
     /// <summary>
     /// Joins a validated path to <paramref name="root"/> with <paramref name="suffix"/> (".git", ".wiki.git")
-    /// and proves the result is still under the root, with no symbolic link on the way.
+    /// and proves the result is still under the root, with no symbolic link on the way (with
+    /// <paramref name="allowFinalLink"/>, the result itself may be a link: the caller made it and checks its target).
     /// </summary>
-    public static string ResolveUnder(string root, string path, string suffix)
+    public static string ResolveUnder(string root, string path, string suffix, bool allowFinalLink = false)
     {
         var problem = Problem(path);
         if (problem is not null)
@@ -93,7 +103,8 @@ public static partial class ProjectPath
 
         // A link anywhere below the root could point outside it: refuse rather than follow.
         var current = fullRoot;
-        foreach (var part in Path.GetRelativePath(fullRoot, candidate).Split(Path.DirectorySeparatorChar))
+        var parts = Path.GetRelativePath(fullRoot, candidate).Split(Path.DirectorySeparatorChar);
+        foreach (var part in allowFinalLink ? parts[..^1] : parts)
         {
             current = Path.Combine(current, part);
             var info = new DirectoryInfo(current);

@@ -27,12 +27,34 @@ public sealed class DeadLetterIngest(
         try
         {
             var channels = new List<IChannel>();
-            foreach (var secondary in primary.Value.Secondaries)
+            var gate = new SemaphoreSlim(1, 1);
+            var consumed = new HashSet<string>(StringComparer.Ordinal);
+            async Task ConsumeSecondaryAsync(string secondary, CancellationToken cancellationToken)
             {
-                foreach (var queue in new[] { SecondaryTopology.ErrorQueue(secondary), SecondaryTopology.SkippedQueue(secondary) })
+                await gate.WaitAsync(cancellationToken);
+                try
                 {
-                    channels.Add(await ConsumeAsync(connection, secondary, queue, stoppingToken));
+                    if (!consumed.Add(secondary))
+                    {
+                        return;
+                    }
+
+                    foreach (var queue in new[] { SecondaryTopology.ErrorQueue(secondary), SecondaryTopology.SkippedQueue(secondary) })
+                    {
+                        channels.Add(await ConsumeAsync(connection, secondary, queue, stoppingToken));
+                    }
                 }
+                finally
+                {
+                    gate.Release();
+                }
+            }
+
+            // Secondaries registered from now on are consumed as they come; those known already, at once.
+            secondaryQueues.Added += ConsumeSecondaryAsync;
+            foreach (var secondary in secondaryQueues.Known)
+            {
+                await ConsumeSecondaryAsync(secondary, stoppingToken);
             }
 
             while (!stoppingToken.IsCancellationRequested)

@@ -19,6 +19,33 @@ public static class HookEventMapper
             Username = payload.Username!,
             UserId = payload.UserId,
         },
+        HookEvents.ProjectCreate => new RepositoryChanged
+        {
+            EventId = eventId,
+            Sequence = 0,
+            OccurredAt = occurredAt,
+            ProjectId = payload.ProjectId!.Value,
+            PathWithNamespace = payload.PathWithNamespace!,
+            Trigger = payload.Kind!,
+        },
+        HookEvents.ProjectRename or HookEvents.ProjectTransfer => new ProjectRenamed
+        {
+            EventId = eventId,
+            Sequence = 0,
+            OccurredAt = occurredAt,
+            ProjectId = payload.ProjectId!.Value,
+            PathWithNamespace = payload.PathWithNamespace!,
+            OldPathWithNamespace = payload.OldPathWithNamespace!,
+            Trigger = payload.Kind!,
+        },
+        HookEvents.ProjectDestroy => new ProjectDestroyed
+        {
+            EventId = eventId,
+            Sequence = 0,
+            OccurredAt = occurredAt,
+            ProjectId = payload.ProjectId!.Value,
+            PathWithNamespace = payload.PathWithNamespace!,
+        },
         _ => ToRepositoryChanged(payload, eventId, occurredAt),
     };
 

@@ -8,15 +8,21 @@ public static class HookEvents
     public const string RepositoryUpdate = "repository_update";
     public const string KeyCreate = "key_create";
     public const string KeyDestroy = "key_destroy";
+    public const string ProjectCreate = "project_create";
+    public const string ProjectDestroy = "project_destroy";
+    public const string ProjectRename = "project_rename";
+    public const string ProjectTransfer = "project_transfer";
 
     public static readonly IReadOnlySet<string> Replicated = new HashSet<string>(StringComparer.Ordinal)
     {
-        Push, TagPush, RepositoryUpdate, KeyCreate, KeyDestroy,
+        Push, TagPush, RepositoryUpdate, KeyCreate, KeyDestroy, ProjectCreate, ProjectDestroy, ProjectRename, ProjectTransfer,
     };
 
     public static bool IsRepositoryEvent(string? kind) => kind is Push or TagPush or RepositoryUpdate;
 
     public static bool IsKeyEvent(string? kind) => kind is KeyCreate or KeyDestroy;
+
+    public static bool IsProjectEvent(string? kind) => kind is ProjectCreate or ProjectDestroy or ProjectRename or ProjectTransfer;
 
     /// <summary>
     /// Documented GitLab events that this version does not replicate. They are answered 200 with a note rather
@@ -25,7 +31,7 @@ public static class HookEvents
     public static readonly IReadOnlySet<string> Ignored = new HashSet<string>(StringComparer.Ordinal)
     {
         "group_create", "group_destroy", "group_rename",
-        "project_create", "project_destroy", "project_rename", "project_transfer", "project_update",
+        "project_update",
         "user_access_request_revoked_for_group", "user_access_request_revoked_for_project",
         "user_access_request_to_group", "user_access_request_to_project", "user_add_to_group", "user_add_to_team",
         "user_create", "user_destroy", "user_failed_login", "user_remove_from_group", "user_remove_from_team",

@@ -4,7 +4,8 @@ namespace Geo.Events.Primary.Hooks;
 
 /// <summary>
 /// The fields geo-primary reads from GitLab's system-hook and webhook payloads, as GitLab documents them
-/// (Administration → System hooks: push, tag_push, repository_update, key_create, key_destroy). Unknown fields are ignored.
+/// (Administration → System hooks: push, tag_push, repository_update, key_create, key_destroy,
+/// project_create, project_destroy, project_rename, project_transfer). Unknown fields are ignored.
 /// </summary>
 public sealed class SystemHookPayload
 {
@@ -40,6 +41,12 @@ public sealed class SystemHookPayload
     public string? Key { get; set; }
 
     public string? Username { get; set; }
+
+    /// <summary>project_create / _destroy / _rename / _transfer: the project's path, at the top level.</summary>
+    public string? PathWithNamespace { get; set; }
+
+    /// <summary>project_rename / project_transfer: the path before.</summary>
+    public string? OldPathWithNamespace { get; set; }
 
     public string? Kind => EventName ?? ObjectKind;
 }

@@ -11,6 +11,19 @@ public sealed class SystemHookValidator : AbstractValidator<SystemHookPayload>
     {
         When(p => HookEvents.IsRepositoryEvent(p.Kind), RepositoryRules);
         When(p => HookEvents.IsKeyEvent(p.Kind), KeyRules);
+        When(p => HookEvents.IsProjectEvent(p.Kind), ProjectRules);
+    }
+
+    private void ProjectRules()
+    {
+        RuleFor(p => p.ProjectId).NotNull().WithMessage("'project_id' is required").GreaterThan(0).WithMessage("'project_id' must be positive");
+        RuleFor(p => p.PathWithNamespace)
+            .Must(path => ProjectPath.Problem(path) is null)
+            .WithMessage(p => $"'path_with_namespace' {ProjectPath.Problem(p.PathWithNamespace)}");
+        When(p => p.Kind is HookEvents.ProjectRename or HookEvents.ProjectTransfer, () =>
+            RuleFor(p => p.OldPathWithNamespace)
+                .Must(path => ProjectPath.Problem(path) is null)
+                .WithMessage(p => $"'old_path_with_namespace' {ProjectPath.Problem(p.OldPathWithNamespace)}"));
     }
 
     private void KeyRules()

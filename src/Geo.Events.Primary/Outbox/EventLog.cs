@@ -16,7 +16,13 @@ public sealed class EventLog(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var body = JsonSerializer.Serialize(evt, evt.GetType());
-        var projectId = (evt as RepositoryChanged)?.ProjectId;
+        var projectId = evt switch
+        {
+            RepositoryChanged e => e.ProjectId,
+            ProjectRenamed e => e.ProjectId,
+            ProjectDestroyed e => e.ProjectId,
+            _ => (long?)null,
+        };
         var inserted = await connection.QuerySingleOrDefaultAsync<(long Id, Guid EventId)?>(
             new CommandDefinition(
                 """

@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
 using System.Text;
+using Geo.Events.Core.Storage;
 
 namespace Geo.Events.Secondary.Keys;
 
@@ -85,7 +85,7 @@ public sealed class AuthorizedKeysFile(string path, string shellCommand, TimeSpa
             }
 
             File.Move(temp, Path, overwrite: true); // rename(2): atomic within the folder
-            SyncDirectory(directory);
+            Posix.SyncDirectory(directory);
             return written;
         }
         finally
@@ -110,29 +110,4 @@ public sealed class AuthorizedKeysFile(string path, string shellCommand, TimeSpa
             }
         }
     }
-
-    private static void SyncDirectory(string directory)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
-        // The rename is durable only once the folder's entry is on disk.
-        var fd = Open(directory, 0 /* O_RDONLY */);
-        if (fd >= 0)
-        {
-            _ = Fsync(fd);
-            _ = Close(fd);
-        }
-    }
-
-    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
-    private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
-
-    [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    private static extern int Fsync(int fd);
-
-    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static extern int Close(int fd);
 }

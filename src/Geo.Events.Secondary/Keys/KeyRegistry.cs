@@ -69,4 +69,11 @@ public sealed class KeyRegistry(NpgsqlDataSource dataSource)
             new { fingerprint = key.Fingerprint, type = key.Type, blob = key.Base64 },
             cancellationToken: cancellationToken));
     }
+
+    public async Task<(long Live, long Destroyed)> CountsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(
+            "SELECT count(*) FILTER (WHERE NOT destroyed), count(*) FILTER (WHERE destroyed) FROM ssh_keys", cancellationToken: cancellationToken));
+    }
 }

@@ -1,5 +1,6 @@
 using Geo.Events.Core.Observability;
 using Geo.Events.Core.Paths;
+using Geo.Events.Core.Storage;
 using LibGit2Sharp;
 using Microsoft.Extensions.Options;
 
@@ -10,6 +11,13 @@ namespace Geo.Events.Secondary.Repositories;
 /// built in a temp folder and renamed into place; an existing one fetches <c>+refs/*:refs/*</c> with prune,
 /// so force pushes and deletions converge too. Callers hold the repository's lock.
 /// </summary>
+/// <remarks>
+/// Layout: like GitLab's hashed storage, a mirror lives at <c>@hashed/ab/cd/&lt;sha256(project id)&gt;.git</c>,
+/// where no rename ever touches it; the readable name <c>&lt;path_with_namespace&gt;.git</c> is a relative
+/// symbolic link to it, replaced atomically (rename(2) of a new link over the old one). So a rename or
+/// transfer is one link swap, a fetch running at that moment is undisturbed, two projects trading paths
+/// cannot collide on disk, and git clients and servers pointed at the root see the familiar paths.
+/// </remarks>
 public sealed class MirrorStore
 {
     public const string MirrorRefSpec = "+refs/*:refs/*";
@@ -37,12 +45,30 @@ public sealed class MirrorStore
         RemoveStaleTemps();
     }
 
-    public string MirrorPath(string pathWithNamespace) => ProjectPath.ResolveUnder(_root, pathWithNamespace, ".git");
+    public const string HashedFolder = "@hashed";
 
-    /// <summary>Brings the mirror of <paramref name="pathWithNamespace"/> level with the primary. Blocking: run it off the request thread.</summary>
-    public void Sync(string pathWithNamespace)
+    /// <summary>Where the project's mirror is stored: <c>@hashed/ab/cd/&lt;sha256&gt;.git</c> under the root.</summary>
+    public string DataPath(long projectId)
     {
-        var mirrorPath = MirrorPath(pathWithNamespace);
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.ASCII.GetBytes(projectId.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        return Path.Combine(_root, HashedFolder, hash[..2], hash[2..4], hash + ".git");
+    }
+
+    /// <summary>The readable link <c>&lt;path&gt;.git</c>; its parent folders must be real folders under the root.</summary>
+    public string LinkPath(string pathWithNamespace)
+    {
+        var parent = Path.GetDirectoryName(pathWithNamespace.Replace('/', Path.DirectorySeparatorChar))!;
+        ProjectPath.ResolveUnder(_root, pathWithNamespace, ".git", allowFinalLink: true);
+        return Path.Combine(_root, parent, Path.GetFileName(pathWithNamespace) + ".git");
+    }
+
+    public bool Exists(long projectId) => Directory.Exists(DataPath(projectId));
+
+    /// <summary>Brings the project's mirror level with the primary's repository at <paramref name="pathWithNamespace"/>. Blocking: run it off the request thread.</summary>
+    public void Sync(long projectId, string pathWithNamespace)
+    {
+        var mirrorPath = DataPath(projectId);
         var remoteUrl = RemoteUrl(pathWithNamespace);
         if (Directory.Exists(mirrorPath))
         {
@@ -165,6 +191,80 @@ public sealed class MirrorStore
         }
 
         throw new InvalidOperationException($"Secondary:PrimaryGitUrl must be an absolute folder or a file://, http(s):// or ssh:// URL, not '{configured}'");
+    }
+
+    /// <summary>
+    /// Points <c>&lt;path&gt;.git</c> at the project's mirror and removes the link at <paramref name="previousPath"/>
+    /// if it still points there. Idempotent; the new link appears atomically.
+    /// </summary>
+    public void Link(long projectId, string path, string? previousPath)
+    {
+        var link = LinkPath(path);
+        var target = Path.GetRelativePath(Path.GetDirectoryName(link)!, DataPath(projectId));
+        var existing = new FileInfo(link);
+        if (existing.LinkTarget != target)
+        {
+            if (Directory.Exists(link) && new DirectoryInfo(link).LinkTarget is null)
+            {
+                throw new IOException($"{link} is a folder, not a link this secondary made; move it away to let project {projectId} take the path");
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(link)!);
+            var temp = Path.Combine(Path.GetDirectoryName(link)!, $".{Path.GetFileName(link)}.{Guid.NewGuid():N}.tmp");
+            File.CreateSymbolicLink(temp, target);
+            Posix.Rename(temp, link); // readers see the old link or the new one, never none
+            Posix.SyncDirectory(Path.GetDirectoryName(link)!);
+            _logger.LogInformation("Linked {Link} to project {ProjectId}", link, projectId);
+        }
+
+        if (previousPath is not null && previousPath != path)
+        {
+            Unlink(projectId, previousPath);
+        }
+    }
+
+    /// <summary>Removes the link at <paramref name="path"/> if it points at this project's mirror, then empty parent folders.</summary>
+    public void Unlink(long projectId, string path)
+    {
+        var link = LinkPath(path);
+        var info = new FileInfo(link);
+        if (info.LinkTarget is { } target && Path.GetFullPath(target, Path.GetDirectoryName(link)!) == DataPath(projectId))
+        {
+            info.Delete();
+            RemoveEmptyParents(Path.GetDirectoryName(link)!);
+        }
+    }
+
+    /// <summary>Removes the project's mirror: first moved out of sight (atomic), then deleted.</summary>
+    public void Delete(long projectId)
+    {
+        var data = DataPath(projectId);
+        if (!Directory.Exists(data))
+        {
+            return;
+        }
+
+        var doomed = Path.Combine(_tempRoot, "deleted-" + Guid.NewGuid().ToString("N") + ".git");
+        Directory.Move(data, doomed);
+        DeleteTree(doomed);
+        _logger.LogInformation("Deleted the mirror of project {ProjectId}", projectId);
+    }
+
+    private void RemoveEmptyParents(string folder)
+    {
+        try
+        {
+            while (folder.Length > _root.Length && folder.StartsWith(_root, StringComparison.Ordinal)
+                   && Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
+            {
+                Directory.Delete(folder);
+                folder = Path.GetDirectoryName(folder)!;
+            }
+        }
+        catch (IOException)
+        {
+            // Another project's link appeared in the folder meanwhile: it stays.
+        }
     }
 
     private void RemoveStaleTemps()

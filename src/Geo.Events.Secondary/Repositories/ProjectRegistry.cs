@@ -6,7 +6,19 @@ namespace Geo.Events.Secondary.Repositories;
 /// <summary>The <c>projects</c> table: what this secondary knows about each mirror.</summary>
 public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
 {
-    public sealed record Entry(long ProjectId, string PathWithNamespace, string State, long MaxSeenSequence, long LastSyncedSequence, double? SecondsSinceLastSync);
+    public sealed record Entry(
+        long ProjectId, string PathWithNamespace, string State, long MaxSeenSequence, long LastSyncedSequence, double? SecondsSinceLastSync,
+        string? LinkedPath)
+    {
+        public bool Destroyed => State == "destroyed";
+    }
+
+    private const string EntryColumns =
+        """
+        project_id AS ProjectId, path_with_namespace AS PathWithNamespace, state AS State,
+        max_seen_sequence AS MaxSeenSequence, last_synced_sequence AS LastSyncedSequence,
+        extract(epoch FROM now() - last_synced_at)::float8 AS SecondsSinceLastSync, linked_path AS LinkedPath
+        """;
 
     /// <summary>Records that an event for the project arrived; a sync that starts after this covers it.</summary>
     public async Task NoteSeenAsync(long projectId, string path, long sequence, CancellationToken cancellationToken)
@@ -14,14 +26,16 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             """
-            INSERT INTO projects (project_id, path_with_namespace, max_seen_sequence, pending_since)
-            VALUES (@projectId, @path, @sequence, now())
+            INSERT INTO projects (project_id, path_with_namespace, max_seen_sequence, pending_since, path_sequence)
+            VALUES (@projectId, @path, @sequence, now(), @sequence)
             ON CONFLICT (project_id) DO UPDATE
                SET max_seen_sequence   = GREATEST(projects.max_seen_sequence, EXCLUDED.max_seen_sequence),
-                   pending_since       = CASE WHEN projects.pending_since IS NULL AND EXCLUDED.max_seen_sequence > projects.last_synced_sequence
+                   pending_since       = CASE WHEN projects.pending_since IS NULL AND projects.state <> 'destroyed'
+                                               AND EXCLUDED.max_seen_sequence > projects.last_synced_sequence
                                               THEN now() ELSE projects.pending_since END,
-                   path_with_namespace = CASE WHEN EXCLUDED.max_seen_sequence >= projects.max_seen_sequence
+                   path_with_namespace = CASE WHEN EXCLUDED.path_sequence > projects.path_sequence
                                               THEN EXCLUDED.path_with_namespace ELSE projects.path_with_namespace END,
+                   path_sequence       = GREATEST(projects.path_sequence, EXCLUDED.path_sequence),
                    updated_at          = now()
             """,
             new { projectId, path, sequence }, cancellationToken: cancellationToken));
@@ -31,13 +45,58 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleAsync<Entry>(new CommandDefinition(
-            """
-            SELECT project_id AS ProjectId, path_with_namespace AS PathWithNamespace, state AS State,
-                   max_seen_sequence AS MaxSeenSequence, last_synced_sequence AS LastSyncedSequence,
-                   extract(epoch FROM now() - last_synced_at)::float8 AS SecondsSinceLastSync
-              FROM projects WHERE project_id = @projectId
-            """,
+            $"SELECT {EntryColumns} FROM projects WHERE project_id = @projectId",
             new { projectId }, cancellationToken: cancellationToken));
+    }
+
+    public async Task<Entry?> FindAsync(long projectId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<Entry>(new CommandDefinition(
+            $"SELECT {EntryColumns} FROM projects WHERE project_id = @projectId",
+            new { projectId }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// Records a rename or transfer unless a newer event already set the path, or the project is destroyed.
+    /// Returns the entry as it is afterwards, or null when the project was never seen here.
+    /// </summary>
+    public async Task<Entry?> RenameAsync(long projectId, string newPath, long sequence, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE projects
+               SET path_with_namespace = @newPath, path_sequence = @sequence, updated_at = now()
+             WHERE project_id = @projectId AND path_sequence < @sequence AND state <> 'destroyed'
+            """,
+            new { projectId, newPath, sequence }, cancellationToken: cancellationToken));
+        return await FindAsync(projectId, cancellationToken);
+    }
+
+    /// <summary>Turns the project into a tombstone: no event older or newer brings its mirror back (GitLab never reuses ids).</summary>
+    public async Task DestroyAsync(long projectId, string path, long sequence, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO projects (project_id, path_with_namespace, state, max_seen_sequence, path_sequence, destroyed_sequence)
+            VALUES (@projectId, @path, 'destroyed', @sequence, @sequence, @sequence)
+            ON CONFLICT (project_id) DO UPDATE
+               SET state = 'destroyed', pending_since = NULL, linked_path = NULL, last_error = NULL,
+                   max_seen_sequence = GREATEST(projects.max_seen_sequence, EXCLUDED.max_seen_sequence),
+                   destroyed_sequence = GREATEST(projects.destroyed_sequence, EXCLUDED.destroyed_sequence),
+                   updated_at = now()
+            """,
+            new { projectId, path, sequence }, cancellationToken: cancellationToken));
+    }
+
+    public async Task SetLinkedPathAsync(long projectId, string? linkedPath, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE projects SET linked_path = @linkedPath, updated_at = now() WHERE project_id = @projectId",
+            new { projectId, linkedPath }, cancellationToken: cancellationToken));
     }
 
     public async Task MarkSyncedAsync(long projectId, long coveredSequence, CancellationToken cancellationToken)
@@ -46,7 +105,7 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
         await connection.ExecuteAsync(new CommandDefinition(
             """
             UPDATE projects
-               SET state = 'synced', last_synced_sequence = GREATEST(last_synced_sequence, @coveredSequence),
+               SET state = CASE WHEN state = 'destroyed' THEN state ELSE 'synced' END, last_synced_sequence = GREATEST(last_synced_sequence, @coveredSequence),
                    pending_since = CASE WHEN max_seen_sequence <= GREATEST(last_synced_sequence, @coveredSequence) THEN NULL ELSE pending_since END,
                    last_synced_at = now(), sync_count = sync_count + 1, last_error = NULL, retry_count = 0, updated_at = now()
              WHERE project_id = @projectId
@@ -65,6 +124,14 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
         return (states, oldest ?? 0);
     }
 
+    /// <summary>The newest event sequence any successful sync has covered.</summary>
+    public async Task<long> LastSyncedSequenceAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT coalesce(max(last_synced_sequence), 0) FROM projects", cancellationToken: cancellationToken));
+    }
+
     public async Task MarkFailedAsync(long projectId, string error, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -72,7 +139,7 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
             """
             UPDATE projects
                SET state = 'failed', last_error = @error, retry_count = retry_count + 1, updated_at = now()
-             WHERE project_id = @projectId
+             WHERE project_id = @projectId AND state <> 'destroyed'
             """,
             new { projectId, error }, cancellationToken: cancellationToken));
     }

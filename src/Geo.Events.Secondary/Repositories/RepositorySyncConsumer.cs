@@ -72,14 +72,19 @@ public sealed class RepositorySyncConsumer(
 
         // Everything noted before this point is covered by the fetch that starts now.
         var entry = await registry.GetAsync(projectId, cancellationToken);
-        if (entry.LastSyncedSequence >= entry.MaxSeenSequence)
+        if (entry.LastSyncedSequence >= entry.MaxSeenSequence || entry.Destroyed)
         {
             return false;
         }
 
         try
         {
-            await Task.Run(() => mirrors.Sync(entry.PathWithNamespace), cancellationToken);
+            await Task.Run(() =>
+            {
+                mirrors.Sync(projectId, entry.PathWithNamespace);
+                mirrors.Link(projectId, entry.PathWithNamespace, entry.LinkedPath);
+            }, cancellationToken);
+            await registry.SetLinkedPathAsync(projectId, entry.PathWithNamespace, CancellationToken.None);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

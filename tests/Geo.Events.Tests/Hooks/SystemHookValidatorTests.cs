@@ -234,4 +234,57 @@ public sealed class SystemHookValidatorTests
         StringAssert.Contains(errors, "'id'");
         StringAssert.Contains(errors, "'username'");
     }
+
+    // GitLab's documented project_rename / project_transfer system hooks.
+    private static string ProjectPayload(string kind, string path, string? oldPath) => $$"""
+        {
+          "created_at": "2012-07-21T07:30:58Z",
+          "updated_at": "2012-07-21T07:38:22Z",
+          "event_name": "{{kind}}",
+          "name": "underscore",
+          "path": "underscore",
+          "path_with_namespace": {{JsonSerializer.Serialize(path)}},
+          "project_id": 73,
+          "owner_name": "John Smith",
+          "owner_email": "johnsmith@example.com",
+          "owners": [{"name": "John", "email": "user1@example.com"}],
+          "project_visibility": "internal"{{(oldPath is null ? "" : $",\n  \"old_path_with_namespace\": {JsonSerializer.Serialize(oldPath)}")}}
+        }
+        """;
+
+    [TestMethod]
+    [DataRow("project_rename")]
+    [DataRow("project_transfer")]
+    public void GitLabsDocumentedRenameAndTransferMapToProjectRenamed(string kind)
+    {
+        var payload = Parse(ProjectPayload(kind, "scores/underscore", "jsmith/overscore"));
+        var result = _validator.Validate(payload);
+        Assert.IsTrue(result.IsValid, Errors(result));
+
+        var evt = (ProjectRenamed)HookEventMapper.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        Assert.AreEqual(73L, evt.ProjectId);
+        Assert.AreEqual("scores/underscore", evt.PathWithNamespace);
+        Assert.AreEqual("jsmith/overscore", evt.OldPathWithNamespace);
+        Assert.AreEqual(kind, evt.Trigger);
+    }
+
+    [TestMethod]
+    public void ProjectCreateIsASyncAndProjectDestroyItsOwnEvent()
+    {
+        var created = HookEventMapper.Map(Parse(ProjectPayload("project_create", "jsmith/underscore", null)), Guid.NewGuid(), DateTimeOffset.UtcNow);
+        Assert.AreEqual("project_create", ((RepositoryChanged)created).Trigger);
+        var destroyed = HookEventMapper.Map(Parse(ProjectPayload("project_destroy", "jsmith/underscore", null)), Guid.NewGuid(), DateTimeOffset.UtcNow);
+        Assert.AreEqual(73L, ((ProjectDestroyed)destroyed).ProjectId);
+    }
+
+    [TestMethod]
+    [DataRow("project_rename", "scores/underscore", null, "'old_path_with_namespace' is empty")]
+    [DataRow("project_transfer", "scores/underscore", "../etc", "'old_path_with_namespace'")]
+    [DataRow("project_rename", "scores/../../x", "jsmith/overscore", "'path_with_namespace'")]
+    [DataRow("project_destroy", "/abs/path", null, "'path_with_namespace'")]
+    [DataRow("project_create", "only-one-segment", null, "namespace/project")]
+    public void ProjectEventsWithBadPathsAreRejected(string kind, string path, string? oldPath, string expected)
+    {
+        StringAssert.Contains(Errors(_validator.Validate(Parse(ProjectPayload(kind, path, oldPath)))), expected);
+    }
 }

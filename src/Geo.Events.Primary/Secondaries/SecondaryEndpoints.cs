@@ -1,0 +1,187 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Geo.Events.Core.Messaging;
+using Geo.Events.Core.Paths;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Geo.Events.Primary.Secondaries;
+
+/// <summary>
+/// The secondaries' API. <c>POST /api/v1/secondaries</c> registers one (bearer: the registration token);
+/// <c>PUT /api/v1/secondaries/{name}/status</c> is its heartbeat (bearer: its own access token).
+/// </summary>
+public static class SecondaryEndpoints
+{
+    public const int MaxStatusBytes = 64 * 1024;
+    private const int MinTokenLength = 32;
+    private const int MaxTokenLength = 256;
+    private const int MaxNamespaces = 1000;
+
+    public sealed record Registration(string? Name, string? Url, string[]? Namespaces, string? Token);
+
+    public static void MapSecondaryEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/v1/secondaries", RegisterAsync);
+        app.MapPut("/api/v1/secondaries/{name}/status", ReportAsync);
+    }
+
+    private static async Task<IResult> RegisterAsync(
+        HttpRequest request, SecondaryStore store, SecondaryQueues queues, IOptions<PrimaryOptions> options,
+        ILogger<SecondaryStore> logger, CancellationToken cancellationToken)
+    {
+        var expected = options.Value.RegistrationTokenSha256.Trim();
+        if (expected.Length == 0)
+        {
+            return Problem(StatusCodes.Status403Forbidden, "Registration disabled", "geo-primary has no registration token configured (Primary:RegistrationTokenSha256)");
+        }
+
+        if (Bearer(request) is not { } presented)
+        {
+            return Problem(StatusCodes.Status401Unauthorized, "Missing token", "send the registration token as 'Authorization: Bearer <token>'");
+        }
+
+        if (!CryptographicOperations.FixedTimeEquals(Convert.FromHexString(SecondaryStore.Hash(presented)), Convert.FromHexString(expected)))
+        {
+            return Problem(StatusCodes.Status401Unauthorized, "Wrong token", "the bearer token is not geo-primary's registration token");
+        }
+
+        if (request.ContentLength is > MaxStatusBytes)
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"a registration is limited to {MaxStatusBytes} bytes");
+        }
+
+        Registration? registration;
+        try
+        {
+            registration = await request.ReadFromJsonAsync<Registration>(JsonOptions, cancellationToken);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or BadHttpRequestException)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Malformed JSON", $"the body must be a JSON object with 'name' and optional 'url', 'namespaces', 'token': {e.Message}");
+        }
+
+        var problems = Validate(registration);
+        if (problems.Count > 0)
+        {
+            return Results.ValidationProblem(problems, statusCode: StatusCodes.Status422UnprocessableEntity, title: "Invalid registration",
+                detail: string.Join("; ", problems.Values.SelectMany(v => v)));
+        }
+
+        var name = registration!.Name!;
+        var token = registration.Token ?? NewToken();
+        try
+        {
+            // The queue first: from the moment the secondary is told it is registered, its events are kept.
+            await queues.AddAsync(name, cancellationToken);
+            var outcome = await store.RegisterAsync(name, registration.Url, registration.Namespaces ?? [], token, cancellationToken);
+            switch (outcome)
+            {
+                case SecondaryStore.Outcome.NameTaken:
+                    return Problem(StatusCodes.Status409Conflict, "Name taken", $"a secondary named '{name}' is registered with another token; remove it first (geo-admin secondaries remove {name})");
+                case SecondaryStore.Outcome.AlreadyRegistered:
+                    return Results.Ok(new { name, queue = GeoTopology.QueueName(name), registered = false });
+                default:
+                    logger.LogInformation("Registered secondary {Name}", name);
+                    // The token is in the answer only when geo-primary made it: it is never shown again.
+                    return Results.Created($"/api/v1/secondaries/{name}", new { name, queue = GeoTopology.QueueName(name), registered = true, token = registration.Token is null ? token : null });
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or RabbitMQ.Client.Exceptions.BrokerUnreachableException or RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            logger.LogError("Could not register secondary {Name}: {Error}", name, e.Message);
+            return Problem(StatusCodes.Status503ServiceUnavailable, "Unavailable", "PostgreSQL or RabbitMQ could not be reached; nothing was registered, try again");
+        }
+    }
+
+    private static async Task<IResult> ReportAsync(string name, HttpRequest request, SecondaryStore store, CancellationToken cancellationToken)
+    {
+        if (Bearer(request) is not { } presented || !await store.MatchesAsync(name, presented, cancellationToken))
+        {
+            return Problem(StatusCodes.Status401Unauthorized, "Wrong token", $"send secondary '{name}'s access token as 'Authorization: Bearer <token>'");
+        }
+
+        if (request.ContentLength is > MaxStatusBytes)
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"a status report is limited to {MaxStatusBytes} bytes");
+        }
+
+        JsonNode? status;
+        try
+        {
+            status = await JsonNode.ParseAsync(request.Body, cancellationToken: cancellationToken);
+        }
+        catch (JsonException e)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Malformed JSON", e.Message);
+        }
+
+        if (status is not JsonObject)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Malformed JSON", "the status must be a JSON object");
+        }
+
+        var json = status.ToJsonString();
+        if (json.Length > MaxStatusBytes)
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"a status report is limited to {MaxStatusBytes} bytes");
+        }
+
+        await store.ReportAsync(name, json, cancellationToken);
+        return Results.NoContent();
+    }
+
+    private static Dictionary<string, string[]> Validate(Registration? registration)
+    {
+        var problems = new Dictionary<string, string[]>();
+        if (registration is null)
+        {
+            problems["body"] = ["the body must be a JSON object"];
+            return problems;
+        }
+
+        if (GeoTopology.SecondaryNameProblem(registration.Name) is { } nameProblem)
+        {
+            problems["name"] = [nameProblem];
+        }
+
+        if (registration.Url is not null
+            && !(Uri.TryCreate(registration.Url, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && registration.Url.Length <= 2048))
+        {
+            problems["url"] = ["'url' must be an absolute http(s) URL of at most 2048 characters"];
+        }
+
+        var namespaces = registration.Namespaces ?? [];
+        var bad = namespaces.Select(ns => (ns, problem: ProjectPath.NamespaceProblem(ns))).Where(p => p.problem is not null).ToList();
+        if (namespaces.Length > MaxNamespaces)
+        {
+            problems["namespaces"] = [$"at most {MaxNamespaces} namespaces"];
+        }
+        else if (bad.Count > 0)
+        {
+            problems["namespaces"] = bad.Select(b => $"namespace '{Printable(b.ns)}' {b.problem}").ToArray();
+        }
+
+        if (registration.Token is { } token && (token.Length < MinTokenLength || token.Length > MaxTokenLength || token.Any(c => c <= ' ' || c >= '\x7f')))
+        {
+            problems["token"] = [$"'token' must be {MinTokenLength}-{MaxTokenLength} printable ASCII characters without spaces"];
+        }
+
+        return problems;
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, MaxDepth = 8 };
+
+    private static string? Bearer(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.Ordinal) && header.Length > 7 ? header[7..].Trim() : null;
+    }
+
+    private static string NewToken() => "geo_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static string Printable(string? value) => value is null ? "" : new string(value.Take(64).Select(c => char.IsControl(c) ? '?' : c).ToArray());
+
+    private static IResult Problem(int status, string title, string detail) => Results.Problem(title: title, detail: detail, statusCode: status);
+}

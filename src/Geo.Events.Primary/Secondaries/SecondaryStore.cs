@@ -1,0 +1,72 @@
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using Npgsql;
+
+namespace Geo.Events.Primary.Secondaries;
+
+/// <summary>The <c>secondaries</c> table: who registered, with which token hash, and what each last reported.</summary>
+public sealed class SecondaryStore(NpgsqlDataSource dataSource)
+{
+    public enum Outcome
+    {
+        Registered,
+        AlreadyRegistered,
+        NameTaken,
+    }
+
+    public async Task<IReadOnlyList<string>> NamesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<string>(new CommandDefinition("SELECT name FROM secondaries ORDER BY name", cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>Inserts the secondary, or recognises a repeat of the same registration by its token.</summary>
+    public async Task<Outcome> RegisterAsync(string name, string? url, string[] namespaces, string token, CancellationToken cancellationToken)
+    {
+        var hash = Hash(token);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var inserted = await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO secondaries (name, url, namespaces, token_sha256) VALUES (@name, @url, @namespaces, @hash)
+            ON CONFLICT (name) DO NOTHING
+            """,
+            new { name, url, namespaces, hash }, cancellationToken: cancellationToken));
+        if (inserted == 1)
+        {
+            return Outcome.Registered;
+        }
+
+        if (!await MatchesAsync(name, token, cancellationToken))
+        {
+            return Outcome.NameTaken;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE secondaries SET url = @url, namespaces = @namespaces WHERE name = @name",
+            new { name, url, namespaces }, cancellationToken: cancellationToken));
+        return Outcome.AlreadyRegistered;
+    }
+
+    /// <summary>True when <paramref name="token"/> is <paramref name="name"/>'s access token; constant time in the token.</summary>
+    public async Task<bool> MatchesAsync(string name, string token, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var stored = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
+            "SELECT token_sha256 FROM secondaries WHERE name = @name", new { name }, cancellationToken: cancellationToken));
+        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(token));
+        // An unknown name still costs a comparison, so timing does not tell names apart.
+        var expected = stored is { Length: 64 } ? Convert.FromHexString(stored) : new byte[32];
+        return CryptographicOperations.FixedTimeEquals(presented, expected) && stored is not null;
+    }
+
+    public async Task ReportAsync(string name, string statusJson, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE secondaries SET status = @statusJson::jsonb, last_heartbeat_at = now() WHERE name = @name",
+            new { name, statusJson }, cancellationToken: cancellationToken));
+    }
+
+    public static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+}

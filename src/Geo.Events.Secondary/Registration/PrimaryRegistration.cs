@@ -1,0 +1,180 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using Dapper;
+using Geo.Events.Secondary.Keys;
+using Geo.Events.Secondary.Repositories;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Geo.Events.Secondary.Registration;
+
+/// <summary>
+/// Registers this secondary with geo-primary when it is not registered yet (Secondary:PrimaryUrl and
+/// Secondary:RegistrationToken), then reports its status every Secondary:HeartbeatInterval with its own
+/// access token. The token is chosen here and stored before the first attempt, so a retry after a crash is
+/// the same registration, not a rival one.
+/// </summary>
+public sealed class PrimaryRegistration(
+    IOptions<SecondaryOptions> options,
+    NpgsqlDataSource dataSource,
+    ProjectRegistry projects,
+    KeyRegistry keys,
+    IHttpClientFactory httpClients,
+    ILogger<PrimaryRegistration> logger) : BackgroundService
+{
+    public const string HttpClientName = "geo-primary";
+
+    /// <summary>Why this secondary is not registered yet; null once it is, or when registration is not configured.</summary>
+    public string? Problem { get; private set; }
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(options.Value.PrimaryUrl);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+
+        var secondary = options.Value;
+        Problem = "registration pending";
+        using var http = httpClients.CreateClient(HttpClientName);
+        http.BaseAddress = new Uri(secondary.PrimaryUrl!.TrimEnd('/') + "/");
+        var token = await RegisterAsync(http, stoppingToken);
+        if (token is null)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(secondary.HeartbeatInterval);
+        do
+        {
+            try
+            {
+                await ReportAsync(http, token, stoppingToken);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or NpgsqlException && !stoppingToken.IsCancellationRequested)
+            {
+                // The primary being away for a while is not this secondary's problem: it keeps applying events.
+                logger.LogWarning("Could not report status to geo-primary: {Error}", e.Message);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    private async Task<string?> RegisterAsync(HttpClient http, CancellationToken stoppingToken)
+    {
+        var secondary = options.Value;
+        var delay = TimeSpan.FromSeconds(1);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var stored = await StoredAsync(stoppingToken);
+                if (stored.RegisteredAt is not null)
+                {
+                    Problem = null;
+                    return stored.AccessToken;
+                }
+
+                if (string.IsNullOrEmpty(secondary.RegistrationToken))
+                {
+                    Problem = "not registered and Secondary:RegistrationToken is not set";
+                    logger.LogError("geo-secondary {Name} is not registered with {Primary} and has no Secondary:RegistrationToken to register with", secondary.Name, secondary.PrimaryUrl);
+                    return null;
+                }
+
+                using var request = new HttpRequestMessage(HttpMethod.Post, "api/v1/secondaries")
+                {
+                    Content = JsonContent.Create(new { name = secondary.Name, url = secondary.PublicUrl, namespaces = secondary.Namespaces, token = stored.AccessToken }),
+                };
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secondary.RegistrationToken);
+                using var response = await http.SendAsync(request, stoppingToken);
+                if (response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK)
+                {
+                    await MarkRegisteredAsync(stoppingToken);
+                    Problem = null;
+                    logger.LogInformation("Registered with geo-primary at {Primary} as {Name}", secondary.PrimaryUrl, secondary.Name);
+                    return stored.AccessToken;
+                }
+
+                var body = await response.Content.ReadAsStringAsync(stoppingToken);
+                if ((int)response.StatusCode is >= 400 and < 500)
+                {
+                    // Wrong token, name taken, invalid settings: retrying will not help; say why and stay unregistered.
+                    Problem = $"registration refused ({(int)response.StatusCode}): {body}";
+                    logger.LogError("geo-primary refused to register {Name}: {Status} {Body}", secondary.Name, (int)response.StatusCode, body);
+                    return null;
+                }
+
+                throw new HttpRequestException($"geo-primary answered {(int)response.StatusCode}: {body}");
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or NpgsqlException && !stoppingToken.IsCancellationRequested)
+            {
+                Problem = $"registration pending: {e.Message}";
+                logger.LogWarning("Could not register with geo-primary yet ({Error}); retrying in {Delay}", e.Message, delay);
+                await Task.Delay(delay, stoppingToken);
+                delay = TimeSpan.FromSeconds(Math.Min(delay.TotalSeconds * 2, 30));
+            }
+        }
+
+        return null;
+    }
+
+    private sealed record Stored(string AccessToken, DateTimeOffset? RegisteredAt);
+
+    private async Task<Stored> StoredAsync(CancellationToken cancellationToken)
+    {
+        var secondary = options.Value;
+        var fresh = "geo_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        // A different primary URL is a new registration: keep the name, start over with a new token.
+        return await connection.QuerySingleAsync<Stored>(new CommandDefinition(
+            """
+            INSERT INTO registration (name, primary_url, access_token) VALUES (@name, @url, @fresh)
+            ON CONFLICT (name) DO UPDATE
+               SET primary_url = EXCLUDED.primary_url,
+                   access_token = CASE WHEN registration.primary_url = EXCLUDED.primary_url THEN registration.access_token ELSE EXCLUDED.access_token END,
+                   registered_at = CASE WHEN registration.primary_url = EXCLUDED.primary_url THEN registration.registered_at END
+            RETURNING access_token AS AccessToken, registered_at AS RegisteredAt
+            """,
+            new { name = secondary.Name, url = secondary.PrimaryUrl, fresh }, cancellationToken: cancellationToken));
+    }
+
+    private async Task MarkRegisteredAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE registration SET registered_at = now() WHERE name = @name", new { name = options.Value.Name }, cancellationToken: cancellationToken));
+    }
+
+    private async Task ReportAsync(HttpClient http, string token, CancellationToken cancellationToken)
+    {
+        var (states, oldest) = await projects.SummaryAsync(cancellationToken);
+        var keyCounts = await keys.CountsAsync(cancellationToken);
+        var status = new
+        {
+            reportedAt = DateTimeOffset.UtcNow,
+            oldestPendingSeconds = oldest,
+            lastSyncedSequence = await projects.LastSyncedSequenceAsync(cancellationToken),
+            projects = new
+            {
+                synced = states.GetValueOrDefault("synced"),
+                pending = states.GetValueOrDefault("pending"),
+                failed = states.GetValueOrDefault("failed"),
+                destroyed = states.GetValueOrDefault("destroyed"),
+            },
+            keys = new { live = keyCounts.Live, destroyed = keyCounts.Destroyed },
+            namespaces = options.Value.Namespaces,
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Put, $"api/v1/secondaries/{options.Value.Name}/status") { Content = JsonContent.Create(status) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"geo-primary answered {(int)response.StatusCode} to the status report");
+        }
+    }
+}

@@ -1,0 +1,153 @@
+using Geo.Events.Contracts;
+using Geo.Events.Testing;
+using static Geo.Events.Testing.PrimaryRepository;
+
+namespace Geo.Events.IntegrationTests;
+
+/// <summary>project_create, project_rename, project_transfer and project_destroy, from GitLab's hooks to every secondary's disk.</summary>
+[TestClass]
+public sealed class ProjectLifecycleTests
+{
+    private static readonly string[] Sites = ["tokyo", "berlin"];
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    [TestMethod]
+    public async Task RenameAndTransferMoveTheMirrorAndLaterPushesArriveUnderTheNewPath()
+    {
+        await using var site = await GeoSite.StartAsync(Sites);
+        const long id = 21;
+        var repo = await site.CreateRepositoryAsync("team/app");
+        await repo.CommitAsync("first");
+        await repo.GitAsync("push", "-q", "origin", "main");
+        await site.Hooks.AcceptedAsync(Hooks.Push("push", id, repo.PathWithNamespace, "refs/heads/main", Zero, await repo.ShaAsync("main")));
+        await site.WaitForMirrorsAsync(repo);
+
+        var renamed = await repo.MoveAsync("team/app-renamed");
+        await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_rename", id, renamed.PathWithNamespace, repo.PathWithNamespace));
+        await WaitForMoveAsync(site, repo.PathWithNamespace, renamed.PathWithNamespace);
+        await site.WaitForMirrorsAsync(renamed);
+
+        var second = await renamed.CommitAsync("after the rename");
+        await renamed.GitAsync("push", "-q", "origin", "main");
+        await site.Hooks.AcceptedAsync(Hooks.Push("push", id, renamed.PathWithNamespace, "refs/heads/main", Zero, second));
+        await site.WaitForMirrorsAsync(renamed);
+
+        var transferred = await renamed.MoveAsync("platform/tools/app-renamed");
+        await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_transfer", id, transferred.PathWithNamespace, renamed.PathWithNamespace));
+        await WaitForMoveAsync(site, renamed.PathWithNamespace, transferred.PathWithNamespace);
+        await site.WaitForMirrorsAsync(transferred);
+
+        foreach (var name in Sites)
+        {
+            var link = site.MirrorPath(name, transferred.PathWithNamespace);
+            await Shell.RunAsync("git", link, "fsck", "--strict");
+            StringAssert.Contains(new DirectoryInfo(link).LinkTarget, "@hashed/", $"{name}: the readable path should lead to the mirror stored by id");
+            Assert.IsFalse(Directory.Exists(Path.Combine(site.MirrorRoot(name), "team")), $"{name}: the emptied namespace folder was left behind");
+            Assert.AreEqual(transferred.PathWithNamespace, await site.QuerySecondaryAsync<string>(name, "SELECT path_with_namespace FROM projects WHERE project_id = @id", new { id }));
+            // One clone and two fetches: the renames moved a link, they did not copy or re-clone the mirror.
+            Assert.AreEqual(1, Directory.GetDirectories(Path.Combine(site.MirrorRoot(name), "@hashed"), "*.git", SearchOption.AllDirectories).Length);
+        }
+    }
+
+    [TestMethod]
+    public async Task AnOlderPushDeliveredAfterTheRenameDoesNotMoveTheMirrorBack()
+    {
+        await using var site = await GeoSite.StartAsync(["tokyo"]);
+        const long id = 31;
+        var repo = await site.CreateRepositoryAsync("old-group/service");
+        await repo.CommitAsync("first");
+        await repo.GitAsync("push", "-q", "origin", "main");
+        var first = await site.Hooks.AcceptedAsync(Hooks.Push("push", id, repo.PathWithNamespace, "refs/heads/main", Zero, await repo.ShaAsync("main")));
+        await site.WaitForMirrorsAsync(repo);
+
+        var moved = await repo.MoveAsync("new-group/service");
+        await moved.CommitAsync("pushed around the rename");
+        await moved.GitAsync("push", "-q", "origin", "main");
+        // Delivered out of order, as at-least-once delivery may: the rename (newer) first, then a push recorded before it.
+        await using (var bus = await site.ForgeryBusAsync())
+        {
+            await bus.Publish(new ProjectRenamed
+            {
+                EventId = Guid.NewGuid(),
+                Sequence = first + 2,
+                OccurredAt = DateTimeOffset.UtcNow,
+                ProjectId = id,
+                PathWithNamespace = moved.PathWithNamespace,
+                OldPathWithNamespace = repo.PathWithNamespace,
+                Trigger = "project_rename",
+            });
+            await bus.Publish(new RepositoryChanged
+            {
+                EventId = Guid.NewGuid(),
+                Sequence = first + 1,
+                OccurredAt = DateTimeOffset.UtcNow,
+                ProjectId = id,
+                PathWithNamespace = repo.PathWithNamespace,
+                Trigger = "push",
+            });
+        }
+
+        await site.WaitForMirrorsAsync(moved);
+        await GeoSite.WaitUntilAsync(
+            async () => await site.QuerySecondaryAsync<long>("tokyo", "SELECT last_synced_sequence FROM projects WHERE project_id = @id", new { id }) >= first + 1,
+            Timeout, () => "the late push was never applied");
+        Assert.IsFalse(Path.Exists(site.MirrorPath("tokyo", repo.PathWithNamespace)), "the late push brought the old path back");
+        Assert.AreEqual(moved.PathWithNamespace, await site.QuerySecondaryAsync<string>("tokyo", "SELECT path_with_namespace FROM projects WHERE project_id = @id", new { id }));
+    }
+
+    [TestMethod]
+    public async Task CreateMirrorsAnEmptyProjectAndDestroyRemovesItForGood()
+    {
+        await using var site = await GeoSite.StartAsync(Sites);
+        const long id = 41;
+        var repo = await site.CreateRepositoryAsync("lab/fresh");
+        await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_create", id, repo.PathWithNamespace));
+        foreach (var name in Sites)
+        {
+            await GeoSite.WaitUntilAsync(
+                async () => Directory.Exists(site.MirrorPath(name, repo.PathWithNamespace))
+                            && await site.QuerySecondaryAsync<string>(name, "SELECT state FROM projects WHERE project_id = @id", new { id }) == "synced",
+                Timeout, () => $"{name} did not mirror the new, empty project");
+        }
+
+        await repo.CommitAsync("first");
+        await repo.GitAsync("push", "-q", "origin", "main");
+        await site.Hooks.AcceptedAsync(Hooks.Push("push", id, repo.PathWithNamespace, "refs/heads/main", Zero, await repo.ShaAsync("main")));
+        await site.WaitForMirrorsAsync(repo);
+
+        var head = await repo.ShaAsync("main");
+        Directory.Delete(repo.BarePath, recursive: true);
+        await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_destroy", id, repo.PathWithNamespace));
+        foreach (var name in Sites)
+        {
+            await GeoSite.WaitUntilAsync(
+                async () => await site.QuerySecondaryAsync<string>(name, "SELECT state FROM projects WHERE project_id = @id", new { id }) == "destroyed",
+                Timeout, () => $"{name} did not record the project as destroyed");
+        }
+
+        // A push hook that arrives after the destroy (GitLab may still send one) must not bring the mirror back.
+        var late = await site.Hooks.AcceptedAsync(Hooks.Push("push", id, repo.PathWithNamespace, "refs/heads/main", head, Zero));
+        foreach (var name in Sites)
+        {
+            await GeoSite.WaitUntilAsync(
+                async () => await site.QuerySecondaryAsync<long>(name, "SELECT max_seen_sequence FROM projects WHERE project_id = @id", new { id }) >= late,
+                Timeout, () => $"{name} never received the late push");
+            Assert.IsFalse(Path.Exists(site.MirrorPath(name, repo.PathWithNamespace)), $"{name} still has the readable path");
+            Assert.IsFalse(Path.Exists(Path.Combine(site.MirrorRoot(name), "lab")), $"{name} left the empty namespace folder");
+            Assert.AreEqual(0, Directory.GetDirectories(Path.Combine(site.MirrorRoot(name), "@hashed"), "*.git", SearchOption.AllDirectories).Length, $"{name} kept the mirror's data");
+            Assert.AreEqual("destroyed", await site.QuerySecondaryAsync<string>(name, "SELECT state FROM projects WHERE project_id = @id", new { id }));
+        }
+
+        Assert.AreEqual(0L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letters"), "a lifecycle event failed");
+    }
+
+    private static async Task WaitForMoveAsync(GeoSite site, string from, string to)
+    {
+        foreach (var name in Sites)
+        {
+            await GeoSite.WaitUntilAsync(
+                () => Task.FromResult(Directory.Exists(site.MirrorPath(name, to)) && !Path.Exists(site.MirrorPath(name, from))),
+                Timeout, () => $"{name}: the mirror did not move from {from} to {to}");
+        }
+    }
+}
