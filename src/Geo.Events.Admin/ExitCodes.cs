@@ -17,4 +17,7 @@ public static class ExitCodes
 
     /// <summary>PostgreSQL or RabbitMQ could not be reached.</summary>
     public const int Unavailable = 4;
+
+    /// <summary>geo-admin status: at least one secondary is not "ok" (behind, stale, failing, broken or unknown).</summary>
+    public const int Unhealthy = 5;
 }

@@ -1,9 +1,14 @@
 using System.CommandLine;
 using Geo.Events.Admin;
 using Geo.Events.Admin.DeadLetters;
+using Geo.Events.Admin.Secondaries;
 
 var root = new RootCommand("geo-admin: operate a Geo.Events deployment (settings: appsettings.json beside the binary, then GEO_ variables)");
 root.Subcommands.Add(DlqCommands.Build());
+foreach (var command in SecondaryCommands.Build())
+{
+    root.Subcommands.Add(command);
+}
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

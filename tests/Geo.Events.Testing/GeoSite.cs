@@ -13,17 +13,20 @@ namespace Geo.Events.Testing;
 public sealed class GeoSite : IAsyncDisposable
 {
     public const string Token = "integration-test-token";
+    public const string RegistrationToken = "integration-test-registration-token";
     private static readonly TimeSpan ConvergeTimeout = TimeSpan.FromSeconds(90);
 
     private readonly string _id = "t" + Guid.NewGuid().ToString("N")[..10];
     private readonly Dictionary<string, GeoProcess> _secondaries = [];
     private readonly Dictionary<string, Uri> _secondaryUrls = [];
     private readonly string[] _secondaryNames;
+    private readonly bool _register;
     private GeoProcess? _primary;
 
-    private GeoSite(string[] secondaryNames)
+    private GeoSite(string[] secondaryNames, bool register)
     {
         _secondaryNames = secondaryNames;
+        _register = register;
         Root = Path.Combine(Path.GetTempPath(), "geo-events-tests", _id);
         Directory.CreateDirectory(Path.Combine(Root, "logs"));
         Directory.CreateDirectory(StorageRoot);
@@ -45,10 +48,14 @@ public sealed class GeoSite : IAsyncDisposable
     public string MirrorPath(string name, string pathWithNamespace) => Path.Combine(MirrorRoot(name), pathWithNamespace + ".git");
     public GeoProcess Primary => _primary ?? throw new InvalidOperationException("geo-primary is not running");
 
-    /// <summary>Starts geo-primary configured with <paramref name="secondaries"/>, and those secondaries unless told otherwise.</summary>
-    public static async Task<GeoSite> StartAsync(string[] secondaries, bool startSecondaries = true, IReadOnlyDictionary<string, string>? secondarySettings = null)
+    /// <summary>
+    /// Starts geo-primary configured with <paramref name="secondaries"/>, and those secondaries unless told
+    /// otherwise. With <paramref name="register"/>, geo-primary is told of no secondary: each registers itself
+    /// at start (POST /api/v1/secondaries) and reports its status every second.
+    /// </summary>
+    public static async Task<GeoSite> StartAsync(string[] secondaries, bool startSecondaries = true, IReadOnlyDictionary<string, string>? secondarySettings = null, bool register = false)
     {
-        var site = new GeoSite(secondaries);
+        var site = new GeoSite(secondaries, register);
         try
         {
             await TestServers.CreateVhostAsync(site.VirtualHost);
@@ -104,7 +111,8 @@ public sealed class GeoSite : IAsyncDisposable
     {
         var settings = Common(PrimaryDatabase);
         settings["Primary:HookTokenSha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Token)));
-        for (var i = 0; i < _secondaryNames.Length; i++)
+        settings["Primary:RegistrationTokenSha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(RegistrationToken)));
+        for (var i = 0; i < (_register ? 0 : _secondaryNames.Length); i++)
         {
             settings[$"Primary:Secondaries:{i}"] = _secondaryNames[i];
         }
@@ -135,6 +143,13 @@ public sealed class GeoSite : IAsyncDisposable
         settings["Secondary:Name"] = name;
         settings["Secondary:MirrorRoot"] = MirrorRoot(name);
         settings["Secondary:PrimaryGitUrl"] = StorageRoot;
+        if (_register)
+        {
+            settings["Secondary:PrimaryUrl"] = PrimaryUrl.ToString();
+            settings["Secondary:RegistrationToken"] = RegistrationToken;
+            settings["Secondary:HeartbeatInterval"] = "00:00:01";
+        }
+
         var url = _secondaryUrls.TryGetValue(name, out var known) ? known : new Uri($"http://127.0.0.1:{GeoProcess.FreePort()}");
         _secondaryUrls[name] = url;
         settings["Urls"] = url.ToString();

@@ -8,7 +8,7 @@ namespace Geo.Events.Admin.DeadLetters;
 /// <summary><c>geo-admin dlq …</c>: failed events, grouped by cause, shown, replayed, archived and restored.</summary>
 public static class DlqCommands
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private static readonly JsonSerializerOptions Json = Cli.Json;
 
     private static readonly Option<string?> Secondary = new("--secondary") { Description = "only this secondary's dead letters" };
     private static readonly Option<string?> Type = new("--type") { Description = "only this event type (RepositoryChanged, SshKeyCreated, …)" };
@@ -31,34 +31,34 @@ public static class DlqCommands
         {
             Secondary, Type, Project, Exception, Since, Group, State, Output, messages,
         };
-        list.SetAction((parse, ct) => Run(ctx => ListAsync(ctx, Filter(parse), parse.GetValue(Output)!, parse.GetValue(messages), ct)));
+        list.SetAction((parse, ct) => Cli.Run(ctx => ListAsync(ctx, Filter(parse), parse.GetValue(Output)!, parse.GetValue(messages), ct)));
 
         var showId = new Argument<long>("id") { Description = "the dead letter's id" };
         var show = new Command("show", "one dead letter: headers, body, exception, stack trace, retry count, original queue") { showId, Output };
-        show.SetAction((parse, ct) => Run(ctx => ShowAsync(ctx, parse.GetValue(showId), parse.GetValue(Output)!, ct)));
+        show.SetAction((parse, ct) => Cli.Run(ctx => ShowAsync(ctx, parse.GetValue(showId), parse.GetValue(Output)!, ct)));
 
         var force = new Option<bool>("--force") { Description = "replay dead letters that were replayed already" };
         var replay = new Command("replay", "republish to the original queue with publisher confirms, then mark replayed")
         {
             Ids, Secondary, Type, Project, Exception, Since, Group, DryRun, All, force, Output,
         };
-        replay.SetAction((parse, ct) => Run(ctx => new DeadLetterReplay(ctx).RunAsync(Selection(parse, parse.GetValue(force) ? null : "failed"), parse.GetValue(DryRun), parse.GetValue(Output)!, ct)));
+        replay.SetAction((parse, ct) => Cli.Run(ctx => new DeadLetterReplay(ctx).RunAsync(Selection(parse, parse.GetValue(force) ? null : "failed"), parse.GetValue(DryRun), parse.GetValue(Output)!, ct)));
 
         var limit = new Option<int>("--limit") { Description = "how many batches", DefaultValueFactory = _ => 20 };
         var history = new Command("history", "replays, deletes and restores: who, when, how many, with what outcome") { limit, Output };
-        history.SetAction((parse, ct) => Run(ctx => HistoryAsync(ctx, parse.GetValue(limit), parse.GetValue(Output)!, ct)));
+        history.SetAction((parse, ct) => Cli.Run(ctx => HistoryAsync(ctx, parse.GetValue(limit), parse.GetValue(Output)!, ct)));
 
         var delete = new Command("delete", "move dead letters into the archive (kept for Primary:DeadLetterArchiveRetention, then purged)")
         {
             Ids, Secondary, Type, Project, Exception, Since, Group, DryRun, All, Output,
         };
-        delete.SetAction((parse, ct) => Run(ctx => ChangeStateAsync(ctx, "archive", "archived", Selection(parse, "failed"), parse.GetValue(DryRun), parse.GetValue(Output)!, ct)));
+        delete.SetAction((parse, ct) => Cli.Run(ctx => ChangeStateAsync(ctx, "archive", "archived", Selection(parse, "failed"), parse.GetValue(DryRun), parse.GetValue(Output)!, ct)));
 
         var restore = new Command("restore", "bring archived dead letters back to failed")
         {
             Ids, Secondary, Type, Project, Exception, Since, Group, DryRun, All, Output,
         };
-        restore.SetAction((parse, ct) => Run(ctx => ChangeStateAsync(ctx, "restore", "failed", Selection(parse, "archived"), parse.GetValue(DryRun), parse.GetValue(Output)!, ct)));
+        restore.SetAction((parse, ct) => Cli.Run(ctx => ChangeStateAsync(ctx, "restore", "failed", Selection(parse, "archived"), parse.GetValue(DryRun), parse.GetValue(Output)!, ct)));
 
         foreach (var command in new[] { list, show, replay, history, delete, restore })
         {
@@ -66,25 +66,6 @@ public static class DlqCommands
         }
 
         return dlq;
-    }
-
-    private static async Task<int> Run(Func<AdminContext, Task<int>> action)
-    {
-        try
-        {
-            await using var context = AdminContext.Create();
-            return await action(context);
-        }
-        catch (UsageException e)
-        {
-            await Console.Error.WriteLineAsync($"geo-admin: {e.Message}");
-            return ExitCodes.Usage;
-        }
-        catch (Exception e) when (e is Npgsql.NpgsqlException or RabbitMQ.Client.Exceptions.BrokerUnreachableException or TimeoutException)
-        {
-            await Console.Error.WriteLineAsync($"geo-admin: cannot reach {(e is Npgsql.NpgsqlException ? "PostgreSQL" : "RabbitMQ")}: {e.Message}");
-            return ExitCodes.Unavailable;
-        }
     }
 
     /// <summary>The filters every dlq command shares.</summary>
@@ -155,7 +136,7 @@ public static class DlqCommands
         var letters = await new DeadLetterStore(context.DataSource).FindAsync(filter, ct);
         if (messages)
         {
-            return Print(output, letters.Select(l => new
+            return Cli.Print(output, letters.Select(l => new
             {
                 l.Id,
                 l.Secondary,
@@ -185,7 +166,7 @@ public static class DlqCommands
                 g.Select(l => l.ProjectPath ?? (l.KeyId is { } key ? $"key {key}" : null)).OfType<string>().Distinct().Take(3).ToList(),
                 g.Select(l => l.Id).ToList()))
             .OrderByDescending(g => g.Count).ToList();
-        return Print(output, groups, table =>
+        return Cli.Print(output, groups, table =>
         {
             table.AddColumns("group", "count", "event", "cause", "secondaries", "first seen", "last seen", "examples");
             foreach (var g in groups)
@@ -270,7 +251,7 @@ public static class DlqCommands
     private static async Task<int> HistoryAsync(AdminContext context, int limit, string output, CancellationToken ct)
     {
         var batches = await new DeadLetterStore(context.DataSource).HistoryAsync(limit, ct);
-        return Print(output, batches, table =>
+        return Cli.Print(output, batches, table =>
         {
             table.AddColumns("batch", "action", "who", "started", "ended", "count", "outcomes");
             foreach (var b in batches)
@@ -310,26 +291,6 @@ public static class DlqCommands
         return ExitCodes.Ok;
     }
 
-    private static int Print<T>(string output, T value, Action<Table> fill, string caption)
-    {
-        if (output == "json")
-        {
-            Console.WriteLine(JsonSerializer.Serialize(value, Json));
-            return ExitCodes.Ok;
-        }
-
-        if (output != "table")
-        {
-            throw new UsageException($"--output must be table or json, not '{output}'");
-        }
-
-        var table = new Table().Border(TableBorder.Rounded);
-        fill(table);
-        table.Caption(caption);
-        AnsiConsole.Write(table);
-        return ExitCodes.Ok;
-    }
-
     private static object TryJson(string text)
     {
         try
@@ -346,6 +307,3 @@ public static class DlqCommands
 
     private static string Short(string text, int length) => text.Length <= length ? text : text[..(length - 1)] + "…";
 }
-
-/// <summary>A command line that parsed but makes no sense: exit code 2 with the reason.</summary>
-public sealed class UsageException(string message) : Exception(message);

@@ -123,7 +123,7 @@ public sealed class PrimaryRegistration(
         return null;
     }
 
-    private sealed record Stored(string AccessToken, DateTimeOffset? RegisteredAt);
+    private sealed record Stored(string AccessToken, DateTime? RegisteredAt);
 
     private async Task<Stored> StoredAsync(CancellationToken cancellationToken)
     {

@@ -1,0 +1,255 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Dapper;
+using Geo.Events.Core.Messaging;
+using RabbitMQ.Client;
+using Spectre.Console;
+
+namespace Geo.Events.Admin.Secondaries;
+
+/// <summary><c>geo-admin secondaries list|show|remove</c> and <c>geo-admin status</c>.</summary>
+public static class SecondaryCommands
+{
+    /// <summary>The redelivery delays geo-secondary uses unless Retry:Delays says otherwise; remove deletes their queues too.</summary>
+    private static readonly TimeSpan[] DefaultDelays = Durations.ParseList("10s,1m,10m,1h");
+
+    private static readonly Option<string> Output = new("--output", "-o") { Description = "table (default) or json", DefaultValueFactory = _ => "table" };
+
+    public sealed class Row
+    {
+        public required string Name { get; init; }
+        public string? Url { get; init; }
+        public string[] Namespaces { get; init; } = [];
+        public DateTime RegisteredAt { get; init; }
+        public DateTime? LastHeartbeatAt { get; init; }
+        public double? HeartbeatAgeSeconds { get; init; }
+        public string? Status { get; init; }
+    }
+
+    public sealed record Health(
+        string Name, string Verdict, string Reason, double? HeartbeatAgeSeconds, long? Queued, double? OldestPendingSeconds,
+        long Synced, long Pending, long Failed, long Destroyed, long DeadLetters, long? LastSyncedSequence, long PrimarySequence);
+
+    public static IEnumerable<Command> Build()
+    {
+        var secondaries = new Command("secondaries", "registered secondaries: list, show, remove");
+
+        var list = new Command("list", "every registered secondary with its last heartbeat") { Output };
+        list.SetAction((parse, ct) => Cli.Run(ctx => ListAsync(ctx, parse.GetValue(Output)!, ct)));
+
+        var name = new Argument<string>("name") { Description = "the secondary's name" };
+        var show = new Command("show", "one secondary: registration, last status report, queue depth") { name, Output };
+        show.SetAction((parse, ct) => Cli.Run(ctx => ShowAsync(ctx, parse.GetValue(name)!, parse.GetValue(Output)!, ct)));
+
+        var remove = new Command("remove", "revoke a secondary's token and delete its queues (its undelivered events go with them)") { name };
+        remove.SetAction((parse, ct) => Cli.Run(ctx => RemoveAsync(ctx, parse.GetValue(name)!, ct)));
+
+        secondaries.Subcommands.Add(list);
+        secondaries.Subcommands.Add(show);
+        secondaries.Subcommands.Add(remove);
+
+        var maxLag = new Option<string>("--max-lag") { Description = "a secondary whose oldest unapplied event is older than this is 'behind'", DefaultValueFactory = _ => "5m" };
+        var stale = new Option<string>("--stale") { Description = "a secondary silent for longer than this is 'stale'", DefaultValueFactory = _ => "2m" };
+        var status = new Command("status", "one row per secondary: lag, queue, synced/pending/failed; exit code 5 unless every one is ok")
+        {
+            maxLag, stale, Output,
+        };
+        status.SetAction((parse, ct) => Cli.Run(ctx => StatusAsync(ctx, Duration(parse.GetValue(maxLag)!, "--max-lag"), Duration(parse.GetValue(stale)!, "--stale"), parse.GetValue(Output)!, ct)));
+
+        return [secondaries, status];
+    }
+
+    private static async Task<IReadOnlyList<Row>> RowsAsync(AdminContext context, string? name, CancellationToken ct)
+    {
+        await using var connection = await context.DataSource.OpenConnectionAsync(ct);
+        return (await connection.QueryAsync<Row>(new CommandDefinition(
+            """
+            SELECT name AS Name, url AS Url, namespaces AS Namespaces, registered_at AS RegisteredAt, last_heartbeat_at AS LastHeartbeatAt,
+                   extract(epoch FROM now() - last_heartbeat_at)::float8 AS HeartbeatAgeSeconds, status::text AS Status
+              FROM secondaries WHERE @name::text IS NULL OR name = @name ORDER BY name
+            """,
+            new { name }, cancellationToken: ct))).AsList();
+    }
+
+    private static async Task<int> ListAsync(AdminContext context, string output, CancellationToken ct)
+    {
+        var rows = await RowsAsync(context, null, ct);
+        return Cli.Print(output, rows.Select(r => new { r.Name, r.Url, r.Namespaces, r.RegisteredAt, r.LastHeartbeatAt }).ToList(), table =>
+        {
+            table.AddColumns("name", "url", "namespaces", "registered", "last heartbeat");
+            foreach (var r in rows)
+            {
+                table.AddRow(r.Name, Markup.Escape(r.Url ?? "-"), Markup.Escape(r.Namespaces.Length == 0 ? "(all)" : string.Join(", ", r.Namespaces)),
+                    $"{r.RegisteredAt:u}", r.HeartbeatAgeSeconds is { } age ? $"{Age(age)} ago" : "never");
+            }
+        }, $"{rows.Count} registered secondaries");
+    }
+
+    private static async Task<int> ShowAsync(AdminContext context, string name, string output, CancellationToken ct)
+    {
+        Cli.CheckOutput(output);
+        var row = (await RowsAsync(context, name, ct)).SingleOrDefault();
+        if (row is null)
+        {
+            await Console.Error.WriteLineAsync($"geo-admin: no secondary named '{name}' is registered");
+            return ExitCodes.NotFound;
+        }
+
+        var queued = await QueueDepthsAsync(context, [name], ct);
+        var shown = new
+        {
+            row.Name,
+            row.Url,
+            row.Namespaces,
+            row.RegisteredAt,
+            row.LastHeartbeatAt,
+            Queue = GeoTopology.QueueName(name),
+            Queued = queued[name],
+            Status = row.Status is null ? (JsonElement?)null : JsonDocument.Parse(row.Status).RootElement,
+        };
+        if (output == "json")
+        {
+            Console.WriteLine(JsonSerializer.Serialize(shown, Cli.Json));
+            return ExitCodes.Ok;
+        }
+
+        var grid = new Grid().AddColumn().AddColumn();
+        void Line(string label, object? value) => grid.AddRow(new Text(label, new Style(decoration: Decoration.Bold)), new Text(value?.ToString() ?? "-"));
+        Line("name", row.Name);
+        Line("url", row.Url);
+        Line("namespaces", row.Namespaces.Length == 0 ? "(all)" : string.Join(", ", row.Namespaces));
+        Line("registered", $"{row.RegisteredAt:u}");
+        Line("last heartbeat", row.HeartbeatAgeSeconds is { } age ? $"{row.LastHeartbeatAt:u} ({Age(age)} ago)" : "never");
+        Line("queue", $"{shown.Queue} ({(queued[name] is { } q ? q.ToString(CultureInfo.InvariantCulture) : "missing")} waiting)");
+        AnsiConsole.Write(grid);
+        AnsiConsole.Write(new Rule("last status report").LeftJustified());
+        AnsiConsole.WriteLine(row.Status is null ? "-" : JsonSerializer.Serialize(shown.Status, Cli.Json));
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<int> RemoveAsync(AdminContext context, string name, CancellationToken ct)
+    {
+        if (GeoTopology.SecondaryNameProblem(name) is { } problem)
+        {
+            throw new UsageException(problem);
+        }
+
+        await using (var connection = await context.DataSource.OpenConnectionAsync(ct))
+        {
+            // The token goes first: from here on the secondary cannot report or download, even if the broker step fails.
+            var removed = await connection.ExecuteAsync(new CommandDefinition("DELETE FROM secondaries WHERE name = @name", new { name }, cancellationToken: ct));
+            if (removed == 0)
+            {
+                await Console.Error.WriteLineAsync($"geo-admin: no secondary named '{name}' is registered");
+                return ExitCodes.NotFound;
+            }
+        }
+
+        await using var broker = await context.Rabbit.ConnectionFactory("geo-admin secondaries remove").CreateConnectionAsync(ct);
+        await using var channel = await broker.CreateChannelAsync(cancellationToken: ct);
+        var queues = new[] { SecondaryTopology.Queue(name), SecondaryTopology.ErrorQueue(name), SecondaryTopology.SkippedQueue(name) }
+            .Concat(DefaultDelays.Select(d => SecondaryTopology.DelayQueue(name, d)));
+        uint dropped = 0;
+        foreach (var queue in queues)
+        {
+            dropped += await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false, cancellationToken: ct);
+            await channel.ExchangeDeleteAsync(queue, ifUnused: false, cancellationToken: ct);
+        }
+
+        Console.WriteLine($"removed secondary {name}: token revoked, queues deleted ({dropped} undelivered messages dropped)");
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<int> StatusAsync(AdminContext context, TimeSpan maxLag, TimeSpan stale, string output, CancellationToken ct)
+    {
+        Cli.CheckOutput(output);
+        var rows = await RowsAsync(context, null, ct);
+        var queued = await QueueDepthsAsync(context, rows.Select(r => r.Name).ToList(), ct);
+        await using var connection = await context.DataSource.OpenConnectionAsync(ct);
+        var primarySequence = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT coalesce(max(id), 0) FROM event_log", cancellationToken: ct));
+        var letters = (await connection.QueryAsync<(string Secondary, long Count)>(new CommandDefinition(
+            "SELECT secondary, count(*) FROM dead_letters WHERE state = 'failed' GROUP BY secondary", cancellationToken: ct))).ToDictionary(r => r.Secondary, r => r.Count);
+
+        var health = rows.Select(r => Assess(r, queued[r.Name], letters.GetValueOrDefault(r.Name), primarySequence, maxLag, stale)).ToList();
+        Cli.Print(output, health, table =>
+        {
+            table.AddColumns("secondary", "verdict", "heartbeat", "queued", "oldest unapplied", "synced", "pending", "failed", "dead letters", "why");
+            foreach (var h in health)
+            {
+                var color = h.Verdict == "ok" ? "green" : "red";
+                table.AddRow(h.Name, $"[{color}]{h.Verdict}[/]", h.HeartbeatAgeSeconds is { } age ? $"{Age(age)} ago" : "never",
+                    h.Queued?.ToString(CultureInfo.InvariantCulture) ?? "no queue", h.OldestPendingSeconds is { } oldest ? Age(oldest) : "-",
+                    Count(h.Synced), Count(h.Pending), Count(h.Failed), Count(h.DeadLetters), Markup.Escape(h.Reason));
+            }
+        }, $"{health.Count} secondaries; primary at event {primarySequence}");
+        return health.All(h => h.Verdict == "ok") ? ExitCodes.Ok : ExitCodes.Unhealthy;
+    }
+
+    /// <summary>Never "ok" while the backlog is old, the secondary is silent, or something failed.</summary>
+    public static Health Assess(Row row, long? queued, long deadLetters, long primarySequence, TimeSpan maxLag, TimeSpan stale)
+    {
+        JsonElement? status = row.Status is null ? null : JsonDocument.Parse(row.Status).RootElement;
+        long Get(string group, string field) =>
+            status is { } s && s.TryGetProperty(group, out var g) && g.TryGetProperty(field, out var v) && v.TryGetInt64(out var n) ? n : 0;
+        double? oldest = status is { } st && st.TryGetProperty("oldestPendingSeconds", out var o) && o.TryGetDouble(out var d) ? d : null;
+        long? lastSynced = status is { } st2 && st2.TryGetProperty("lastSyncedSequence", out var l) && l.TryGetInt64(out var ls) ? ls : null;
+        var failed = Get("projects", "failed");
+
+        var (verdict, reason) = true switch
+        {
+            _ when queued is null => ("broken", "its queue does not exist: events are not being kept for it"),
+            _ when row.HeartbeatAgeSeconds is null => ("unknown", "it has never reported its status"),
+            _ when row.HeartbeatAgeSeconds > stale.TotalSeconds => ("stale", $"silent for {Age(row.HeartbeatAgeSeconds.Value)}; its figures may be old"),
+            _ when oldest > maxLag.TotalSeconds => ("behind", $"its oldest unapplied event is {Age(oldest!.Value)} old (limit {Age(maxLag.TotalSeconds)})"),
+            _ when failed > 0 || deadLetters > 0 => ("failing", $"{failed} projects failed, {deadLetters} dead letters"),
+            _ => ("ok", ""),
+        };
+        return new Health(row.Name, verdict, reason, row.HeartbeatAgeSeconds, queued, oldest,
+            Get("projects", "synced"), Get("projects", "pending"), failed, Get("projects", "destroyed"), deadLetters, lastSynced, primarySequence);
+    }
+
+    /// <summary>Messages waiting in each secondary's queue (null: the queue does not exist), straight from the broker.</summary>
+    private static async Task<Dictionary<string, long?>> QueueDepthsAsync(AdminContext context, IReadOnlyList<string> names, CancellationToken ct)
+    {
+        var depths = new Dictionary<string, long?>();
+        await using var broker = await context.Rabbit.ConnectionFactory("geo-admin status").CreateConnectionAsync(ct);
+        foreach (var name in names)
+        {
+            // A passive declare of a missing queue closes the channel: one channel per look.
+            await using var channel = await broker.CreateChannelAsync(cancellationToken: ct);
+            try
+            {
+                depths[name] = (await channel.QueueDeclarePassiveAsync(SecondaryTopology.Queue(name), ct)).MessageCount;
+            }
+            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+            {
+                depths[name] = null;
+            }
+        }
+
+        return depths;
+    }
+
+    private static TimeSpan Duration(string text, string option)
+    {
+        try
+        {
+            return Durations.Parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException($"{option}: {e.Message}");
+        }
+    }
+
+    private static string Count(long n) => n.ToString(CultureInfo.InvariantCulture);
+
+    private static string Age(double seconds) => seconds switch
+    {
+        < 1 => "<1s",
+        < 120 => $"{seconds:0}s",
+        < 7200 => $"{seconds / 60:0}m",
+        _ => $"{seconds / 3600:0.#}h",
+    };
+}
