@@ -17,6 +17,15 @@ public sealed class PrimaryOptions
     /// </summary>
     public string RegistrationTokenSha256 { get; set; } = "";
 
+    /// <summary>
+    /// GitLab's repository storage (e.g. <c>/var/opt/gitlab/git-data/repositories</c>), read for the inventory
+    /// that backfill and verification use: legacy <c>group/project.git</c> and hashed <c>@hashed/…</c> layouts.
+    /// </summary>
+    public string RepositoryRoot { get; set; } = "";
+
+    /// <summary>Hashed repositories with no event yet are identified by trying project ids up to this one.</summary>
+    public long HashedIdScanLimit { get; set; } = 1_000_000;
+
     /// <summary>Largest hook body accepted, in bytes; GitLab's push payloads carry at most 20 commits.</summary>
     public long MaxBodyBytes { get; set; } = 4 * 1024 * 1024;
 

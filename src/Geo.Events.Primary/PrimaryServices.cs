@@ -29,6 +29,7 @@ public static class PrimaryServices
         var rabbit = builder.Configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
         builder.Services.AddMassTransit(bus => bus.UsingRabbitMq((_, cfg) => cfg.ConfigureHost(rabbit)));
         builder.Services.AddSingleton<SecondaryStore>();
+        builder.Services.AddSingleton<Inventory.ProjectInventory>();
         builder.Services.AddSingleton<SecondaryQueues>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SecondaryQueues>());
         builder.Services.AddSingleton<DeadLetterStore>();

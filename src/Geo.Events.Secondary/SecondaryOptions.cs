@@ -59,6 +59,12 @@ public sealed class SecondaryOptions
     /// <summary>How often the secondary reports its status to geo-primary.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How often every mirror is compared with the primary by refs checksum (and repaired); zero turns the
+    /// periodic verification off. Needs registration (Secondary:PrimaryUrl).
+    /// </summary>
+    public TimeSpan VerifyInterval { get; set; } = TimeSpan.FromHours(12);
+
     /// <summary>How long a sync waits for another instance's sync of the same repository.</summary>
     public TimeSpan LockTimeout { get; set; } = TimeSpan.FromMinutes(10);
 }

@@ -27,6 +27,7 @@ public static class SecondaryServices
         builder.Services.AddSingleton<MirrorStore>();
         builder.Services.AddSingleton<SyncSlots>();
         builder.Services.AddSingleton<SyncCoordinator>();
+        builder.Services.AddSingleton<RepositorySync>();
         return builder;
     }
 
@@ -44,6 +45,8 @@ public static class SecondaryServices
     public static WebApplicationBuilder AddRegistration(this WebApplicationBuilder builder)
     {
         builder.Services.AddHttpClient(PrimaryRegistration.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(30));
+        builder.Services.AddSingleton<Verification.ReconcileRuns>();
+        builder.Services.AddSingleton<Verification.Reconciler>();
         builder.Services.AddSingleton<PrimaryRegistration>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PrimaryRegistration>());
         return builder;

@@ -111,6 +111,8 @@ public sealed class GeoSite : IAsyncDisposable
     {
         var settings = Common(PrimaryDatabase);
         settings["Primary:HookTokenSha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Token)));
+        settings["Primary:RepositoryRoot"] = StorageRoot;
+        settings["Primary:HashedIdScanLimit"] = "10000";
         settings["Primary:RegistrationTokenSha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(RegistrationToken)));
         for (var i = 0; i < (_register ? 0 : _secondaryNames.Length); i++)
         {

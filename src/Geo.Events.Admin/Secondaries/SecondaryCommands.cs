@@ -231,7 +231,7 @@ public static class SecondaryCommands
         return depths;
     }
 
-    private static TimeSpan Duration(string text, string option)
+    public static TimeSpan Duration(string text, string option)
     {
         try
         {

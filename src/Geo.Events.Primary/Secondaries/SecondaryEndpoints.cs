@@ -25,7 +25,49 @@ public static class SecondaryEndpoints
     {
         app.MapPost("/api/v1/secondaries", RegisterAsync);
         app.MapPut("/api/v1/secondaries/{name}/status", ReportAsync);
+        app.MapGet("/api/v1/secondaries/{name}/inventory/projects", InventoryAsync);
+        app.MapGet("/api/v1/secondaries/{name}/inventory/projects/{id:long}", InventoryProjectAsync);
     }
+
+    public const int MaxInventoryPage = 1000;
+
+    /// <summary>A page of the primary's projects (in the secondary's namespaces) with refs checksums; <c>next</c> is the cursor.</summary>
+    private static async Task<IResult> InventoryAsync(
+        string name, HttpRequest request, SecondaryStore store, Inventory.ProjectInventory inventory, long? after, int? limit, CancellationToken cancellationToken)
+    {
+        if (!await AuthenticatedAsync(name, request, store, cancellationToken))
+        {
+            return WrongToken(name);
+        }
+
+        if (after is < 0 || limit is < 1 or > MaxInventoryPage)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Bad paging", $"'after' must be ≥ 0 and 'limit' 1-{MaxInventoryPage}");
+        }
+
+        var namespaces = await store.NamespacesAsync(name, cancellationToken);
+        return Results.Ok(await inventory.PageAsync(after ?? 0, limit ?? 200, namespaces, cancellationToken));
+    }
+
+    private static async Task<IResult> InventoryProjectAsync(
+        string name, long id, HttpRequest request, SecondaryStore store, Inventory.ProjectInventory inventory, CancellationToken cancellationToken)
+    {
+        if (!await AuthenticatedAsync(name, request, store, cancellationToken))
+        {
+            return WrongToken(name);
+        }
+
+        var (project, sequence) = await inventory.GetAsync(id, cancellationToken);
+        return project is null
+            ? Problem(StatusCodes.Status404NotFound, "No such project", $"the primary has no project {id} (never seen, or destroyed)")
+            : Results.Ok(new { project, sequence });
+    }
+
+    private static async Task<bool> AuthenticatedAsync(string name, HttpRequest request, SecondaryStore store, CancellationToken cancellationToken) =>
+        Bearer(request) is { } presented && await store.MatchesAsync(name, presented, cancellationToken);
+
+    private static IResult WrongToken(string name) =>
+        Problem(StatusCodes.Status401Unauthorized, "Wrong token", $"send secondary '{name}'s access token as 'Authorization: Bearer <token>'");
 
     private static async Task<IResult> RegisterAsync(
         HttpRequest request, SecondaryStore store, SecondaryQueues queues, IOptions<PrimaryOptions> options,
@@ -97,9 +139,9 @@ public static class SecondaryEndpoints
 
     private static async Task<IResult> ReportAsync(string name, HttpRequest request, SecondaryStore store, CancellationToken cancellationToken)
     {
-        if (Bearer(request) is not { } presented || !await store.MatchesAsync(name, presented, cancellationToken))
+        if (!await AuthenticatedAsync(name, request, store, cancellationToken))
         {
-            return Problem(StatusCodes.Status401Unauthorized, "Wrong token", $"send secondary '{name}'s access token as 'Authorization: Bearer <token>'");
+            return WrongToken(name);
         }
 
         if (request.ContentLength is > MaxStatusBytes)
@@ -128,8 +170,9 @@ public static class SecondaryEndpoints
             return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"a status report is limited to {MaxStatusBytes} bytes");
         }
 
-        await store.ReportAsync(name, json, cancellationToken);
-        return Results.NoContent();
+        // The answer carries the work geo-admin asked of this secondary and it has not finished yet.
+        var requests = await store.ReportAsync(name, json, cancellationToken);
+        return Results.Ok(new { requests });
     }
 
     private static Dictionary<string, string[]> Validate(Registration? registration)

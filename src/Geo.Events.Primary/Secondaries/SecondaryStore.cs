@@ -60,12 +60,39 @@ public sealed class SecondaryStore(NpgsqlDataSource dataSource)
         return CryptographicOperations.FixedTimeEquals(presented, expected) && stored is not null;
     }
 
-    public async Task ReportAsync(string name, string statusJson, CancellationToken cancellationToken)
+    public sealed record Request(long Id, string Kind, long? ProjectId);
+
+    /// <summary>
+    /// Stores a status report, closes the requests it says are finished, and returns the ones still open:
+    /// the secondary starts those it has not started yet.
+    /// </summary>
+    public async Task<IReadOnlyList<Request>> ReportAsync(string name, string statusJson, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             "UPDATE secondaries SET status = @statusJson::jsonb, last_heartbeat_at = now() WHERE name = @name",
-            new { name, statusJson }, cancellationToken: cancellationToken));
+            new { name, statusJson }, transaction, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE secondary_requests r SET finished_at = now(), outcome = run
+              FROM jsonb_array_elements(CASE WHEN jsonb_typeof(@statusJson::jsonb->'runs') = 'array' THEN @statusJson::jsonb->'runs' ELSE '[]'::jsonb END) AS run
+             WHERE r.secondary = @name AND r.finished_at IS NULL
+               AND run->>'state' = 'finished' AND run->>'requestId' = r.id::text
+            """,
+            new { name, statusJson }, transaction, cancellationToken: cancellationToken));
+        var open = await connection.QueryAsync<Request>(new CommandDefinition(
+            "SELECT id AS Id, kind AS Kind, project_id AS ProjectId FROM secondary_requests WHERE secondary = @name AND finished_at IS NULL ORDER BY id",
+            new { name }, transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return open.AsList();
+    }
+
+    public async Task<string[]> NamespacesAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<string[]>(new CommandDefinition(
+            "SELECT namespaces FROM secondaries WHERE name = @name", new { name }, cancellationToken: cancellationToken)) ?? [];
     }
 
     public static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));

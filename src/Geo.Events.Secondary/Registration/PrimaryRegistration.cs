@@ -21,6 +21,8 @@ public sealed class PrimaryRegistration(
     NpgsqlDataSource dataSource,
     ProjectRegistry projects,
     KeyRegistry keys,
+    Verification.Reconciler reconciler,
+    Verification.ReconcileRuns runs,
     IHttpClientFactory httpClients,
     ILogger<PrimaryRegistration> logger) : BackgroundService
 {
@@ -42,18 +44,23 @@ public sealed class PrimaryRegistration(
         Problem = "registration pending";
         using var http = httpClients.CreateClient(HttpClientName);
         http.BaseAddress = new Uri(secondary.PrimaryUrl!.TrimEnd('/') + "/");
-        var token = await RegisterAsync(http, stoppingToken);
-        if (token is null)
+        var registered = await RegisterAsync(http, stoppingToken);
+        if (registered is not { } token)
         {
             return;
         }
 
+        var api = new PrimaryApi(http, secondary.Name, token.AccessToken);
+        var reconciling = reconciler.RunAsync(api, token.JustRegistered, stoppingToken);
         using var timer = new PeriodicTimer(secondary.HeartbeatInterval);
         do
         {
             try
             {
-                await ReportAsync(http, token, stoppingToken);
+                foreach (var request in await api.ReportAsync(await StatusAsync(stoppingToken), stoppingToken))
+                {
+                    await reconciler.RequestAsync(request, stoppingToken);
+                }
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException or NpgsqlException && !stoppingToken.IsCancellationRequested)
             {
@@ -61,10 +68,13 @@ public sealed class PrimaryRegistration(
                 logger.LogWarning("Could not report status to geo-primary: {Error}", e.Message);
             }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        while (!reconciling.IsCompleted && await timer.WaitForNextTickAsync(stoppingToken));
+        await reconciling;
     }
 
-    private async Task<string?> RegisterAsync(HttpClient http, CancellationToken stoppingToken)
+    private sealed record Registered(string AccessToken, bool JustRegistered);
+
+    private async Task<Registered?> RegisterAsync(HttpClient http, CancellationToken stoppingToken)
     {
         var secondary = options.Value;
         var delay = TimeSpan.FromSeconds(1);
@@ -76,7 +86,7 @@ public sealed class PrimaryRegistration(
                 if (stored.RegisteredAt is not null)
                 {
                     Problem = null;
-                    return stored.AccessToken;
+                    return new Registered(stored.AccessToken, JustRegistered: false);
                 }
 
                 if (string.IsNullOrEmpty(secondary.RegistrationToken))
@@ -97,7 +107,7 @@ public sealed class PrimaryRegistration(
                     await MarkRegisteredAsync(stoppingToken);
                     Problem = null;
                     logger.LogInformation("Registered with geo-primary at {Primary} as {Name}", secondary.PrimaryUrl, secondary.Name);
-                    return stored.AccessToken;
+                    return new Registered(stored.AccessToken, JustRegistered: true);
                 }
 
                 var body = await response.Content.ReadAsStringAsync(stoppingToken);
@@ -150,11 +160,11 @@ public sealed class PrimaryRegistration(
             "UPDATE registration SET registered_at = now() WHERE name = @name", new { name = options.Value.Name }, cancellationToken: cancellationToken));
     }
 
-    private async Task ReportAsync(HttpClient http, string token, CancellationToken cancellationToken)
+    private async Task<object> StatusAsync(CancellationToken cancellationToken)
     {
         var (states, oldest) = await projects.SummaryAsync(cancellationToken);
         var keyCounts = await keys.CountsAsync(cancellationToken);
-        var status = new
+        return new
         {
             reportedAt = DateTimeOffset.UtcNow,
             oldestPendingSeconds = oldest,
@@ -168,13 +178,22 @@ public sealed class PrimaryRegistration(
             },
             keys = new { live = keyCounts.Live, destroyed = keyCounts.Destroyed },
             namespaces = options.Value.Namespaces,
+            runs = (await runs.RecentAsync(10, cancellationToken)).Select(r => new
+            {
+                r.Id,
+                r.RequestId,
+                r.Kind,
+                r.ProjectId,
+                r.State,
+                r.Total,
+                r.Done,
+                r.Matched,
+                r.Repaired,
+                r.Failed,
+                r.StartedAt,
+                r.FinishedAt,
+                r.Error,
+            }),
         };
-        using var request = new HttpRequestMessage(HttpMethod.Put, $"api/v1/secondaries/{options.Value.Name}/status") { Content = JsonContent.Create(status) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        using var response = await http.SendAsync(request, cancellationToken);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new HttpRequestException($"geo-primary answered {(int)response.StatusCode} to the status report");
-        }
     }
 }

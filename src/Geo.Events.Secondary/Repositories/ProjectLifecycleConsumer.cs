@@ -35,6 +35,21 @@ public sealed class ProjectLifecycleConsumer(
                 // Never synced here: nothing on disk to move. The next push, or backfill, brings it under its new path.
                 logger.LogInformation("Project {ProjectId} renamed to {Path} before it was mirrored here; nothing to move", evt.ProjectId, evt.PathWithNamespace);
             }
+            else if (!entry.Destroyed && !ProjectPath.IsIn(entry.PathWithNamespace, options.Value.Namespaces))
+            {
+                // Moved out of the namespaces this secondary mirrors (selective sync): it is no longer ours.
+                await Task.Run(() =>
+                {
+                    if (entry.LinkedPath is { } linked)
+                    {
+                        mirrors.Unlink(evt.ProjectId, linked);
+                    }
+
+                    mirrors.Delete(evt.ProjectId);
+                }, cancellationToken);
+                await registry.ForgetAsync(evt.ProjectId, CancellationToken.None);
+                logger.LogInformation("Project {ProjectId} moved to {Path}, outside Secondary:Namespaces; its mirror was removed", evt.ProjectId, entry.PathWithNamespace);
+            }
             else if (!entry.Destroyed && mirrors.Exists(evt.ProjectId) && entry.LinkedPath != entry.PathWithNamespace)
             {
                 await Task.Run(() => mirrors.Link(evt.ProjectId, entry.PathWithNamespace, entry.LinkedPath), cancellationToken);

@@ -124,6 +124,23 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
         return (states, oldest ?? 0);
     }
 
+    /// <summary>Records a verification's result; a project never seen here gets no row from it.</summary>
+    public async Task MarkVerifiedAsync(long projectId, string state, string? checksum, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE projects SET verified_at = now(), verification_state = @state, verified_checksum = @checksum WHERE project_id = @projectId",
+            new { projectId, state, checksum }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Forgets a project that left this secondary's namespaces (selective sync): no tombstone, it may come back.</summary>
+    public async Task ForgetAsync(long projectId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM projects WHERE project_id = @projectId AND state <> 'destroyed'", new { projectId }, cancellationToken: cancellationToken));
+    }
+
     /// <summary>The newest event sequence any successful sync has covered.</summary>
     public async Task<long> LastSyncedSequenceAsync(CancellationToken cancellationToken)
     {

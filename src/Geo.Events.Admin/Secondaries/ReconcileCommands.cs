@@ -1,0 +1,215 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Dapper;
+using Geo.Events.Core.Messaging;
+using Spectre.Console;
+
+namespace Geo.Events.Admin.Secondaries;
+
+/// <summary>
+/// <c>geo-admin backfill|verify &lt;secondary&gt;</c> and <c>geo-admin resync &lt;project&gt;</c>: leave a request for the
+/// secondary (it picks it up with its next status report), then follow its progress until it finishes.
+/// </summary>
+public static class ReconcileCommands
+{
+    private static readonly Option<string> Output = new("--output", "-o") { Description = "table (default) or json", DefaultValueFactory = _ => "table" };
+    private static readonly Option<bool> NoWait = new("--no-wait") { Description = "leave the request and return at once" };
+    private static readonly Option<string> Timeout = new("--timeout") { Description = "how long to follow the run before giving up (the run goes on)", DefaultValueFactory = _ => "6h" };
+
+    private sealed record Progress(long Total, long Done, long Matched, long Repaired, long Failed, string? State, string? Error);
+
+    public static IEnumerable<Command> Build()
+    {
+        var secondary = new Argument<string>("secondary") { Description = "the registered secondary's name" };
+        var backfill = new Command("backfill", "sync everything the secondary lacks (compared by refs checksum), resumably, with progress") { secondary, NoWait, Timeout, Output };
+        backfill.SetAction((parse, ct) => Cli.Run(ctx => RequestAsync(ctx, "backfill", [parse.GetValue(secondary)!], null, parse, ct)));
+
+        var verify = new Command("verify", "compare every mirror with the primary by refs checksum and repair the ones that differ") { secondary, NoWait, Timeout, Output };
+        verify.SetAction((parse, ct) => Cli.Run(ctx => RequestAsync(ctx, "verify", [parse.GetValue(secondary)!], null, parse, ct)));
+
+        var project = new Argument<string>("project") { Description = "the project's id, or its path with namespace" };
+        var only = new Option<string?>("--secondary") { Description = "only this secondary (default: every registered one)" };
+        var resync = new Command("resync", "fetch one project again on the secondaries, whatever their registry says") { project, only, NoWait, Timeout, Output };
+        resync.SetAction((parse, ct) => Cli.Run(async ctx =>
+        {
+            var id = await ResolveProjectAsync(ctx, parse.GetValue(project)!, ct);
+            var names = parse.GetValue(only) is { } one ? [one] : await RegisteredAsync(ctx, ct);
+            return await RequestAsync(ctx, "resync", names, id, parse, ct);
+        }));
+
+        return [backfill, verify, resync];
+    }
+
+    private static async Task<int> RequestAsync(AdminContext context, string kind, IReadOnlyList<string> secondaries, long? projectId, ParseResult parse, CancellationToken ct)
+    {
+        var output = parse.GetValue(Output)!;
+        Cli.CheckOutput(output);
+        var timeout = SecondaryCommands.Duration(parse.GetValue(Timeout)!, "--timeout");
+        if (secondaries.Count == 0)
+        {
+            await Console.Error.WriteLineAsync("geo-admin: no secondary is registered");
+            return ExitCodes.NotFound;
+        }
+
+        var requests = new Dictionary<string, long>();
+        await using (var connection = await context.DataSource.OpenConnectionAsync(ct))
+        {
+            foreach (var name in secondaries)
+            {
+                var id = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+                    """
+                    INSERT INTO secondary_requests (secondary, kind, project_id, requested_by)
+                    SELECT name, @kind, @projectId, @actor FROM secondaries WHERE name = @name
+                    RETURNING id
+                    """,
+                    new { name, kind, projectId, actor = AdminContext.Actor }, cancellationToken: ct));
+                if (id is null)
+                {
+                    await Console.Error.WriteLineAsync($"geo-admin: no secondary named '{name}' is registered");
+                    return ExitCodes.NotFound;
+                }
+
+                requests[name] = id.Value;
+            }
+        }
+
+        if (parse.GetValue(NoWait))
+        {
+            PrintOutcome(output, kind, requests.ToDictionary(r => r.Key, r => (r.Value, (Progress?)null)), waited: false);
+            return ExitCodes.Ok;
+        }
+
+        var deadline = DateTime.UtcNow + timeout;
+        var results = new Dictionary<string, (long Request, Progress? Progress)>();
+        async Task<bool> PollAsync(Action<string, Progress?> show)
+        {
+            foreach (var (name, request) in requests)
+            {
+                var progress = await ProgressAsync(context, name, request, ct);
+                results[name] = (request, progress);
+                show(name, progress);
+            }
+
+            return results.Values.All(r => r.Progress?.State == "finished");
+        }
+
+        var finished = false;
+        if (output == "table" && !Console.IsOutputRedirected)
+        {
+            await AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .StartAsync(async ui =>
+                {
+                    var bars = requests.Keys.ToDictionary(n => n, n => ui.AddTask($"{kind} {n}: waiting for the secondary", maxValue: 1));
+                    while (!(finished = await PollAsync((name, p) =>
+                           {
+                               if (p is not null)
+                               {
+                                   bars[name].MaxValue = Math.Max(1, p.Total);
+                                   bars[name].Value = p.State == "finished" ? bars[name].MaxValue : p.Done;
+                                   bars[name].Description = $"{kind} {name}: {p.Done}/{p.Total}, {p.Repaired} repaired, {p.Failed} failed";
+                               }
+                           })) && DateTime.UtcNow < deadline)
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                    }
+                });
+        }
+        else
+        {
+            while (!(finished = await PollAsync((_, _) => { })) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            }
+        }
+
+        PrintOutcome(output, kind, results, waited: true);
+        if (!finished)
+        {
+            await Console.Error.WriteLineAsync($"geo-admin: gave up following after {parse.GetValue(Timeout)}; the {kind} goes on (see geo-admin secondaries show)");
+            return ExitCodes.PartialFailure;
+        }
+
+        return results.Values.All(r => r.Progress!.Failed == 0) ? ExitCodes.Ok : ExitCodes.PartialFailure;
+    }
+
+    /// <summary>The run's figures, from the secondary's last status report (finished once the request is closed).</summary>
+    private static async Task<Progress?> ProgressAsync(AdminContext context, string name, long request, CancellationToken ct)
+    {
+        await using var connection = await context.DataSource.OpenConnectionAsync(ct);
+        var run = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+            """
+            SELECT coalesce(r.outcome, (SELECT run FROM jsonb_array_elements(CASE WHEN jsonb_typeof(s.status->'runs') = 'array' THEN s.status->'runs' ELSE '[]' END) run
+                                         WHERE run->>'requestId' = r.id::text LIMIT 1))::text
+              FROM secondary_requests r JOIN secondaries s ON s.name = r.secondary
+             WHERE r.id = @request
+            """,
+            new { request }, cancellationToken: ct));
+        if (run is null)
+        {
+            return null;
+        }
+
+        var json = JsonDocument.Parse(run).RootElement;
+        long Number(string field) => json.TryGetProperty(field, out var v) && v.TryGetInt64(out var n) ? n : 0;
+        string? Text(string field) => json.TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        return new Progress(Number("total"), Number("done"), Number("matched"), Number("repaired"), Number("failed"), Text("state"), Text("error"));
+    }
+
+    private static void PrintOutcome(string output, string kind, IReadOnlyDictionary<string, (long Request, Progress? Progress)> results, bool waited)
+    {
+        var rows = results.Select(r => new
+        {
+            Secondary = r.Key,
+            r.Value.Request,
+            Kind = kind,
+            State = r.Value.Progress?.State ?? (waited ? "not started" : "requested"),
+            r.Value.Progress?.Total,
+            r.Value.Progress?.Done,
+            r.Value.Progress?.Matched,
+            r.Value.Progress?.Repaired,
+            r.Value.Progress?.Failed,
+            r.Value.Progress?.Error,
+        }).ToList();
+        Cli.Print(output, rows, table =>
+        {
+            table.AddColumns("secondary", "request", "state", "compared", "matched", "repaired", "failed", "note");
+            foreach (var r in rows)
+            {
+                table.AddRow(r.Secondary, r.Request.ToString(CultureInfo.InvariantCulture), r.State, $"{r.Done ?? 0}/{r.Total ?? 0}",
+                    $"{r.Matched ?? 0}", $"{r.Repaired ?? 0}", $"{r.Failed ?? 0}", Markup.Escape(r.Error ?? ""));
+            }
+        }, waited ? $"{kind} finished" : $"{kind} requested; the secondaries pick it up with their next status report");
+    }
+
+    private static async Task<IReadOnlyList<string>> RegisteredAsync(AdminContext context, CancellationToken ct)
+    {
+        await using var connection = await context.DataSource.OpenConnectionAsync(ct);
+        return (await connection.QueryAsync<string>(new CommandDefinition("SELECT name FROM secondaries ORDER BY name", cancellationToken: ct))).AsList();
+    }
+
+    /// <summary>An id as given, or the project whose latest event names this path.</summary>
+    private static async Task<long> ResolveProjectAsync(AdminContext context, string project, CancellationToken ct)
+    {
+        if (long.TryParse(project, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0)
+        {
+            return id;
+        }
+
+        if (Core.Paths.ProjectPath.Problem(project) is { } problem)
+        {
+            throw new UsageException($"'{project}' is neither a project id nor a valid project path: it {problem}");
+        }
+
+        await using var connection = await context.DataSource.OpenConnectionAsync(ct);
+        return await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+            """
+            SELECT project_id FROM (
+                SELECT DISTINCT ON (project_id) project_id, body->>'PathWithNamespace' AS path
+                  FROM event_log WHERE project_id IS NOT NULL ORDER BY project_id, id DESC) latest
+             WHERE path = @project LIMIT 1
+            """,
+            new { project }, cancellationToken: ct)) ?? throw new UsageException($"geo-primary has seen no project at '{project}'; give its id instead");
+    }
+}

@@ -1,0 +1,37 @@
+using System.Security.Cryptography;
+using System.Text;
+using LibGit2Sharp;
+
+namespace Geo.Events.Core.Repositories;
+
+/// <summary>
+/// A versioned checksum of a repository's refs, computed the same way by geo-primary (over GitLab's
+/// repository) and by geo-secondary (over its mirror): equal checksums mean equal refs.
+/// </summary>
+/// <remarks>
+/// v1: SHA-256 over every ref under <c>refs/</c>, sorted by name (ordinal), one line each:
+/// <c>&lt;name&gt; &lt;object id&gt;\n</c>, or <c>&lt;name&gt; ref:&lt;target&gt;\n</c> for a symbolic ref. HEAD is
+/// left out: it names the default branch, which a mirror follows separately. The version prefix lets a
+/// later rule coexist with this one during an upgrade.
+/// </remarks>
+public static class RefsChecksum
+{
+    public const string Version = "v1";
+
+    /// <summary>The checksum of the repository at <paramref name="gitDir"/>; throws if it is not a repository.</summary>
+    public static string Compute(string gitDir)
+    {
+        using var repo = new Repository(gitDir);
+        var lines = repo.Refs
+            .Where(r => r.CanonicalName.StartsWith("refs/", StringComparison.Ordinal))
+            .Select(r => r is SymbolicReference symbolic ? $"{r.CanonicalName} ref:{symbolic.TargetIdentifier}\n" : $"{r.CanonicalName} {r.TargetIdentifier}\n")
+            .Order(StringComparer.Ordinal);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var line in lines)
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(line));
+        }
+
+        return Version + ":" + Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+}

@@ -1,0 +1,83 @@
+using Microsoft.Extensions.Options;
+
+namespace Geo.Events.Secondary.Repositories;
+
+/// <summary>
+/// One way to bring a project's mirror level with the primary, shared by the event consumer and by
+/// backfill / verification. Within this instance, requests for a repository that already has a sync
+/// waiting join it (<see cref="SyncCoordinator"/>); across instances, the repository's advisory lock and the
+/// registry's sequences decide. A sync waits out Secondary:CoalesceWindow after the repository's previous
+/// one, then a fetch slot (Secondary:ConcurrentSyncs), then the lock, and only then reads what it covers.
+/// </summary>
+public sealed class RepositorySync(
+    ProjectRegistry registry,
+    RepositoryLock locks,
+    MirrorStore mirrors,
+    SyncSlots slots,
+    SyncCoordinator coordinator,
+    IOptions<SecondaryOptions> options,
+    ILogger<RepositorySync> logger)
+{
+    /// <summary>
+    /// Notes <paramref name="sequence"/> for the project and syncs it unless a sync that started later
+    /// already covers it. Returns true when this call fetched.
+    /// </summary>
+    public async Task<bool> SyncAsync(long projectId, string path, long sequence, CancellationToken cancellationToken)
+    {
+        await registry.NoteSeenAsync(projectId, path, sequence, cancellationToken);
+        var fetched = false;
+        var ran = await coordinator.RunAsync(projectId, async closeToJoiners => fetched = await RunAsync(projectId, closeToJoiners, force: false, cancellationToken));
+        return ran && fetched;
+    }
+
+    /// <summary>
+    /// Fetches whatever the sequences say: verification found the mirror differs from the primary although
+    /// every event it received is covered (a hook GitLab never sent). Does not join waiting syncs.
+    /// </summary>
+    public async Task<bool> ForceAsync(long projectId, string path, long sequence, CancellationToken cancellationToken)
+    {
+        await registry.NoteSeenAsync(projectId, path, sequence, cancellationToken);
+        return await RunAsync(projectId, () => { }, force: true, cancellationToken);
+    }
+
+    private async Task<bool> RunAsync(long projectId, Action closeToJoiners, bool force, CancellationToken cancellationToken)
+    {
+        // A repository synced moments ago is in a burst of pushes: wait out the rest of the window, so the
+        // one fetch that follows covers every push that arrives meanwhile.
+        var window = options.Value.CoalesceWindow;
+        if (!force && (await registry.GetAsync(projectId, cancellationToken)).SecondsSinceLastSync is { } since && since < window.TotalSeconds)
+        {
+            await Task.Delay(window - TimeSpan.FromSeconds(since), cancellationToken);
+        }
+
+        using var slot = await slots.EnterAsync(cancellationToken);
+        await using var lease = await locks.AcquireAsync(projectId, options.Value.LockTimeout, cancellationToken);
+        closeToJoiners();
+
+        // Everything noted before this point is covered by the fetch that starts now.
+        var entry = await registry.GetAsync(projectId, cancellationToken);
+        if (entry.Destroyed || (!force && entry.LastSyncedSequence >= entry.MaxSeenSequence))
+        {
+            return false;
+        }
+
+        try
+        {
+            await Task.Run(() =>
+            {
+                mirrors.Sync(projectId, entry.PathWithNamespace);
+                mirrors.Link(projectId, entry.PathWithNamespace, entry.LinkedPath);
+            }, cancellationToken);
+            await registry.SetLinkedPathAsync(projectId, entry.PathWithNamespace, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await registry.MarkFailedAsync(projectId, e.Message, CancellationToken.None);
+            throw;
+        }
+
+        await registry.MarkSyncedAsync(projectId, entry.MaxSeenSequence, cancellationToken);
+        logger.LogInformation("Synced {Project} (events up to {Covered}{Forced})", entry.PathWithNamespace, entry.MaxSeenSequence, force ? ", forced" : "");
+        return true;
+    }
+}

@@ -1,0 +1,232 @@
+using System.Threading.Channels;
+using Geo.Events.Core.Paths;
+using Geo.Events.Core.Repositories;
+using Geo.Events.Secondary.Registration;
+using Geo.Events.Secondary.Repositories;
+using Microsoft.Extensions.Options;
+
+namespace Geo.Events.Secondary.Verification;
+
+/// <summary>
+/// Backfill, verification and resync: compares each of the primary's projects (its inventory, page by page)
+/// with this secondary's mirror by refs checksum, and syncs the ones that are missing or differ, at most
+/// Secondary:ConcurrentSyncs at once. A difference that remains after the sync is re-checked against the
+/// primary's current checksum (a push may have landed meanwhile) before it counts as a failure. Runs are
+/// resumable: each finished page moves the run's cursor in PostgreSQL.
+/// </summary>
+/// <remarks>This is also what repairs pushes whose hook never arrived: GitLab does not retry system hooks.</remarks>
+public sealed class Reconciler(
+    ReconcileRuns runs,
+    ProjectRegistry registry,
+    MirrorStore mirrors,
+    RepositorySync sync,
+    IOptions<SecondaryOptions> options,
+    ILogger<Reconciler> logger)
+{
+    private const int PageSize = 200;
+    private readonly Channel<ReconcileRuns.Run> _queue = Channel.CreateUnbounded<ReconcileRuns.Run>();
+
+    private enum Outcome
+    {
+        Matched,
+        Repaired,
+        Failed,
+    }
+
+    /// <summary>Queues a run for geo-admin's request; a request seen before is ignored.</summary>
+    public async Task RequestAsync(PrimaryApi.Request request, CancellationToken cancellationToken)
+    {
+        if (await runs.CreateAsync(request.Kind, request.Id, request.ProjectId, cancellationToken) is { } run)
+        {
+            logger.LogInformation("Starting {Kind} run {Run} for request {Request}", run.Kind, run.Id, request.Id);
+            await _queue.Writer.WriteAsync(run, cancellationToken);
+        }
+    }
+
+    /// <summary>Processes runs one after another until stopped: first the interrupted ones, then new ones as they come.</summary>
+    public async Task RunAsync(PrimaryApi api, bool firstRegistration, CancellationToken stoppingToken)
+    {
+        foreach (var unfinished in await runs.UnfinishedAsync(stoppingToken))
+        {
+            logger.LogInformation("Resuming {Kind} run {Run} after project {Cursor}", unfinished.Kind, unfinished.Id, unfinished.Cursor);
+            await _queue.Writer.WriteAsync(unfinished, stoppingToken);
+        }
+
+        if (firstRegistration && !await runs.AnyAsync(stoppingToken))
+        {
+            // A new secondary starts empty: fetch everything the primary has.
+            await _queue.Writer.WriteAsync((await runs.CreateAsync("backfill", null, null, stoppingToken))!, stoppingToken);
+        }
+
+        using var verifyTimer = StartVerifyTimer(stoppingToken);
+        await foreach (var run in _queue.Reader.ReadAllAsync(stoppingToken))
+        {
+            try
+            {
+                if (run.Kind == "resync")
+                {
+                    await ResyncAsync(api, run, stoppingToken);
+                }
+                else
+                {
+                    await SweepAsync(api, run, stoppingToken);
+                }
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                // The primary or PostgreSQL went away mid-run: the run stays 'running' and resumes at the next start.
+                logger.LogWarning("{Kind} run {Run} interrupted: {Error}; it resumes where it stopped", run.Kind, run.Id, e.Message);
+                await RequeueAsync(run, stoppingToken);
+            }
+        }
+    }
+
+    /// <summary>Puts an interrupted run back in line, at its stored cursor, once PostgreSQL answers again.</summary>
+    private async Task RequeueAsync(ReconcileRuns.Run run, CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(5), stoppingToken);
+            try
+            {
+                if ((await runs.UnfinishedAsync(stoppingToken)).FirstOrDefault(r => r.Id == run.Id) is { } stored)
+                {
+                    await _queue.Writer.WriteAsync(stored, stoppingToken);
+                }
+
+                return;
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+            {
+                logger.LogWarning("Cannot read run {Run} back yet: {Error}", run.Id, e.Message);
+            }
+        }
+    }
+
+    private Timer? StartVerifyTimer(CancellationToken stoppingToken)
+    {
+        var interval = options.Value.VerifyInterval;
+        if (interval <= TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        var started = DateTime.UtcNow;
+        return new Timer(_ => _ = Task.Run(async () =>
+        {
+            try
+            {
+                // A backfill is a full comparison too; with neither yet, the first verification is due one interval after start.
+                var last = await runs.LastFinishedAsync(stoppingToken) is { } at ? DateTime.SpecifyKind(at, DateTimeKind.Utc) : started;
+                if (DateTime.UtcNow - last >= interval
+                    && !(await runs.UnfinishedAsync(stoppingToken)).Any(r => r.Kind == "verify")
+                    && await runs.CreateAsync("verify", null, null, stoppingToken) is { } run)
+                {
+                    await _queue.Writer.WriteAsync(run, stoppingToken);
+                }
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Could not schedule the periodic verification: {Error}", e.Message);
+            }
+        }, stoppingToken), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(Math.Min(interval.TotalSeconds, 60)));
+    }
+
+    private async Task SweepAsync(PrimaryApi api, ReconcileRuns.Run run, CancellationToken cancellationToken)
+    {
+        var cursor = run.Cursor;
+        var failures = 0;
+        while (true)
+        {
+            var page = await api.InventoryAsync(cursor, PageSize, cancellationToken);
+            var outcomes = new System.Collections.Concurrent.ConcurrentBag<Outcome>();
+            await Parallel.ForEachAsync(page.Projects, new ParallelOptions { MaxDegreeOfParallelism = options.Value.ConcurrentSyncs, CancellationToken = cancellationToken },
+                async (project, ct) => outcomes.Add(await ReconcileAsync(api, project, page.Sequence, ct)));
+            cursor = page.Next ?? page.Projects.LastOrDefault()?.Id ?? cursor;
+            failures += outcomes.Count(o => o == Outcome.Failed);
+            await runs.AdvanceAsync(run.Id, cursor, page.Total, outcomes.Count, outcomes.Count(o => o == Outcome.Matched),
+                outcomes.Count(o => o == Outcome.Repaired), outcomes.Count(o => o == Outcome.Failed), cancellationToken);
+            if (page.Next is null)
+            {
+                break;
+            }
+        }
+
+        await runs.FinishAsync(run.Id, failures > 0 ? $"{failures} projects still differ from the primary" : null, cancellationToken);
+        logger.LogInformation("{Kind} run {Run} finished ({Failures} failures)", run.Kind, run.Id, failures);
+    }
+
+    private async Task ResyncAsync(PrimaryApi api, ReconcileRuns.Run run, CancellationToken cancellationToken)
+    {
+        var found = await api.ProjectAsync(run.ProjectId ?? 0, cancellationToken);
+        if (found is not { } current)
+        {
+            await runs.AdvanceAsync(run.Id, 0, 1, 1, 0, 0, 1, cancellationToken);
+            await runs.FinishAsync(run.Id, $"the primary has no project {run.ProjectId}", cancellationToken);
+            return;
+        }
+
+        var outcome = await ReconcileAsync(api, current.Project, current.Sequence, cancellationToken, force: true);
+        await runs.AdvanceAsync(run.Id, current.Project.Id, 1, 1, outcome == Outcome.Matched ? 1 : 0, outcome == Outcome.Repaired ? 1 : 0, outcome == Outcome.Failed ? 1 : 0, cancellationToken);
+        await runs.FinishAsync(run.Id, outcome == Outcome.Failed ? "the mirror still differs from the primary" : null, cancellationToken);
+    }
+
+    private async Task<Outcome> ReconcileAsync(PrimaryApi api, PrimaryApi.InventoryProject project, long sequence, CancellationToken cancellationToken, bool force = false)
+    {
+        if (project.Checksum is null || ProjectPath.Problem(project.Path) is not null || !ProjectPath.IsIn(project.Path, options.Value.Namespaces))
+        {
+            return Outcome.Matched; // nothing on the primary's disk to compare with, or not ours to mirror
+        }
+
+        var entry = await registry.FindAsync(project.Id, cancellationToken);
+        if (entry is { Destroyed: true })
+        {
+            return Outcome.Matched;
+        }
+
+        var expected = project.Checksum;
+        if (!force && LocalChecksum(project.Id) == expected)
+        {
+            await registry.MarkVerifiedAsync(project.Id, "verified", expected, cancellationToken);
+            return Outcome.Matched;
+        }
+
+        try
+        {
+            // Two tries: the second after re-reading the primary, in case a push landed between its checksum and our fetch.
+            for (var attempt = 0; attempt < 2; attempt++)
+            {
+                await sync.ForceAsync(project.Id, project.Path, sequence, cancellationToken);
+                var local = LocalChecksum(project.Id);
+                if (local == expected)
+                {
+                    await registry.MarkVerifiedAsync(project.Id, force ? "verified" : "repaired", expected, cancellationToken);
+                    return force ? Outcome.Matched : Outcome.Repaired;
+                }
+
+                if (await api.ProjectAsync(project.Id, cancellationToken) is not { } now)
+                {
+                    return Outcome.Matched; // destroyed meanwhile: its event will remove the mirror
+                }
+
+                if (now.Project.Checksum == local)
+                {
+                    await registry.MarkVerifiedAsync(project.Id, "repaired", local, cancellationToken);
+                    return Outcome.Repaired;
+                }
+
+                expected = now.Project.Checksum;
+                sequence = now.Sequence;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("Could not repair project {ProjectId} ({Path}): {Error}", project.Id, project.Path, e.Message);
+        }
+
+        await registry.MarkVerifiedAsync(project.Id, "mismatch", LocalChecksum(project.Id), cancellationToken);
+        return Outcome.Failed;
+    }
+
+    private string? LocalChecksum(long projectId) => mirrors.Exists(projectId) ? RefsChecksum.Compute(mirrors.DataPath(projectId)) : null;
+}
