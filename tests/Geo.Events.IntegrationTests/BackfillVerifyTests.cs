@@ -87,4 +87,45 @@ public sealed class BackfillVerifyTests
         (code, _, stderr) = await site.AdminAsync("verify", "nowhere");
         Assert.AreEqual(3, code, stderr);
     }
+
+    [TestMethod]
+    public async Task ABackfillKilledHalfwayResumesWhereItStoppedAndFetchesEachProjectOnce()
+    {
+        await using var site = await GeoSite.StartAsync(["vienna"], startSecondaries: false, register: true);
+        const int count = 40;
+        var repos = new List<PrimaryRepository>();
+        for (var i = 1; i <= count; i++)
+        {
+            var repo = await site.CreateRepositoryAsync($"bulk/p{i:00}");
+            var sha = await repo.CommitAsync($"commit {i}");
+            await repo.GitAsync("push", "-q", "origin", "main");
+            await site.Hooks.AcceptedAsync(Hooks.Push("push", i, repo.PathWithNamespace, "refs/heads/main", Zero, sha));
+            repos.Add(repo);
+        }
+
+        // One fetch at a time, so the kill lands mid-run.
+        var slow = new Dictionary<string, string> { ["Secondary:ConcurrentSyncs"] = "1" };
+        site.StartSecondary("vienna", slow);
+        await site.WaitForSecondaryAsync("vienna");
+        await GeoSite.WaitUntilAsync(
+            async () => await site.QuerySecondaryAsync<long>("vienna", "SELECT count(*) FROM projects WHERE state = 'synced'") >= 5,
+            TimeSpan.FromSeconds(60), () => "the backfill never started");
+        await site.KillSecondaryAsync("vienna");
+        var before = await site.QuerySecondaryAsync<long>("vienna", "SELECT count(*) FROM projects WHERE state = 'synced'");
+        Assert.IsTrue(before < count, $"the backfill finished ({before} projects) before it could be interrupted");
+
+        site.StartSecondary("vienna", slow);
+        await GeoSite.WaitUntilAsync(
+            async () => await site.QuerySecondaryAsync<string>("vienna", "SELECT state FROM reconcile_runs WHERE kind = 'backfill'") == "finished",
+            TimeSpan.FromSeconds(120), () => "the backfill did not resume and finish");
+
+        foreach (var repo in repos)
+        {
+            Assert.IsTrue(GeoSite.SameRefs(await repo.RefsAsync(), await ReadRefsAsync(site.MirrorPath("vienna", repo.PathWithNamespace))), repo.PathWithNamespace);
+        }
+
+        Assert.AreEqual(1L, await site.QuerySecondaryAsync<long>("vienna", "SELECT count(*) FROM reconcile_runs"), "the restart resumed the run instead of starting another");
+        Assert.AreEqual(count, await site.QuerySecondaryAsync<int>("vienna", "SELECT matched + repaired FROM reconcile_runs"));
+        Assert.AreEqual(1L, await site.QuerySecondaryAsync<long>("vienna", "SELECT max(sync_count) FROM projects"), "a project was fetched twice");
+    }
 }
