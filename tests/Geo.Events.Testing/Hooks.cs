@@ -40,6 +40,32 @@ public sealed class Hooks(HttpClient http, string token)
         ["refs"] = new JsonArray(changes.Select(c => (JsonNode)JsonValue.Create(c.Ref)!).ToArray()),
     };
 
+    /// <summary>A project webhook's wiki page event, as GitLab documents it (header X-Gitlab-Event: Wiki Page Hook).</summary>
+    public static JsonObject WikiPage(long projectId, string path, string action = "create") => new()
+    {
+        ["object_kind"] = "wiki_page",
+        ["user"] = new JsonObject { ["id"] = 1, ["name"] = "Administrator", ["username"] = "root" },
+        ["project"] = Project(projectId, path),
+        ["wiki"] = new JsonObject
+        {
+            ["web_url"] = $"http://gitlab.example.com/{path}/-/wikis/home",
+            ["git_ssh_url"] = $"git@gitlab.example.com:{path}.wiki.git",
+            ["git_http_url"] = $"http://gitlab.example.com/{path}.wiki.git",
+            ["path_with_namespace"] = path + ".wiki",
+            ["default_branch"] = "main",
+        },
+        ["object_attributes"] = new JsonObject
+        {
+            ["title"] = "Awesome",
+            ["content"] = "awesome content goes here",
+            ["format"] = "markdown",
+            ["message"] = "adding an awesome page to the wiki",
+            ["slug"] = "awesome",
+            ["url"] = $"http://gitlab.example.com/{path}/-/wikis/awesome",
+            ["action"] = action,
+        },
+    };
+
     /// <summary>project_create, project_destroy, project_rename or project_transfer, as GitLab documents them.</summary>
     public static JsonObject ProjectEvent(string kind, long projectId, string path, string? oldPath = null)
     {

@@ -46,6 +46,16 @@ public static class HookEventMapper
             ProjectId = payload.ProjectId!.Value,
             PathWithNamespace = payload.PathWithNamespace!,
         },
+        HookEvents.WikiPage => new RepositoryChanged
+        {
+            EventId = eventId,
+            Sequence = 0,
+            OccurredAt = occurredAt,
+            ProjectId = payload.Project!.Id!.Value,
+            PathWithNamespace = payload.Project.PathWithNamespace!,
+            Kind = RepositoryKind.Wiki,
+            Trigger = payload.Kind!,
+        },
         _ => ToRepositoryChanged(payload, eventId, occurredAt),
     };
 
@@ -55,13 +65,17 @@ public static class HookEventMapper
             ? payload.Changes!.Select(c => new RefChange(c.Ref!, c.Before!, c.After!)).ToList()
             : [new RefChange(payload.Ref!, payload.Before!, payload.After!)];
 
+        // A push to a wiki repository names the wiki (group/project.wiki): it is the project's wiki, not a project.
+        var path = payload.Project!.PathWithNamespace!;
+        var wiki = path.EndsWith(SystemHookPayload.WikiSuffix, StringComparison.Ordinal);
         return new RepositoryChanged
         {
             EventId = eventId,
             Sequence = 0,
             OccurredAt = occurredAt,
             ProjectId = payload.ProjectId!.Value,
-            PathWithNamespace = payload.Project!.PathWithNamespace!,
+            PathWithNamespace = wiki ? path[..^SystemHookPayload.WikiSuffix.Length] : path,
+            Kind = wiki ? RepositoryKind.Wiki : RepositoryKind.Project,
             Trigger = payload.Kind!,
             Changes = changes,
         };

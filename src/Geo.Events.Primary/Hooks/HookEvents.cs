@@ -13,9 +13,12 @@ public static class HookEvents
     public const string ProjectRename = "project_rename";
     public const string ProjectTransfer = "project_transfer";
 
+    /// <summary>A project webhook's "Wiki page events" (object_kind wiki_page): the wiki repository changed.</summary>
+    public const string WikiPage = "wiki_page";
+
     public static readonly IReadOnlySet<string> Replicated = new HashSet<string>(StringComparer.Ordinal)
     {
-        Push, TagPush, RepositoryUpdate, KeyCreate, KeyDestroy, ProjectCreate, ProjectDestroy, ProjectRename, ProjectTransfer,
+        Push, TagPush, RepositoryUpdate, KeyCreate, KeyDestroy, ProjectCreate, ProjectDestroy, ProjectRename, ProjectTransfer, WikiPage,
     };
 
     public static bool IsRepositoryEvent(string? kind) => kind is Push or TagPush or RepositoryUpdate;
@@ -35,7 +38,7 @@ public static class HookEvents
         "user_access_request_revoked_for_group", "user_access_request_revoked_for_project",
         "user_access_request_to_group", "user_access_request_to_project", "user_add_to_group", "user_add_to_team",
         "user_create", "user_destroy", "user_failed_login", "user_remove_from_group", "user_remove_from_team",
-        "user_rename", "user_update_for_group", "user_update_for_team", "merge_request", "wiki_page",
+        "user_rename", "user_update_for_group", "user_update_for_team", "merge_request",
         "note", "issue", "pipeline", "build", "deployment", "release", "emoji", "feature_flag",
     };
 }

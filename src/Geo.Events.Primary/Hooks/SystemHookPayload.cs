@@ -48,7 +48,27 @@ public sealed class SystemHookPayload
     /// <summary>project_rename / project_transfer: the path before.</summary>
     public string? OldPathWithNamespace { get; set; }
 
+    /// <summary>wiki_page: the wiki's own attributes, and what happened to the page.</summary>
+    public HookWiki? Wiki { get; set; }
+
+    public HookObjectAttributes? ObjectAttributes { get; set; }
+
     public string? Kind => EventName ?? ObjectKind;
+
+    /// <summary>GitLab names a wiki repository <c>&lt;project path&gt;.wiki</c>.</summary>
+    public const string WikiSuffix = ".wiki";
+}
+
+public sealed class HookWiki
+{
+    public string? PathWithNamespace { get; set; }
+    public string? DefaultBranch { get; set; }
+}
+
+public sealed class HookObjectAttributes
+{
+    public string? Action { get; set; }
+    public string? Slug { get; set; }
 }
 
 public sealed class HookProject

@@ -12,6 +12,26 @@ public sealed class SystemHookValidator : AbstractValidator<SystemHookPayload>
         When(p => HookEvents.IsRepositoryEvent(p.Kind), RepositoryRules);
         When(p => HookEvents.IsKeyEvent(p.Kind), KeyRules);
         When(p => HookEvents.IsProjectEvent(p.Kind), ProjectRules);
+        When(p => p.Kind == HookEvents.WikiPage, WikiRules);
+    }
+
+    private void WikiRules()
+    {
+        RuleFor(p => p.Project).NotNull().WithMessage("'project' is required");
+        RuleFor(p => p.Project!.Id).NotNull().WithMessage("'project.id' is required").GreaterThan(0).WithMessage("'project.id' must be positive")
+            .When(p => p.Project is not null);
+        RuleFor(p => p.Project!.PathWithNamespace)
+            .Must(path => ProjectPath.Problem(path) is null)
+            .WithMessage(p => $"'project.path_with_namespace' {ProjectPath.Problem(p.Project!.PathWithNamespace)}")
+            .When(p => p.Project is not null);
+        RuleFor(p => p.Wiki!.PathWithNamespace)
+            .Equal(p => p.Project!.PathWithNamespace + SystemHookPayload.WikiSuffix)
+            .WithMessage("'wiki.path_with_namespace' must be the project's path followed by .wiki")
+            .When(p => p.Wiki?.PathWithNamespace is not null && p.Project is not null);
+        RuleFor(p => p.ObjectAttributes!.Action)
+            .Must(a => a is "create" or "update" or "delete")
+            .WithMessage("'object_attributes.action' must be create, update or delete")
+            .When(p => p.ObjectAttributes?.Action is not null);
     }
 
     private void ProjectRules()

@@ -163,6 +163,8 @@ public sealed class PrimaryRegistration(
     private async Task<object> StatusAsync(CancellationToken cancellationToken)
     {
         var (states, oldest) = await projects.SummaryAsync(cancellationToken);
+        var (projectStates, _) = await projects.SummaryAsync(cancellationToken, Contracts.RepositoryKind.Project);
+        var (wikiStates, _) = await projects.SummaryAsync(cancellationToken, Contracts.RepositoryKind.Wiki);
         var keyCounts = await keys.CountsAsync(cancellationToken);
         return new
         {
@@ -171,10 +173,17 @@ public sealed class PrimaryRegistration(
             lastSyncedSequence = await projects.LastSyncedSequenceAsync(cancellationToken),
             projects = new
             {
-                synced = states.GetValueOrDefault("synced"),
-                pending = states.GetValueOrDefault("pending"),
-                failed = states.GetValueOrDefault("failed"),
-                destroyed = states.GetValueOrDefault("destroyed"),
+                synced = projectStates.GetValueOrDefault("synced"),
+                pending = projectStates.GetValueOrDefault("pending"),
+                failed = projectStates.GetValueOrDefault("failed"),
+                destroyed = projectStates.GetValueOrDefault("destroyed"),
+            },
+            wikis = new
+            {
+                synced = wikiStates.GetValueOrDefault("synced"),
+                pending = wikiStates.GetValueOrDefault("pending"),
+                failed = wikiStates.GetValueOrDefault("failed"),
+                absent = wikiStates.GetValueOrDefault("absent"),
             },
             keys = new { live = keyCounts.Live, destroyed = keyCounts.Destroyed },
             namespaces = options.Value.Namespaces,

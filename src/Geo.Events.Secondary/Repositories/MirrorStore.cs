@@ -1,3 +1,4 @@
+using Geo.Events.Contracts;
 using Geo.Events.Core.Observability;
 using Geo.Events.Core.Paths;
 using Geo.Events.Core.Storage;
@@ -47,29 +48,40 @@ public sealed class MirrorStore
 
     public const string HashedFolder = "@hashed";
 
-    /// <summary>Where the project's mirror is stored: <c>@hashed/ab/cd/&lt;sha256&gt;.git</c> under the root.</summary>
-    public string DataPath(long projectId)
+    /// <summary><c>.git</c> for a project's repository, <c>.wiki.git</c> for its wiki, as GitLab names them.</summary>
+    public static string Suffix(RepositoryKind kind) => kind == RepositoryKind.Wiki ? ".wiki.git" : ".git";
+
+    /// <summary>Where the mirror is stored: <c>@hashed/ab/cd/&lt;sha256(id)&gt;.git</c> (or <c>.wiki.git</c>) under the root.</summary>
+    public string DataPath(long projectId, RepositoryKind kind = RepositoryKind.Project)
     {
         var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
             System.Text.Encoding.ASCII.GetBytes(projectId.ToString(System.Globalization.CultureInfo.InvariantCulture))));
-        return Path.Combine(_root, HashedFolder, hash[..2], hash[2..4], hash + ".git");
+        return Path.Combine(_root, HashedFolder, hash[..2], hash[2..4], hash + Suffix(kind));
     }
 
-    /// <summary>The readable link <c>&lt;path&gt;.git</c>; its parent folders must be real folders under the root.</summary>
-    public string LinkPath(string pathWithNamespace)
+    /// <summary>The readable link <c>&lt;path&gt;.git</c> (or <c>.wiki.git</c>); its parent folders must be real folders under the root.</summary>
+    public string LinkPath(string pathWithNamespace, RepositoryKind kind = RepositoryKind.Project)
     {
         var parent = Path.GetDirectoryName(pathWithNamespace.Replace('/', Path.DirectorySeparatorChar))!;
-        ProjectPath.ResolveUnder(_root, pathWithNamespace, ".git", allowFinalLink: true);
-        return Path.Combine(_root, parent, Path.GetFileName(pathWithNamespace) + ".git");
+        ProjectPath.ResolveUnder(_root, pathWithNamespace, Suffix(kind), allowFinalLink: true);
+        return Path.Combine(_root, parent, Path.GetFileName(pathWithNamespace) + Suffix(kind));
     }
 
-    public bool Exists(long projectId) => Directory.Exists(DataPath(projectId));
+    public bool Exists(long projectId, RepositoryKind kind = RepositoryKind.Project) => Directory.Exists(DataPath(projectId, kind));
 
-    /// <summary>Brings the project's mirror level with the primary's repository at <paramref name="pathWithNamespace"/>. Blocking: run it off the request thread.</summary>
-    public void Sync(long projectId, string pathWithNamespace)
+    /// <summary>
+    /// Brings the mirror level with the primary's repository at <paramref name="pathWithNamespace"/>. Blocking:
+    /// run it off the request thread. Returns false, and makes nothing, when the primary has no such wiki.
+    /// </summary>
+    public bool Sync(long projectId, RepositoryKind kind, string pathWithNamespace)
     {
-        var mirrorPath = DataPath(projectId);
-        var remoteUrl = RemoteUrl(pathWithNamespace);
+        var mirrorPath = DataPath(projectId, kind);
+        var remoteUrl = RemoteUrl(pathWithNamespace, kind);
+        if (kind == RepositoryKind.Wiki && !RemoteExists(remoteUrl))
+        {
+            return false;
+        }
+
         if (Directory.Exists(mirrorPath))
         {
             Fetch(mirrorPath, remoteUrl);
@@ -77,6 +89,29 @@ public sealed class MirrorStore
         else
         {
             Clone(mirrorPath, remoteUrl);
+        }
+
+        return true;
+    }
+
+    /// <summary>A wiki exists on the primary only once a page was written: ask before cloning.</summary>
+    private bool RemoteExists(string remoteUrl)
+    {
+        if (Path.IsPathFullyQualified(remoteUrl) || remoteUrl.StartsWith("file://", StringComparison.Ordinal))
+        {
+            var local = remoteUrl.StartsWith("file://", StringComparison.Ordinal) ? new Uri(remoteUrl).LocalPath : remoteUrl;
+            return Directory.Exists(local);
+        }
+
+        try
+        {
+            var credentials = CredentialsProvider();
+            _ = credentials is null ? Repository.ListRemoteReferences(remoteUrl) : Repository.ListRemoteReferences(remoteUrl, credentials);
+            return true;
+        }
+        catch (LibGit2SharpException e) when (e.Message.Contains("404", StringComparison.Ordinal) || e.Message.Contains("not found", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
         }
     }
 
@@ -169,7 +204,7 @@ public sealed class MirrorStore
             ? (_, _, _) => new UsernamePasswordCredentials { Username = user, Password = _options.GitPassword ?? "" }
             : null;
 
-    private string RemoteUrl(string pathWithNamespace) => BaseUrl(_options.PrimaryGitUrl) + "/" + pathWithNamespace + ".git";
+    private string RemoteUrl(string pathWithNamespace, RepositoryKind kind) => BaseUrl(_options.PrimaryGitUrl) + "/" + pathWithNamespace + Suffix(kind);
 
     /// <summary>Only plain transports: no <c>ext::</c>, no options smuggled in as a URL.</summary>
     private static string BaseUrl(string configured)
@@ -197,10 +232,10 @@ public sealed class MirrorStore
     /// Points <c>&lt;path&gt;.git</c> at the project's mirror and removes the link at <paramref name="previousPath"/>
     /// if it still points there. Idempotent; the new link appears atomically.
     /// </summary>
-    public void Link(long projectId, string path, string? previousPath)
+    public void Link(long projectId, RepositoryKind kind, string path, string? previousPath)
     {
-        var link = LinkPath(path);
-        var target = Path.GetRelativePath(Path.GetDirectoryName(link)!, DataPath(projectId));
+        var link = LinkPath(path, kind);
+        var target = Path.GetRelativePath(Path.GetDirectoryName(link)!, DataPath(projectId, kind));
         var existing = new FileInfo(link);
         if (existing.LinkTarget != target)
         {
@@ -219,16 +254,16 @@ public sealed class MirrorStore
 
         if (previousPath is not null && previousPath != path)
         {
-            Unlink(projectId, previousPath);
+            Unlink(projectId, kind, previousPath);
         }
     }
 
     /// <summary>Removes the link at <paramref name="path"/> if it points at this project's mirror, then empty parent folders.</summary>
-    public void Unlink(long projectId, string path)
+    public void Unlink(long projectId, RepositoryKind kind, string path)
     {
-        var link = LinkPath(path);
+        var link = LinkPath(path, kind);
         var info = new FileInfo(link);
-        if (info.LinkTarget is { } target && Path.GetFullPath(target, Path.GetDirectoryName(link)!) == DataPath(projectId))
+        if (info.LinkTarget is { } target && Path.GetFullPath(target, Path.GetDirectoryName(link)!) == DataPath(projectId, kind))
         {
             info.Delete();
             RemoveEmptyParents(Path.GetDirectoryName(link)!);
@@ -236,9 +271,9 @@ public sealed class MirrorStore
     }
 
     /// <summary>Removes the project's mirror: first moved out of sight (atomic), then deleted.</summary>
-    public void Delete(long projectId)
+    public void Delete(long projectId, RepositoryKind kind)
     {
-        var data = DataPath(projectId);
+        var data = DataPath(projectId, kind);
         if (!Directory.Exists(data))
         {
             return;
@@ -247,7 +282,7 @@ public sealed class MirrorStore
         var doomed = Path.Combine(_tempRoot, "deleted-" + Guid.NewGuid().ToString("N") + ".git");
         Directory.Move(data, doomed);
         DeleteTree(doomed);
-        _logger.LogInformation("Deleted the mirror of project {ProjectId}", projectId);
+        _logger.LogInformation("Deleted the {Kind} mirror of project {ProjectId}", kind, projectId);
     }
 
     private void RemoveEmptyParents(string folder)

@@ -27,34 +27,41 @@ public sealed class ProjectLifecycleConsumer(
         Check(evt.OldPathWithNamespace);
         var cancellationToken = context.CancellationToken;
 
-        await using (await locks.AcquireAsync(evt.ProjectId, options.Value.LockTimeout, cancellationToken))
+        await using (await LockBothAsync(evt.ProjectId, cancellationToken))
         {
-            var entry = await registry.RenameAsync(evt.ProjectId, evt.PathWithNamespace, evt.Sequence, cancellationToken);
-            if (entry is null)
+            var entries = await registry.RenameAsync(evt.ProjectId, evt.PathWithNamespace, evt.Sequence, cancellationToken);
+            if (entries.Count == 0)
             {
                 // Never synced here: nothing on disk to move. The next push, or backfill, brings it under its new path.
                 logger.LogInformation("Project {ProjectId} renamed to {Path} before it was mirrored here; nothing to move", evt.ProjectId, evt.PathWithNamespace);
             }
-            else if (!entry.Destroyed && !ProjectPath.IsIn(entry.PathWithNamespace, options.Value.Namespaces))
+            else if (entries.All(e => !e.Destroyed) && !ProjectPath.IsIn(entries[0].PathWithNamespace, options.Value.Namespaces))
             {
                 // Moved out of the namespaces this secondary mirrors (selective sync): it is no longer ours.
                 await Task.Run(() =>
                 {
-                    if (entry.LinkedPath is { } linked)
+                    foreach (var entry in entries)
                     {
-                        mirrors.Unlink(evt.ProjectId, linked);
-                    }
+                        if (entry.LinkedPath is { } linked)
+                        {
+                            mirrors.Unlink(evt.ProjectId, entry.RepositoryKind, linked);
+                        }
 
-                    mirrors.Delete(evt.ProjectId);
+                        mirrors.Delete(evt.ProjectId, entry.RepositoryKind);
+                    }
                 }, cancellationToken);
                 await registry.ForgetAsync(evt.ProjectId, CancellationToken.None);
-                logger.LogInformation("Project {ProjectId} moved to {Path}, outside Secondary:Namespaces; its mirror was removed", evt.ProjectId, entry.PathWithNamespace);
+                logger.LogInformation("Project {ProjectId} moved to {Path}, outside Secondary:Namespaces; its mirrors were removed", evt.ProjectId, entries[0].PathWithNamespace);
             }
-            else if (!entry.Destroyed && mirrors.Exists(evt.ProjectId) && entry.LinkedPath != entry.PathWithNamespace)
+            else
             {
-                await Task.Run(() => mirrors.Link(evt.ProjectId, entry.PathWithNamespace, entry.LinkedPath), cancellationToken);
-                await registry.SetLinkedPathAsync(evt.ProjectId, entry.PathWithNamespace, CancellationToken.None);
-                logger.LogInformation("Moved project {ProjectId} from {Old} to {New} ({Trigger})", evt.ProjectId, entry.LinkedPath, entry.PathWithNamespace, evt.Trigger);
+                // The project and its wiki move together: each is one link swap.
+                foreach (var entry in entries.Where(e => !e.Destroyed && mirrors.Exists(evt.ProjectId, e.RepositoryKind) && e.LinkedPath != e.PathWithNamespace))
+                {
+                    await Task.Run(() => mirrors.Link(evt.ProjectId, entry.RepositoryKind, entry.PathWithNamespace, entry.LinkedPath), cancellationToken);
+                    await registry.SetLinkedPathAsync(evt.ProjectId, entry.RepositoryKind, entry.PathWithNamespace, CancellationToken.None);
+                    logger.LogInformation("Moved {Kind} of project {ProjectId} from {Old} to {New} ({Trigger})", entry.RepositoryKind, evt.ProjectId, entry.LinkedPath, entry.PathWithNamespace, evt.Trigger);
+                }
             }
         }
 
@@ -68,25 +75,54 @@ public sealed class ProjectLifecycleConsumer(
         Check(evt.PathWithNamespace);
         var cancellationToken = context.CancellationToken;
 
-        await using (await locks.AcquireAsync(evt.ProjectId, options.Value.LockTimeout, cancellationToken))
+        await using (await LockBothAsync(evt.ProjectId, cancellationToken))
         {
-            var entry = await registry.FindAsync(evt.ProjectId, cancellationToken);
+            var entries = await registry.AllKindsAsync(evt.ProjectId, cancellationToken);
             // Tombstone first: if we die between the two steps, the replayed event finishes the removal and no
             // sync recreates the mirror meanwhile.
             await registry.DestroyAsync(evt.ProjectId, evt.PathWithNamespace, evt.Sequence, cancellationToken);
             await Task.Run(() =>
             {
-                foreach (var path in new[] { entry?.LinkedPath, entry?.PathWithNamespace, evt.PathWithNamespace }.OfType<string>().Distinct())
+                foreach (var kind in new[] { RepositoryKind.Project, RepositoryKind.Wiki })
                 {
-                    mirrors.Unlink(evt.ProjectId, path);
-                }
+                    var entry = entries.FirstOrDefault(e => e.RepositoryKind == kind);
+                    foreach (var path in new[] { entry?.LinkedPath, entry?.PathWithNamespace, evt.PathWithNamespace }.OfType<string>().Distinct())
+                    {
+                        mirrors.Unlink(evt.ProjectId, kind, path);
+                    }
 
-                mirrors.Delete(evt.ProjectId);
+                    mirrors.Delete(evt.ProjectId, kind);
+                }
             }, cancellationToken);
             logger.LogInformation("Removed project {ProjectId} ({Path})", evt.ProjectId, evt.PathWithNamespace);
         }
 
         Observe(nameof(ProjectDestroyed), started);
+    }
+
+    /// <summary>The project's lock, then its wiki's: always in that order, so two holders never wait on each other.</summary>
+    private async Task<IAsyncDisposable> LockBothAsync(long projectId, CancellationToken cancellationToken)
+    {
+        var project = await locks.AcquireAsync(projectId, options.Value.LockTimeout, cancellationToken);
+        try
+        {
+            var wiki = await locks.AcquireAsync(projectId, options.Value.LockTimeout, cancellationToken, RepositoryKind.Wiki);
+            return new Both(project, wiki);
+        }
+        catch
+        {
+            await project.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed class Both(IAsyncDisposable first, IAsyncDisposable second) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await second.DisposeAsync();
+            await first.DisposeAsync();
+        }
     }
 
     private static void Check(string path)

@@ -1,15 +1,21 @@
 using Dapper;
+using Geo.Events.Contracts;
 using Npgsql;
 
 namespace Geo.Events.Secondary.Repositories;
 
-/// <summary>The <c>projects</c> table: what this secondary knows about each mirror.</summary>
+/// <summary>
+/// The <c>projects</c> table: what this secondary knows about each mirror, one row per project and kind
+/// (its repository, its wiki). Renames, destruction and forgetting apply to every kind of a project.
+/// </summary>
 public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
 {
     public sealed record Entry(
         long ProjectId, string PathWithNamespace, string State, long MaxSeenSequence, long LastSyncedSequence, double? SecondsSinceLastSync,
-        string? LinkedPath)
+        string? LinkedPath, short Kind)
     {
+        public RepositoryKind RepositoryKind => (RepositoryKind)Kind;
+
         public bool Destroyed => State == "destroyed";
     }
 
@@ -17,18 +23,20 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
         """
         project_id AS ProjectId, path_with_namespace AS PathWithNamespace, state AS State,
         max_seen_sequence AS MaxSeenSequence, last_synced_sequence AS LastSyncedSequence,
-        extract(epoch FROM now() - last_synced_at)::float8 AS SecondsSinceLastSync, linked_path AS LinkedPath
+        extract(epoch FROM now() - last_synced_at)::float8 AS SecondsSinceLastSync, linked_path AS LinkedPath, kind AS Kind
         """;
 
     /// <summary>Records that an event for the project arrived; a sync that starts after this covers it.</summary>
-    public async Task NoteSeenAsync(long projectId, string path, long sequence, CancellationToken cancellationToken)
+    public async Task NoteSeenAsync(long projectId, RepositoryKind kind, string path, long sequence, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             """
-            INSERT INTO projects (project_id, path_with_namespace, max_seen_sequence, pending_since, path_sequence)
-            VALUES (@projectId, @path, @sequence, now(), @sequence)
-            ON CONFLICT (project_id) DO UPDATE
+            INSERT INTO projects (project_id, kind, path_with_namespace, max_seen_sequence, pending_since, path_sequence, state)
+            SELECT @projectId, @kind, @path, @sequence, now(), @sequence,
+                   -- a project destroyed here stays destroyed, whichever of its repositories the event is about
+                   CASE WHEN EXISTS (SELECT 1 FROM projects WHERE project_id = @projectId AND state = 'destroyed') THEN 'destroyed' ELSE 'pending' END
+            ON CONFLICT (project_id, kind) DO UPDATE
                SET max_seen_sequence   = GREATEST(projects.max_seen_sequence, EXCLUDED.max_seen_sequence),
                    pending_since       = CASE WHEN projects.pending_since IS NULL AND projects.state <> 'destroyed'
                                                AND EXCLUDED.max_seen_sequence > projects.last_synced_sequence
@@ -38,30 +46,39 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
                    path_sequence       = GREATEST(projects.path_sequence, EXCLUDED.path_sequence),
                    updated_at          = now()
             """,
-            new { projectId, path, sequence }, cancellationToken: cancellationToken));
+            new { projectId, kind = (short)kind, path, sequence }, cancellationToken: cancellationToken));
     }
 
-    public async Task<Entry> GetAsync(long projectId, CancellationToken cancellationToken)
+    public async Task<Entry> GetAsync(long projectId, RepositoryKind kind, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleAsync<Entry>(new CommandDefinition(
-            $"SELECT {EntryColumns} FROM projects WHERE project_id = @projectId",
-            new { projectId }, cancellationToken: cancellationToken));
+            $"SELECT {EntryColumns} FROM projects WHERE project_id = @projectId AND kind = @kind",
+            new { projectId, kind = (short)kind }, cancellationToken: cancellationToken));
     }
 
-    public async Task<Entry?> FindAsync(long projectId, CancellationToken cancellationToken)
+    public async Task<Entry?> FindAsync(long projectId, RepositoryKind kind, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<Entry>(new CommandDefinition(
-            $"SELECT {EntryColumns} FROM projects WHERE project_id = @projectId",
-            new { projectId }, cancellationToken: cancellationToken));
+            $"SELECT {EntryColumns} FROM projects WHERE project_id = @projectId AND kind = @kind",
+            new { projectId, kind = (short)kind }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Every kind of repository this secondary holds for the project.</summary>
+    public async Task<IReadOnlyList<Entry>> AllKindsAsync(long projectId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<Entry>(new CommandDefinition(
+            $"SELECT {EntryColumns} FROM projects WHERE project_id = @projectId ORDER BY kind",
+            new { projectId }, cancellationToken: cancellationToken))).AsList();
     }
 
     /// <summary>
     /// Records a rename or transfer unless a newer event already set the path, or the project is destroyed.
-    /// Returns the entry as it is afterwards, or null when the project was never seen here.
+    /// Returns every kind's entry as it is afterwards (none when the project was never seen here).
     /// </summary>
-    public async Task<Entry?> RenameAsync(long projectId, string newPath, long sequence, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Entry>> RenameAsync(long projectId, string newPath, long sequence, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
@@ -71,7 +88,7 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
              WHERE project_id = @projectId AND path_sequence < @sequence AND state <> 'destroyed'
             """,
             new { projectId, newPath, sequence }, cancellationToken: cancellationToken));
-        return await FindAsync(projectId, cancellationToken);
+        return await AllKindsAsync(projectId, cancellationToken);
     }
 
     /// <summary>Turns the project into a tombstone: no event older or newer brings its mirror back (GitLab never reuses ids).</summary>
@@ -80,45 +97,54 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             """
-            INSERT INTO projects (project_id, path_with_namespace, state, max_seen_sequence, path_sequence, destroyed_sequence)
-            VALUES (@projectId, @path, 'destroyed', @sequence, @sequence, @sequence)
-            ON CONFLICT (project_id) DO UPDATE
+            INSERT INTO projects (project_id, kind, path_with_namespace, state, max_seen_sequence, path_sequence, destroyed_sequence)
+            VALUES (@projectId, 0, @path, 'destroyed', @sequence, @sequence, @sequence)
+            ON CONFLICT (project_id, kind) DO UPDATE
                SET state = 'destroyed', pending_since = NULL, linked_path = NULL, last_error = NULL,
                    max_seen_sequence = GREATEST(projects.max_seen_sequence, EXCLUDED.max_seen_sequence),
                    destroyed_sequence = GREATEST(projects.destroyed_sequence, EXCLUDED.destroyed_sequence),
                    updated_at = now()
             """,
             new { projectId, path, sequence }, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE projects SET state = 'destroyed', pending_since = NULL, linked_path = NULL, last_error = NULL,
+                                destroyed_sequence = @sequence, updated_at = now()
+             WHERE project_id = @projectId AND kind <> 0
+            """,
+            new { projectId, sequence }, cancellationToken: cancellationToken));
     }
 
-    public async Task SetLinkedPathAsync(long projectId, string? linkedPath, CancellationToken cancellationToken)
+    public async Task SetLinkedPathAsync(long projectId, RepositoryKind kind, string? linkedPath, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE projects SET linked_path = @linkedPath, updated_at = now() WHERE project_id = @projectId",
-            new { projectId, linkedPath }, cancellationToken: cancellationToken));
+            "UPDATE projects SET linked_path = @linkedPath, updated_at = now() WHERE project_id = @projectId AND kind = @kind",
+            new { projectId, kind = (short)kind, linkedPath }, cancellationToken: cancellationToken));
     }
 
-    public async Task MarkSyncedAsync(long projectId, long coveredSequence, CancellationToken cancellationToken)
+    /// <summary>Records a successful sync; <paramref name="absent"/>: the primary has no such repository (a project without a wiki).</summary>
+    public async Task MarkSyncedAsync(long projectId, RepositoryKind kind, long coveredSequence, CancellationToken cancellationToken, bool absent = false)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             """
             UPDATE projects
-               SET state = CASE WHEN state = 'destroyed' THEN state ELSE 'synced' END, last_synced_sequence = GREATEST(last_synced_sequence, @coveredSequence),
+               SET state = CASE WHEN state = 'destroyed' THEN state WHEN @absent THEN 'absent' ELSE 'synced' END, last_synced_sequence = GREATEST(last_synced_sequence, @coveredSequence),
                    pending_since = CASE WHEN max_seen_sequence <= GREATEST(last_synced_sequence, @coveredSequence) THEN NULL ELSE pending_since END,
                    last_synced_at = now(), sync_count = sync_count + 1, last_error = NULL, retry_count = 0, updated_at = now()
-             WHERE project_id = @projectId
+             WHERE project_id = @projectId AND kind = @kind
             """,
-            new { projectId, coveredSequence }, cancellationToken: cancellationToken));
+            new { projectId, kind = (short)kind, coveredSequence, absent }, cancellationToken: cancellationToken));
     }
 
     /// <summary>Projects per state, and the age in seconds of the oldest event still waiting for a sync.</summary>
-    public async Task<(IReadOnlyDictionary<string, long> States, double OldestPendingSeconds)> SummaryAsync(CancellationToken cancellationToken)
+    public async Task<(IReadOnlyDictionary<string, long> States, double OldestPendingSeconds)> SummaryAsync(CancellationToken cancellationToken, RepositoryKind? kind = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var states = (await connection.QueryAsync<(string State, long Count)>(new CommandDefinition(
-            "SELECT state, count(*) FROM projects GROUP BY state", cancellationToken: cancellationToken))).ToDictionary(r => r.State, r => r.Count);
+            "SELECT state, count(*) FROM projects WHERE @kind::smallint IS NULL OR kind = @kind GROUP BY state",
+            new { kind = (short?)kind }, cancellationToken: cancellationToken))).ToDictionary(r => r.State, r => r.Count);
         var oldest = await connection.ExecuteScalarAsync<double?>(new CommandDefinition(
             "SELECT extract(epoch FROM now() - min(pending_since))::float8 FROM projects WHERE pending_since IS NOT NULL", cancellationToken: cancellationToken));
         return (states, oldest ?? 0);
@@ -129,7 +155,7 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE projects SET verified_at = now(), verification_state = @state, verified_checksum = @checksum WHERE project_id = @projectId",
+            "UPDATE projects SET verified_at = now(), verification_state = @state, verified_checksum = @checksum WHERE project_id = @projectId AND kind = 0",
             new { projectId, state, checksum }, cancellationToken: cancellationToken));
     }
 
@@ -149,15 +175,15 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
             "SELECT coalesce(max(last_synced_sequence), 0) FROM projects", cancellationToken: cancellationToken));
     }
 
-    public async Task MarkFailedAsync(long projectId, string error, CancellationToken cancellationToken)
+    public async Task MarkFailedAsync(long projectId, RepositoryKind kind, string error, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             """
             UPDATE projects
                SET state = 'failed', last_error = @error, retry_count = retry_count + 1, updated_at = now()
-             WHERE project_id = @projectId AND state <> 'destroyed'
+             WHERE project_id = @projectId AND kind = @kind AND state <> 'destroyed'
             """,
-            new { projectId, error }, cancellationToken: cancellationToken));
+            new { projectId, kind = (short)kind, error }, cancellationToken: cancellationToken));
     }
 }

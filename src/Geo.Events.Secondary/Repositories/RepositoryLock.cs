@@ -1,4 +1,5 @@
 using Dapper;
+using Geo.Events.Contracts;
 using Npgsql;
 
 namespace Geo.Events.Secondary.Repositories;
@@ -13,9 +14,11 @@ public sealed class RepositoryLock(NpgsqlDataSource dataSource)
     // Distinguishes repository locks from any other advisory lock the secondary may take later.
     private const int RepositoryLockSpace = 0x4745_4F00; // "GEO\0"
 
-    public async Task<IAsyncDisposable> AcquireAsync(long projectId, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>The lock of one repository: a project's own (<see cref="RepositoryKind.Project"/>) or its wiki's.</summary>
+    public async Task<IAsyncDisposable> AcquireAsync(long projectId, TimeSpan timeout, CancellationToken cancellationToken, RepositoryKind kind = RepositoryKind.Project)
     {
-        var key = unchecked((int)(projectId ^ (projectId >> 32)));
+        var repository = projectId * 2 + (long)kind;
+        var key = unchecked((int)(repository ^ (repository >> 32)));
         var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         try
         {

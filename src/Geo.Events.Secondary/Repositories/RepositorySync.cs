@@ -1,3 +1,4 @@
+using Geo.Events.Contracts;
 using Microsoft.Extensions.Options;
 
 namespace Geo.Events.Secondary.Repositories;
@@ -22,11 +23,11 @@ public sealed class RepositorySync(
     /// Notes <paramref name="sequence"/> for the project and syncs it unless a sync that started later
     /// already covers it. Returns true when this call fetched.
     /// </summary>
-    public async Task<bool> SyncAsync(long projectId, string path, long sequence, CancellationToken cancellationToken)
+    public async Task<bool> SyncAsync(long projectId, RepositoryKind kind, string path, long sequence, CancellationToken cancellationToken)
     {
-        await registry.NoteSeenAsync(projectId, path, sequence, cancellationToken);
+        await registry.NoteSeenAsync(projectId, kind, path, sequence, cancellationToken);
         var fetched = false;
-        var ran = await coordinator.RunAsync(projectId, async closeToJoiners => fetched = await RunAsync(projectId, closeToJoiners, force: false, cancellationToken));
+        var ran = await coordinator.RunAsync(projectId * 2 + (long)kind, async closeToJoiners => fetched = await RunAsync(projectId, kind, closeToJoiners, force: false, cancellationToken));
         return ran && fetched;
     }
 
@@ -36,48 +37,58 @@ public sealed class RepositorySync(
     /// </summary>
     public async Task<bool> ForceAsync(long projectId, string path, long sequence, CancellationToken cancellationToken)
     {
-        await registry.NoteSeenAsync(projectId, path, sequence, cancellationToken);
-        return await RunAsync(projectId, () => { }, force: true, cancellationToken);
+        await registry.NoteSeenAsync(projectId, RepositoryKind.Project, path, sequence, cancellationToken);
+        return await RunAsync(projectId, RepositoryKind.Project, () => { }, force: true, cancellationToken);
     }
 
-    private async Task<bool> RunAsync(long projectId, Action closeToJoiners, bool force, CancellationToken cancellationToken)
+    private async Task<bool> RunAsync(long projectId, RepositoryKind kind, Action closeToJoiners, bool force, CancellationToken cancellationToken)
     {
         // A repository synced moments ago is in a burst of pushes: wait out the rest of the window, so the
         // one fetch that follows covers every push that arrives meanwhile.
         var window = options.Value.CoalesceWindow;
-        if (!force && (await registry.GetAsync(projectId, cancellationToken)).SecondsSinceLastSync is { } since && since < window.TotalSeconds)
+        if (!force && (await registry.GetAsync(projectId, kind, cancellationToken)).SecondsSinceLastSync is { } since && since < window.TotalSeconds)
         {
             await Task.Delay(window - TimeSpan.FromSeconds(since), cancellationToken);
         }
 
         using var slot = await slots.EnterAsync(cancellationToken);
-        await using var lease = await locks.AcquireAsync(projectId, options.Value.LockTimeout, cancellationToken);
+        await using var lease = await locks.AcquireAsync(projectId, options.Value.LockTimeout, cancellationToken, kind);
         closeToJoiners();
 
         // Everything noted before this point is covered by the fetch that starts now.
-        var entry = await registry.GetAsync(projectId, cancellationToken);
+        var entry = await registry.GetAsync(projectId, kind, cancellationToken);
         if (entry.Destroyed || (!force && entry.LastSyncedSequence >= entry.MaxSeenSequence))
         {
             return false;
         }
 
+        bool exists;
         try
         {
-            await Task.Run(() =>
+            exists = await Task.Run(() =>
             {
-                mirrors.Sync(projectId, entry.PathWithNamespace);
-                mirrors.Link(projectId, entry.PathWithNamespace, entry.LinkedPath);
+                if (!mirrors.Sync(projectId, kind, entry.PathWithNamespace))
+                {
+                    return false;
+                }
+
+                mirrors.Link(projectId, kind, entry.PathWithNamespace, entry.LinkedPath);
+                return true;
             }, cancellationToken);
-            await registry.SetLinkedPathAsync(projectId, entry.PathWithNamespace, CancellationToken.None);
+            if (exists)
+            {
+                await registry.SetLinkedPathAsync(projectId, kind, entry.PathWithNamespace, CancellationToken.None);
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            await registry.MarkFailedAsync(projectId, e.Message, CancellationToken.None);
+            await registry.MarkFailedAsync(projectId, kind, e.Message, CancellationToken.None);
             throw;
         }
 
-        await registry.MarkSyncedAsync(projectId, entry.MaxSeenSequence, cancellationToken);
-        logger.LogInformation("Synced {Project} (events up to {Covered}{Forced})", entry.PathWithNamespace, entry.MaxSeenSequence, force ? ", forced" : "");
-        return true;
+        await registry.MarkSyncedAsync(projectId, kind, entry.MaxSeenSequence, cancellationToken, absent: !exists);
+        logger.LogInformation("Synced {Project}{Wiki} (events up to {Covered}{Forced})", entry.PathWithNamespace,
+            kind == RepositoryKind.Wiki ? (exists ? " wiki" : " wiki: the primary has none") : "", entry.MaxSeenSequence, force ? ", forced" : "");
+        return exists;
     }
 }

@@ -35,7 +35,7 @@ public sealed class RepositorySyncConsumer(RepositorySync sync, IOptions<Seconda
 
         try
         {
-            var fetched = await sync.SyncAsync(evt.ProjectId, evt.PathWithNamespace, evt.Sequence, context.CancellationToken);
+            var fetched = await sync.SyncAsync(evt.ProjectId, evt.Kind, evt.PathWithNamespace, evt.Sequence, context.CancellationToken);
             Observe(evt, fetched ? "applied" : "coalesced", started);
         }
         catch (Exception e) when (e is not OperationCanceledException)

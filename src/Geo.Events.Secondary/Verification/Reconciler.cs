@@ -178,7 +178,7 @@ public sealed class Reconciler(
             return Outcome.Matched; // nothing on the primary's disk to compare with, or not ours to mirror
         }
 
-        var entry = await registry.FindAsync(project.Id, cancellationToken);
+        var entry = await registry.FindAsync(project.Id, Contracts.RepositoryKind.Project, cancellationToken);
         if (entry is { Destroyed: true })
         {
             return Outcome.Matched;

@@ -287,4 +287,50 @@ public sealed class SystemHookValidatorTests
     {
         StringAssert.Contains(Errors(_validator.Validate(Parse(ProjectPayload(kind, path, oldPath)))), expected);
     }
+
+    // GitLab's documented wiki page webhook, trimmed of the page content we do not read.
+    private const string WikiPagePayload = """
+        {
+          "object_kind": "wiki_page",
+          "user": { "id": 1, "name": "Administrator", "username": "root" },
+          "project": { "id": 1, "name": "awesome-project", "web_url": "http://example.com/root/awesome-project",
+                       "namespace": "root", "path_with_namespace": "root/awesome-project", "default_branch": "master" },
+          "wiki": { "web_url": "http://example.com/root/awesome-project/-/wikis/home",
+                    "git_ssh_url": "git@example.com:root/awesome-project.wiki.git",
+                    "git_http_url": "http://example.com/root/awesome-project.wiki.git",
+                    "path_with_namespace": "root/awesome-project.wiki", "default_branch": "master" },
+          "object_attributes": { "title": "Awesome", "content": "awesome content goes here", "format": "markdown",
+                                 "message": "adding an awesome page to the wiki", "slug": "awesome",
+                                 "url": "http://example.com/root/awesome-project/-/wikis/awesome", "action": "create" }
+        }
+        """;
+
+    [TestMethod]
+    public void GitLabsDocumentedWikiPageEventIsASyncOfTheProjectsWiki()
+    {
+        var payload = Parse(WikiPagePayload);
+        var result = _validator.Validate(payload);
+        Assert.IsTrue(result.IsValid, Errors(result));
+        var evt = (RepositoryChanged)HookEventMapper.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        Assert.AreEqual(RepositoryKind.Wiki, evt.Kind);
+        Assert.AreEqual(1L, evt.ProjectId);
+        Assert.AreEqual("root/awesome-project", evt.PathWithNamespace);
+    }
+
+    [TestMethod]
+    public void AWikiPageEventWhoseWikiIsAnotherProjectsIsRejected()
+    {
+        var payload = Parse(WikiPagePayload.Replace("\"root/awesome-project.wiki\"", "\"root/other.wiki\"", StringComparison.Ordinal));
+        StringAssert.Contains(Errors(_validator.Validate(payload)), "'wiki.path_with_namespace'");
+    }
+
+    [TestMethod]
+    public void ARepositoryUpdateOfAWikiRepositoryIsTheProjectsWiki()
+    {
+        var payload = Parse(RepositoryUpdatePayload.Replace("\"path_with_namespace\": \"jsmith/example\"", "\"path_with_namespace\": \"jsmith/example.wiki\"", StringComparison.Ordinal));
+        Assert.IsTrue(_validator.Validate(payload).IsValid);
+        var evt = HookEventMapper.ToRepositoryChanged(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        Assert.AreEqual(RepositoryKind.Wiki, evt.Kind);
+        Assert.AreEqual("jsmith/example", evt.PathWithNamespace);
+    }
 }
