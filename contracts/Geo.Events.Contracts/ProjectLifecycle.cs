@@ -31,3 +31,21 @@ public sealed record ProjectDestroyed : IGeoEvent
     public required long ProjectId { get; init; }
     public required string PathWithNamespace { get; init; }
 }
+
+/// <summary>
+/// GitLab's <c>group_rename</c> system hook: a group's full path changed, and with it the path of every
+/// project below it (GitLab sends no project_rename for those).
+/// </summary>
+public sealed record NamespaceRenamed : IGeoEvent
+{
+    public required Guid EventId { get; init; }
+    public required long Sequence { get; init; }
+    public required DateTimeOffset OccurredAt { get; init; }
+    public long? GroupId { get; init; }
+
+    /// <summary>GitLab's <c>full_path</c>, e.g. <c>parent/new-name</c>.</summary>
+    public required string FullPath { get; init; }
+
+    /// <summary>GitLab's <c>old_full_path</c>.</summary>
+    public required string OldFullPath { get; init; }
+}

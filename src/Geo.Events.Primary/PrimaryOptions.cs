@@ -23,6 +23,25 @@ public sealed class PrimaryOptions
     /// </summary>
     public string RepositoryRoot { get; set; } = "";
 
+    /// <summary>
+    /// GitLab's file stores by kind (<c>upload</c>, <c>lfs_object</c>, <c>avatar</c>): served to secondaries
+    /// (nothing outside them is reachable) and watched for files that appear or disappear.
+    /// </summary>
+    public Dictionary<string, string> Files { get; set; } = [];
+
+    /// <summary>How often the storage watcher looks at Primary:Files; zero turns the watcher off.</summary>
+    public TimeSpan FileScanInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A file must keep its size and modification time this long before the watcher announces it (no half-written files).</summary>
+    public TimeSpan FileSettleTime { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Primary:Files parsed; a bad kind name stops the start with its reason.</summary>
+    public IReadOnlyDictionary<Contracts.FileKind, string> FileRoots() => Files
+        .Where(f => !string.IsNullOrWhiteSpace(f.Value))
+        .ToDictionary(
+            f => Core.Paths.FilePath.Parse(f.Key) ?? throw new InvalidOperationException($"Primary:Files:{f.Key}: the kinds are upload, lfs_object and avatar"),
+            f => Path.GetFullPath(f.Value));
+
     /// <summary>Hashed repositories with no event yet are identified by trying project ids up to this one.</summary>
     public long HashedIdScanLimit { get; set; } = 1_000_000;
 

@@ -41,9 +41,11 @@ public static class PrimaryServices
     {
         builder.Services.Configure<PrimaryOptions>(builder.Configuration.GetSection(PrimaryOptions.Section));
         builder.Services.AddSingleton<HookToken>();
-        builder.Services.AddSingleton<IValidator<SystemHookPayload>, SystemHookValidator>();
+        builder.Services.AddSingleton<IValidator<SystemHookPayload>>(sp =>
+            new SystemHookValidator(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<PrimaryOptions>>().Value.FileRoots()));
         builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddHostedService<OutboxDispatcher>();
+        builder.Services.AddHostedService<Files.StorageWatcher>();
         builder.Services.AddProblemDetails();
         return builder;
     }

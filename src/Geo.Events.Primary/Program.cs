@@ -1,6 +1,7 @@
 using Geo.Events.Core.Configuration;
 using Geo.Events.Core.Observability;
 using Geo.Events.Primary;
+using Geo.Events.Primary.Files;
 using Geo.Events.Primary.Hooks;
 using Geo.Events.Primary.Secondaries;
 
@@ -24,7 +25,8 @@ builder.AddEventStore()     // PostgreSQL: the event_log outbox
 var app = builder.Build();
 await app.MigrateAsync();
 app.MapHookEndpoints();
-app.MapSecondaryEndpoints();  // POST /api/v1/secondaries (registration), PUT …/{name}/status (heartbeat)
+app.MapSecondaryEndpoints();
+app.MapFileEndpoints();       // GET /api/v1/secondaries/{name}/files/{kind}/{path}: bytes for secondaries, Range and ETag  // POST /api/v1/secondaries (registration), PUT …/{name}/status (heartbeat)
 app.MapHealthEndpoints();
 await app.RunAsync();
 return 0;

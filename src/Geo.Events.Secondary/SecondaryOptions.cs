@@ -65,6 +65,15 @@ public sealed class SecondaryOptions
     /// </summary>
     public TimeSpan VerifyInterval { get; set; } = TimeSpan.FromHours(12);
 
+    /// <summary>
+    /// Where this secondary keeps the primary's files, by kind: <c>upload</c>, <c>lfs_object</c>, <c>avatar</c>.
+    /// A kind without a root is not copied (its events fail visibly).
+    /// </summary>
+    public Dictionary<string, string> Files { get; set; } = [];
+
+    /// <summary>A download that receives nothing for this long is stopped, and resumed on the next try.</summary>
+    public TimeSpan DownloadIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>How long a sync waits for another instance's sync of the same repository.</summary>
     public TimeSpan LockTimeout { get; set; } = TimeSpan.FromMinutes(10);
 }

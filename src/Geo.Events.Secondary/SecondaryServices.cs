@@ -28,6 +28,9 @@ public static class SecondaryServices
         builder.Services.AddSingleton<SyncSlots>();
         builder.Services.AddSingleton<SyncCoordinator>();
         builder.Services.AddSingleton<RepositorySync>();
+        builder.Services.AddSingleton<ProjectMover>();
+        builder.Services.AddSingleton<Files.FileStore>();
+        builder.Services.AddSingleton<Files.FileRegistry>();
         return builder;
     }
 
@@ -74,6 +77,7 @@ public static class SecondaryServices
             bus.AddConsumer<RepositorySyncConsumer>();
             bus.AddConsumer<SshKeyConsumer>();
             bus.AddConsumer<ProjectLifecycleConsumer>();
+            bus.AddConsumer<Files.FileConsumer>();
             bus.UsingRabbitMq((context, cfg) =>
             {
                 cfg.ConfigureHost(rabbit);
@@ -87,6 +91,7 @@ public static class SecondaryServices
                     endpoint.ConfigureConsumer<RepositorySyncConsumer>(context, c => c.UseMessageRetry(r => QuickRetries(r, immediate)));
                     endpoint.ConfigureConsumer<SshKeyConsumer>(context, c => c.UseMessageRetry(r => QuickRetries(r, immediate)));
                     endpoint.ConfigureConsumer<ProjectLifecycleConsumer>(context, c => c.UseMessageRetry(r => QuickRetries(r, immediate)));
+                    endpoint.ConfigureConsumer<Files.FileConsumer>(context, c => c.UseMessageRetry(r => QuickRetries(r, immediate)));
                 });
             });
         });

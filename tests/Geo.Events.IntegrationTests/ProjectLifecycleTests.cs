@@ -141,6 +141,49 @@ public sealed class ProjectLifecycleTests
         Assert.AreEqual(0L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letters"), "a lifecycle event failed");
     }
 
+    [TestMethod]
+    public async Task AGroupRenameMovesEveryProjectBelowTheGroupAndNoOther()
+    {
+        await using var site = await GeoSite.StartAsync(["tokyo"]);
+        var repos = new List<PrimaryRepository>();
+        foreach (var (path, id) in new[] { ("old-group/a", 81L), ("old-group/sub/b", 82L), ("old-group-2/c", 83L) })
+        {
+            var repo = await site.CreateRepositoryAsync(path);
+            var sha = await repo.CommitAsync(path);
+            await repo.GitAsync("push", "-q", "origin", "main");
+            await site.Hooks.AcceptedAsync(Hooks.Push("push", id, path, "refs/heads/main", Zero, sha));
+            await site.WaitForMirrorsAsync(repo, "tokyo");
+            repos.Add(repo);
+        }
+
+        var a = await repos[0].MoveAsync("new-group/a");
+        var b = await repos[1].MoveAsync("new-group/sub/b");
+        // GitLab's documented group_rename system hook: no project_rename follows for the projects inside.
+        await site.Hooks.AcceptedAsync(new System.Text.Json.Nodes.JsonObject
+        {
+            ["created_at"] = "2017-10-30T15:58:38Z",
+            ["updated_at"] = "2017-11-01T10:51:03Z",
+            ["event_name"] = "group_rename",
+            ["name"] = "new-group",
+            ["path"] = "new-group",
+            ["full_path"] = "new-group",
+            ["group_id"] = 78,
+            ["old_path"] = "old-group",
+            ["old_full_path"] = "old-group",
+        });
+        await GeoSite.WaitUntilAsync(
+            () => Task.FromResult(Directory.Exists(site.MirrorPath("tokyo", "new-group/a")) && Directory.Exists(site.MirrorPath("tokyo", "new-group/sub/b"))
+                                  && !Path.Exists(Path.Combine(site.MirrorRoot("tokyo"), "old-group"))),
+            Timeout, () => "the group's projects did not move");
+        Assert.IsTrue(Directory.Exists(site.MirrorPath("tokyo", "old-group-2/c")), "a group whose name merely starts the same was moved too");
+
+        var pushed = await a.CommitAsync("after the group rename");
+        await a.GitAsync("push", "-q", "origin", "main");
+        await site.Hooks.AcceptedAsync(Hooks.Push("push", 81, a.PathWithNamespace, "refs/heads/main", Zero, pushed));
+        await site.WaitForMirrorsAsync(a, "tokyo");
+        await site.WaitForMirrorsAsync(b, "tokyo");
+    }
+
     private static async Task WaitForMoveAsync(GeoSite site, string from, string to)
     {
         foreach (var name in Sites)

@@ -22,6 +22,13 @@ public sealed class GeoSite : IAsyncDisposable
     private readonly string[] _secondaryNames;
     private readonly bool _register;
     private GeoProcess? _primary;
+    private IReadOnlyDictionary<string, string> _primarySettings = new Dictionary<string, string>();
+
+    /// <summary>geo-primary's store of one file kind (upload, lfs_object, avatar).</summary>
+    public string PrimaryFiles(string kind) => Path.Combine(Root, "primary-files", kind);
+
+    /// <summary>A secondary's store of one file kind.</summary>
+    public string SecondaryFiles(string name, string kind) => Path.Combine(Root, "files-" + name, kind);
 
     private GeoSite(string[] secondaryNames, bool register)
     {
@@ -53,9 +60,11 @@ public sealed class GeoSite : IAsyncDisposable
     /// otherwise. With <paramref name="register"/>, geo-primary is told of no secondary: each registers itself
     /// at start (POST /api/v1/secondaries) and reports its status every second.
     /// </summary>
-    public static async Task<GeoSite> StartAsync(string[] secondaries, bool startSecondaries = true, IReadOnlyDictionary<string, string>? secondarySettings = null, bool register = false)
+    public static async Task<GeoSite> StartAsync(
+        string[] secondaries, bool startSecondaries = true, IReadOnlyDictionary<string, string>? secondarySettings = null, bool register = false,
+        IReadOnlyDictionary<string, string>? primarySettings = null)
     {
-        var site = new GeoSite(secondaries, register);
+        var site = new GeoSite(secondaries, register) { _primarySettings = primarySettings ?? new Dictionary<string, string>() };
         try
         {
             await TestServers.CreateVhostAsync(site.VirtualHost);
@@ -112,6 +121,18 @@ public sealed class GeoSite : IAsyncDisposable
         var settings = Common(PrimaryDatabase);
         settings["Primary:HookTokenSha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Token)));
         settings["Primary:RepositoryRoot"] = StorageRoot;
+        settings["Primary:FileScanInterval"] = "00:00:00"; // the storage watcher is off unless a test turns it on
+        foreach (var kind in new[] { "upload", "lfs_object", "avatar" })
+        {
+            Directory.CreateDirectory(PrimaryFiles(kind));
+            settings[$"Primary:Files:{kind}"] = PrimaryFiles(kind);
+        }
+
+        foreach (var (key, value) in _primarySettings)
+        {
+            settings[key] = value;
+        }
+
         settings["Primary:HashedIdScanLimit"] = "10000";
         settings["Primary:RegistrationTokenSha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(RegistrationToken)));
         for (var i = 0; i < (_register ? 0 : _secondaryNames.Length); i++)
@@ -145,6 +166,11 @@ public sealed class GeoSite : IAsyncDisposable
         settings["Secondary:Name"] = name;
         settings["Secondary:MirrorRoot"] = MirrorRoot(name);
         settings["Secondary:PrimaryGitUrl"] = StorageRoot;
+        foreach (var kind in new[] { "upload", "lfs_object", "avatar" })
+        {
+            settings[$"Secondary:Files:{kind}"] = SecondaryFiles(name, kind);
+        }
+
         if (_register)
         {
             settings["Secondary:PrimaryUrl"] = PrimaryUrl.ToString();
@@ -180,6 +206,16 @@ public sealed class GeoSite : IAsyncDisposable
     {
         if (_secondaries.Remove(name, out var process))
         {
+            await process.DisposeAsync();
+        }
+    }
+
+    /// <summary>Kills geo-primary (SIGKILL); StartPrimaryAsync starts it again on the same port and database.</summary>
+    public async Task KillPrimaryAsync()
+    {
+        if (_primary is { } process)
+        {
+            _primary = null;
             await process.DisposeAsync();
         }
     }

@@ -22,6 +22,9 @@ public static partial class GeoTopology
         [typeof(SshKeyDestroyed)] = "geo.events.ssh-key-destroyed",
         [typeof(ProjectRenamed)] = "geo.events.project-renamed",
         [typeof(ProjectDestroyed)] = "geo.events.project-destroyed",
+        [typeof(NamespaceRenamed)] = "geo.events.namespace-renamed",
+        [typeof(FileCreated)] = "geo.events.file-created",
+        [typeof(FileDestroyed)] = "geo.events.file-destroyed",
     };
 
     [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
@@ -54,6 +57,9 @@ public static partial class GeoTopology
         cfg.Message<SshKeyDestroyed>(m => m.SetEntityName(EventExchanges[typeof(SshKeyDestroyed)]));
         cfg.Message<ProjectRenamed>(m => m.SetEntityName(EventExchanges[typeof(ProjectRenamed)]));
         cfg.Message<ProjectDestroyed>(m => m.SetEntityName(EventExchanges[typeof(ProjectDestroyed)]));
+        cfg.Message<NamespaceRenamed>(m => m.SetEntityName(EventExchanges[typeof(NamespaceRenamed)]));
+        cfg.Message<FileCreated>(m => m.SetEntityName(EventExchanges[typeof(FileCreated)]));
+        cfg.Message<FileDestroyed>(m => m.SetEntityName(EventExchanges[typeof(FileDestroyed)]));
 
         // The marker interface is not an exchange of its own: consumers bind to concrete events only.
         cfg.Publish<IGeoEvent>(p => p.Exclude = true);

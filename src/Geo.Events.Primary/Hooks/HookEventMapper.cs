@@ -9,6 +9,18 @@ public static class HookEventMapper
     /// <summary>Sequence is left 0: the event log assigns it when the row is committed.</summary>
     public static IGeoEvent Map(SystemHookPayload payload, Guid eventId, DateTimeOffset occurredAt) => payload.Kind switch
     {
+        { } name when HookEvents.FileEvents.TryGetValue(name, out var file) => file.Create
+            ? new FileCreated
+            {
+                EventId = eventId,
+                Sequence = 0,
+                OccurredAt = occurredAt,
+                Kind = file.Kind,
+                Path = payload.Path!,
+                Size = payload.Size!.Value,
+                Sha256 = payload.Sha256!,
+            }
+            : new FileDestroyed { EventId = eventId, Sequence = 0, OccurredAt = occurredAt, Kind = file.Kind, Path = payload.Path! },
         HookEvents.KeyCreate => ToSshKeyCreated(payload, eventId, occurredAt),
         HookEvents.KeyDestroy => new SshKeyDestroyed
         {
@@ -45,6 +57,15 @@ public static class HookEventMapper
             OccurredAt = occurredAt,
             ProjectId = payload.ProjectId!.Value,
             PathWithNamespace = payload.PathWithNamespace!,
+        },
+        HookEvents.GroupRename => new NamespaceRenamed
+        {
+            EventId = eventId,
+            Sequence = 0,
+            OccurredAt = occurredAt,
+            GroupId = payload.GroupId,
+            FullPath = payload.FullPath!,
+            OldFullPath = payload.OldFullPath!,
         },
         HookEvents.WikiPage => new RepositoryChanged
         {

@@ -16,9 +16,26 @@ public static class HookEvents
     /// <summary>A project webhook's "Wiki page events" (object_kind wiki_page): the wiki repository changed.</summary>
     public const string WikiPage = "wiki_page";
 
+    /// <summary>A group's path changed: every project below it moved.</summary>
+    public const string GroupRename = "group_rename";
+
+    /// <summary>File events (not GitLab's: posted by a script, or made by geo-primary's storage watcher).</summary>
+    public static readonly IReadOnlyDictionary<string, (Contracts.FileKind Kind, bool Create)> FileEvents = new Dictionary<string, (Contracts.FileKind, bool)>
+    {
+        ["upload_create"] = (Contracts.FileKind.Upload, true),
+        ["upload_destroy"] = (Contracts.FileKind.Upload, false),
+        ["lfs_object_create"] = (Contracts.FileKind.LfsObject, true),
+        ["lfs_object_destroy"] = (Contracts.FileKind.LfsObject, false),
+        ["avatar_create"] = (Contracts.FileKind.Avatar, true),
+        ["avatar_destroy"] = (Contracts.FileKind.Avatar, false),
+    };
+
+    public static bool IsFileEvent(string? kind) => kind is not null && FileEvents.ContainsKey(kind);
+
     public static readonly IReadOnlySet<string> Replicated = new HashSet<string>(StringComparer.Ordinal)
     {
-        Push, TagPush, RepositoryUpdate, KeyCreate, KeyDestroy, ProjectCreate, ProjectDestroy, ProjectRename, ProjectTransfer, WikiPage,
+        Push, TagPush, RepositoryUpdate, KeyCreate, KeyDestroy, ProjectCreate, ProjectDestroy, ProjectRename, ProjectTransfer, WikiPage, GroupRename,
+        "upload_create", "upload_destroy", "lfs_object_create", "lfs_object_destroy", "avatar_create", "avatar_destroy",
     };
 
     public static bool IsRepositoryEvent(string? kind) => kind is Push or TagPush or RepositoryUpdate;
@@ -33,7 +50,7 @@ public static class HookEvents
     /// </summary>
     public static readonly IReadOnlySet<string> Ignored = new HashSet<string>(StringComparer.Ordinal)
     {
-        "group_create", "group_destroy", "group_rename",
+        "group_create", "group_destroy",
         "project_update",
         "user_access_request_revoked_for_group", "user_access_request_revoked_for_project",
         "user_access_request_to_group", "user_access_request_to_project", "user_add_to_group", "user_add_to_team",

@@ -48,6 +48,20 @@ public sealed class SystemHookPayload
     /// <summary>project_rename / project_transfer: the path before.</summary>
     public string? OldPathWithNamespace { get; set; }
 
+    /// <summary>group_rename: the group's id and its full path after and before.</summary>
+    public long? GroupId { get; set; }
+
+    public string? FullPath { get; set; }
+
+    public string? OldFullPath { get; set; }
+
+    /// <summary>File events: the file's path under its kind's storage root, its size and SHA-256 (creates only).</summary>
+    public string? Path { get; set; }
+
+    public long? Size { get; set; }
+
+    public string? Sha256 { get; set; }
+
     /// <summary>wiki_page: the wiki's own attributes, and what happened to the page.</summary>
     public HookWiki? Wiki { get; set; }
 

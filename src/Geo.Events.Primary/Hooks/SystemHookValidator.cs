@@ -7,12 +7,63 @@ namespace Geo.Events.Primary.Hooks;
 /// <summary>The rules a replicated hook must meet before it may enter the event log.</summary>
 public sealed class SystemHookValidator : AbstractValidator<SystemHookPayload>
 {
-    public SystemHookValidator()
+    private readonly IReadOnlyDictionary<Contracts.FileKind, string> _fileRoots;
+
+    /// <param name="fileRoots">
+    /// The file stores geo-primary serves (Primary:Files): a file event's path must not pass through a
+    /// symbolic link in its root. Without roots, paths are checked by their text alone.
+    /// </param>
+    public SystemHookValidator(IReadOnlyDictionary<Contracts.FileKind, string>? fileRoots = null)
     {
+        _fileRoots = fileRoots ?? new Dictionary<Contracts.FileKind, string>();
         When(p => HookEvents.IsRepositoryEvent(p.Kind), RepositoryRules);
         When(p => HookEvents.IsKeyEvent(p.Kind), KeyRules);
         When(p => HookEvents.IsProjectEvent(p.Kind), ProjectRules);
         When(p => p.Kind == HookEvents.WikiPage, WikiRules);
+        When(p => HookEvents.IsFileEvent(p.Kind), FileRules);
+        When(p => p.Kind == HookEvents.GroupRename, () =>
+        {
+            RuleFor(p => p.FullPath).Must(path => ProjectPath.NamespaceProblem(path) is null)
+                .WithMessage(p => $"'full_path' {ProjectPath.NamespaceProblem(p.FullPath)}");
+            RuleFor(p => p.OldFullPath).Must(path => ProjectPath.NamespaceProblem(path) is null)
+                .WithMessage(p => $"'old_full_path' {ProjectPath.NamespaceProblem(p.OldFullPath)}");
+            RuleFor(p => p.GroupId).GreaterThan(0).When(p => p.GroupId is not null);
+        });
+    }
+
+    /// <summary>Files up to 1 TiB; GitLab's own limits are far lower.</summary>
+    public const long MaxFileSize = 1L << 40;
+
+    private void FileRules()
+    {
+        RuleFor(p => p.Path).Custom((path, context) =>
+        {
+            if (FilePath.Problem(path) is { } problem)
+            {
+                context.AddFailure("path", $"'path' {problem}");
+                return;
+            }
+
+            var kind = HookEvents.FileEvents[context.InstanceToValidate.Kind!].Kind;
+            if (_fileRoots.TryGetValue(kind, out var root) && !string.IsNullOrEmpty(root))
+            {
+                try
+                {
+                    FilePath.ResolveUnder(root, path!);
+                }
+                catch (InvalidFilePathException e)
+                {
+                    context.AddFailure("path", $"'path' {e.Reason}");
+                }
+            }
+        });
+        When(p => HookEvents.FileEvents[p.Kind!].Create, () =>
+        {
+            RuleFor(p => p.Size).NotNull().WithMessage("'size' is required")
+                .InclusiveBetween(0, MaxFileSize).WithMessage($"'size' must be between 0 and {MaxFileSize} bytes");
+            RuleFor(p => p.Sha256).Must(s => s is { Length: 64 } && s.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f'))
+                .WithMessage("'sha256' must be 64 lowercase hex digits");
+        });
     }
 
     private void WikiRules()

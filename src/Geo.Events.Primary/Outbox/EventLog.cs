@@ -15,6 +15,12 @@ public sealed class EventLog(NpgsqlDataSource dataSource)
     public async Task<Appended> AppendAsync(IGeoEvent evt, string? deliveryId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await AppendAsync(connection, null, evt, deliveryId, cancellationToken);
+    }
+
+    /// <summary>Appends inside the caller's transaction (the storage watcher records its own state in the same one).</summary>
+    public static async Task<Appended> AppendAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IGeoEvent evt, string? deliveryId, CancellationToken cancellationToken)
+    {
         var body = JsonSerializer.Serialize(evt, evt.GetType());
         var projectId = evt switch
         {
@@ -32,14 +38,14 @@ public sealed class EventLog(NpgsqlDataSource dataSource)
                 RETURNING id, event_id
                 """,
                 new { eventId = evt.EventId, eventType = evt.GetType().Name, projectId, body, deliveryId, receivedAt = evt.OccurredAt, traceParent = System.Diagnostics.Activity.Current?.Id },
-                cancellationToken: cancellationToken));
+                transaction, cancellationToken: cancellationToken));
         if (inserted is { } row)
         {
             return new Appended(row.Id, row.EventId, Duplicate: false);
         }
 
         var existing = await connection.QuerySingleAsync<(long Id, Guid EventId)>(
-            new CommandDefinition("SELECT id, event_id FROM event_log WHERE delivery_id = @deliveryId", new { deliveryId }, cancellationToken: cancellationToken));
+            new CommandDefinition("SELECT id, event_id FROM event_log WHERE delivery_id = @deliveryId", new { deliveryId }, transaction, cancellationToken: cancellationToken));
         return new Appended(existing.Id, existing.EventId, Duplicate: true);
     }
 

@@ -6,7 +6,7 @@ using System.Text.Json;
 namespace Geo.Events.Secondary.Registration;
 
 /// <summary>geo-primary's API as this secondary uses it once registered: status reports and the inventory, with its own token.</summary>
-public sealed class PrimaryApi(HttpClient http, string name, string token)
+public sealed class PrimaryApi(HttpClient http, HttpClient downloads, string name, string token)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -51,6 +51,27 @@ public sealed class PrimaryApi(HttpClient http, string name, string token)
         await EnsureAsync(response, "inventory", cancellationToken);
         var answer = (await response.Content.ReadFromJsonAsync<ProjectAnswer>(Json, cancellationToken))!;
         return (answer.Project, answer.Sequence);
+    }
+
+    /// <summary>
+    /// Starts a download of a file from <paramref name="offset"/> on (a <c>Range</c> request when above zero);
+    /// the caller reads the body as a stream and disposes the response. <paramref name="ifRange"/> is the ETag
+    /// the first bytes came with, so a changed file is sent whole.
+    /// </summary>
+    public async Task<HttpResponseMessage> DownloadAsync(Contracts.FileKind kind, string path, long offset, string? ifRange, CancellationToken cancellationToken)
+    {
+        var escaped = string.Join('/', path.Split('/').Select(Uri.EscapeDataString));
+        using var request = Authorized(HttpMethod.Get, $"api/v1/secondaries/{name}/files/{Core.Paths.FilePath.Name(kind)}/{escaped}");
+        if (offset > 0)
+        {
+            request.Headers.Range = new RangeHeaderValue(offset, null);
+            if (ifRange is not null)
+            {
+                request.Headers.IfRange = new RangeConditionHeaderValue(new EntityTagHeaderValue(ifRange));
+            }
+        }
+
+        return await downloads.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
     }
 
     private HttpRequestMessage Authorized(HttpMethod method, string path)

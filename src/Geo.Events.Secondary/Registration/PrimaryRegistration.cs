@@ -23,6 +23,7 @@ public sealed class PrimaryRegistration(
     KeyRegistry keys,
     Verification.Reconciler reconciler,
     Verification.ReconcileRuns runs,
+    Files.FileRegistry files,
     IHttpClientFactory httpClients,
     ILogger<PrimaryRegistration> logger) : BackgroundService
 {
@@ -32,6 +33,19 @@ public sealed class PrimaryRegistration(
     public string? Problem { get; private set; }
 
     public bool Enabled => !string.IsNullOrWhiteSpace(options.Value.PrimaryUrl);
+
+    private readonly TaskCompletionSource<PrimaryApi> _api = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>geo-primary's API with this secondary's token, once registered.</summary>
+    public async Task<PrimaryApi> ApiAsync(CancellationToken cancellationToken)
+    {
+        if (!Enabled)
+        {
+            throw new InvalidOperationException("this secondary is not registered with geo-primary (set Secondary:PrimaryUrl and Secondary:RegistrationToken): files are downloaded from geo-primary with its token");
+        }
+
+        return await _api.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -44,13 +58,18 @@ public sealed class PrimaryRegistration(
         Problem = "registration pending";
         using var http = httpClients.CreateClient(HttpClientName);
         http.BaseAddress = new Uri(secondary.PrimaryUrl!.TrimEnd('/') + "/");
+        // Downloads have no overall timeout (a large file takes long); FileStore stops one that stalls.
+        using var downloads = httpClients.CreateClient(HttpClientName);
+        downloads.BaseAddress = http.BaseAddress;
+        downloads.Timeout = Timeout.InfiniteTimeSpan;
         var registered = await RegisterAsync(http, stoppingToken);
         if (registered is not { } token)
         {
             return;
         }
 
-        var api = new PrimaryApi(http, secondary.Name, token.AccessToken);
+        var api = new PrimaryApi(http, downloads, secondary.Name, token.AccessToken);
+        _api.TrySetResult(api);
         var reconciling = reconciler.RunAsync(api, token.JustRegistered, stoppingToken);
         using var timer = new PeriodicTimer(secondary.HeartbeatInterval);
         do
@@ -186,6 +205,7 @@ public sealed class PrimaryRegistration(
                 absent = wikiStates.GetValueOrDefault("absent"),
             },
             keys = new { live = keyCounts.Live, destroyed = keyCounts.Destroyed },
+            files = await files.SummaryAsync(cancellationToken),
             namespaces = options.Value.Namespaces,
             runs = (await runs.RecentAsync(10, cancellationToken)).Select(r => new
             {

@@ -3,22 +3,51 @@ using Geo.Events.Contracts;
 using Geo.Events.Core.Observability;
 using Geo.Events.Core.Paths;
 using MassTransit;
-using Microsoft.Extensions.Options;
 
 namespace Geo.Events.Secondary.Repositories;
 
 /// <summary>
-/// Applies renames, transfers and deletions of projects. Both hold the repository's lock, so they never
-/// interleave with a sync of the same project. Order-safe through sequences: a rename older than the path
+/// Applies renames, transfers, group renames and deletions of projects. All hold the project's locks, so
+/// they never interleave with a sync of the same project. Order-safe through sequences: a rename older than the path
 /// the registry holds changes nothing, and a destroyed project stays destroyed.
 /// </summary>
 public sealed class ProjectLifecycleConsumer(
     ProjectRegistry registry,
-    RepositoryLock locks,
+    ProjectMover mover,
     MirrorStore mirrors,
-    IOptions<SecondaryOptions> options,
-    ILogger<ProjectLifecycleConsumer> logger) : IConsumer<ProjectRenamed>, IConsumer<ProjectDestroyed>
+    ILogger<ProjectLifecycleConsumer> logger) : IConsumer<ProjectRenamed>, IConsumer<ProjectDestroyed>, IConsumer<NamespaceRenamed>
 {
+    /// <summary>
+    /// GitLab's <c>group_rename</c>: every project under the old full path moves, and GitLab sends no
+    /// project_rename for them. Each is moved like a rename, with this event's sequence.
+    /// </summary>
+    public async Task Consume(ConsumeContext<NamespaceRenamed> context)
+    {
+        var evt = context.Message;
+        var started = Stopwatch.GetTimestamp();
+        foreach (var path in new[] { evt.OldFullPath, evt.FullPath })
+        {
+            if (ProjectPath.NamespaceProblem(path) is { } problem)
+            {
+                throw new InvalidProjectPathException(path ?? "", problem);
+            }
+        }
+
+        var moved = 0;
+        foreach (var (projectId, path) in await registry.UnderNamespaceAsync(evt.OldFullPath, context.CancellationToken))
+        {
+            var newPath = evt.FullPath + path[evt.OldFullPath.Length..];
+            if (ProjectPath.Problem(newPath) is null)
+            {
+                await mover.MoveAsync(projectId, newPath, evt.Sequence, "group_rename", context.CancellationToken);
+                moved++;
+            }
+        }
+
+        logger.LogInformation("Group {Old} renamed to {New}: {Count} projects moved", evt.OldFullPath, evt.FullPath, moved);
+        Observe(nameof(NamespaceRenamed), started);
+    }
+
     public async Task Consume(ConsumeContext<ProjectRenamed> context)
     {
         var evt = context.Message;
@@ -27,44 +56,7 @@ public sealed class ProjectLifecycleConsumer(
         Check(evt.OldPathWithNamespace);
         var cancellationToken = context.CancellationToken;
 
-        await using (await LockBothAsync(evt.ProjectId, cancellationToken))
-        {
-            var entries = await registry.RenameAsync(evt.ProjectId, evt.PathWithNamespace, evt.Sequence, cancellationToken);
-            if (entries.Count == 0)
-            {
-                // Never synced here: nothing on disk to move. The next push, or backfill, brings it under its new path.
-                logger.LogInformation("Project {ProjectId} renamed to {Path} before it was mirrored here; nothing to move", evt.ProjectId, evt.PathWithNamespace);
-            }
-            else if (entries.All(e => !e.Destroyed) && !ProjectPath.IsIn(entries[0].PathWithNamespace, options.Value.Namespaces))
-            {
-                // Moved out of the namespaces this secondary mirrors (selective sync): it is no longer ours.
-                await Task.Run(() =>
-                {
-                    foreach (var entry in entries)
-                    {
-                        if (entry.LinkedPath is { } linked)
-                        {
-                            mirrors.Unlink(evt.ProjectId, entry.RepositoryKind, linked);
-                        }
-
-                        mirrors.Delete(evt.ProjectId, entry.RepositoryKind);
-                    }
-                }, cancellationToken);
-                await registry.ForgetAsync(evt.ProjectId, CancellationToken.None);
-                logger.LogInformation("Project {ProjectId} moved to {Path}, outside Secondary:Namespaces; its mirrors were removed", evt.ProjectId, entries[0].PathWithNamespace);
-            }
-            else
-            {
-                // The project and its wiki move together: each is one link swap.
-                foreach (var entry in entries.Where(e => !e.Destroyed && mirrors.Exists(evt.ProjectId, e.RepositoryKind) && e.LinkedPath != e.PathWithNamespace))
-                {
-                    await Task.Run(() => mirrors.Link(evt.ProjectId, entry.RepositoryKind, entry.PathWithNamespace, entry.LinkedPath), cancellationToken);
-                    await registry.SetLinkedPathAsync(evt.ProjectId, entry.RepositoryKind, entry.PathWithNamespace, CancellationToken.None);
-                    logger.LogInformation("Moved {Kind} of project {ProjectId} from {Old} to {New} ({Trigger})", entry.RepositoryKind, evt.ProjectId, entry.LinkedPath, entry.PathWithNamespace, evt.Trigger);
-                }
-            }
-        }
-
+        await mover.MoveAsync(evt.ProjectId, evt.PathWithNamespace, evt.Sequence, evt.Trigger, cancellationToken);
         Observe(nameof(ProjectRenamed), started);
     }
 
@@ -75,7 +67,7 @@ public sealed class ProjectLifecycleConsumer(
         Check(evt.PathWithNamespace);
         var cancellationToken = context.CancellationToken;
 
-        await using (await LockBothAsync(evt.ProjectId, cancellationToken))
+        await using (await mover.LockBothAsync(evt.ProjectId, cancellationToken))
         {
             var entries = await registry.AllKindsAsync(evt.ProjectId, cancellationToken);
             // Tombstone first: if we die between the two steps, the replayed event finishes the removal and no
@@ -98,31 +90,6 @@ public sealed class ProjectLifecycleConsumer(
         }
 
         Observe(nameof(ProjectDestroyed), started);
-    }
-
-    /// <summary>The project's lock, then its wiki's: always in that order, so two holders never wait on each other.</summary>
-    private async Task<IAsyncDisposable> LockBothAsync(long projectId, CancellationToken cancellationToken)
-    {
-        var project = await locks.AcquireAsync(projectId, options.Value.LockTimeout, cancellationToken);
-        try
-        {
-            var wiki = await locks.AcquireAsync(projectId, options.Value.LockTimeout, cancellationToken, RepositoryKind.Wiki);
-            return new Both(project, wiki);
-        }
-        catch
-        {
-            await project.DisposeAsync();
-            throw;
-        }
-    }
-
-    private sealed class Both(IAsyncDisposable first, IAsyncDisposable second) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            await second.DisposeAsync();
-            await first.DisposeAsync();
-        }
     }
 
     private static void Check(string path)

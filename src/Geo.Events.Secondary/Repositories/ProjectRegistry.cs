@@ -65,6 +65,15 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
             new { projectId, kind = (short)kind }, cancellationToken: cancellationToken));
     }
 
+    /// <summary>Projects (not destroyed) whose path lies under <paramref name="prefix"/>, a group's full path.</summary>
+    public async Task<IReadOnlyList<(long ProjectId, string Path)>> UnderNamespaceAsync(string prefix, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<(long, string)>(new CommandDefinition(
+            "SELECT project_id, path_with_namespace FROM projects WHERE kind = 0 AND state <> 'destroyed' AND starts_with(path_with_namespace, @prefix || '/')",
+            new { prefix }, cancellationToken: cancellationToken))).AsList();
+    }
+
     /// <summary>Every kind of repository this secondary holds for the project.</summary>
     public async Task<IReadOnlyList<Entry>> AllKindsAsync(long projectId, CancellationToken cancellationToken)
     {

@@ -39,14 +39,39 @@ public sealed class RepositoryLock(NpgsqlDataSource dataSource)
         }
     }
 
-    private sealed class Lease(NpgsqlConnection connection, int key) : IAsyncDisposable
+    // File locks live in a space of their own, keyed by PostgreSQL's hash of kind and path.
+    private const int FileLockSpace = 0x4745_4F01;
+
+    /// <summary>One writer per file across every instance of this secondary.</summary>
+    public async Task<IAsyncDisposable> AcquireFileAsync(FileKind kind, string path, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"SET lock_timeout = {(long)timeout.TotalMilliseconds}", cancellationToken: cancellationToken));
+            var key = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+                "SELECT hashtext(@name); ", new { name = (int)kind + ":" + path }, cancellationToken: cancellationToken));
+            await connection.ExecuteAsync(new CommandDefinition(
+                "SELECT pg_advisory_lock(@space, @key)", new { space = FileLockSpace, key },
+                commandTimeout: (int)timeout.TotalSeconds + 5, cancellationToken: cancellationToken));
+            return new Lease(connection, key, FileLockSpace);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed class Lease(NpgsqlConnection connection, int key, int space = RepositoryLockSpace) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {
             try
             {
                 // Unlock explicitly: a pooled connection's session reset is deferred until its next use.
-                await connection.ExecuteAsync("SELECT pg_advisory_unlock(@space, @key); RESET lock_timeout", new { space = RepositoryLockSpace, key });
+                await connection.ExecuteAsync("SELECT pg_advisory_unlock(@space, @key); RESET lock_timeout", new { space, key });
             }
             finally
             {

@@ -20,6 +20,7 @@ public sealed class Reconciler(
     ProjectRegistry registry,
     MirrorStore mirrors,
     RepositorySync sync,
+    ProjectMover mover,
     IOptions<SecondaryOptions> options,
     ILogger<Reconciler> logger)
 {
@@ -184,11 +185,19 @@ public sealed class Reconciler(
             return Outcome.Matched;
         }
 
+        var moved = false;
+        if (entry is not null && entry.PathWithNamespace != project.Path)
+        {
+            // Renamed on the primary while no event about it reached us (a lost hook): follow the primary's path.
+            await mover.MoveAsync(project.Id, project.Path, sequence, "verification", cancellationToken);
+            moved = true;
+        }
+
         var expected = project.Checksum;
         if (!force && LocalChecksum(project.Id) == expected)
         {
-            await registry.MarkVerifiedAsync(project.Id, "verified", expected, cancellationToken);
-            return Outcome.Matched;
+            await registry.MarkVerifiedAsync(project.Id, moved ? "repaired" : "verified", expected, cancellationToken);
+            return moved ? Outcome.Repaired : Outcome.Matched;
         }
 
         try

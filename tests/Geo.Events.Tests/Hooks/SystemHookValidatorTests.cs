@@ -333,4 +333,32 @@ public sealed class SystemHookValidatorTests
         Assert.AreEqual(RepositoryKind.Wiki, evt.Kind);
         Assert.AreEqual("jsmith/example", evt.PathWithNamespace);
     }
+
+    [TestMethod]
+    public void GitLabsDocumentedGroupRenameMapsToNamespaceRenamed()
+    {
+        var payload = Parse("""
+            {"created_at": "2017-10-30T15:58:38Z", "updated_at": "2017-11-01T10:51:03Z", "event_name": "group_rename",
+             "name": "Better Name", "path": "better-name", "full_path": "parent-group/better-name", "group_id": 64,
+             "old_path": "old-name", "old_full_path": "parent-group/old-name"}
+            """);
+        Assert.IsTrue(_validator.Validate(payload).IsValid);
+        var evt = (NamespaceRenamed)HookEventMapper.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        Assert.AreEqual("parent-group/better-name", evt.FullPath);
+        Assert.AreEqual("parent-group/old-name", evt.OldFullPath);
+
+        payload.OldFullPath = "../../etc";
+        StringAssert.Contains(Errors(_validator.Validate(payload)), "'old_full_path'");
+    }
+
+    [TestMethod]
+    [DataRow("upload_create", "a/b.png", 10L, "a", "'sha256'")]
+    [DataRow("upload_create", "a/b.png", -1L, "0000000000000000000000000000000000000000000000000000000000000000", "'size'")]
+    [DataRow("lfs_object_create", "../b", 10L, "0000000000000000000000000000000000000000000000000000000000000000", "'path'")]
+    [DataRow("avatar_destroy", "", null, null, "'path' is empty")]
+    public void FileEventsAreCheckedField(string name, string path, long? size, string? sha, string expected)
+    {
+        var payload = new SystemHookPayload { EventName = name, Path = path, Size = size, Sha256 = sha };
+        StringAssert.Contains(Errors(_validator.Validate(payload)), expected);
+    }
 }
