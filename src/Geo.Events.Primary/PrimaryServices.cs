@@ -27,7 +27,11 @@ public static class PrimaryServices
     {
         builder.Services.Configure<RabbitMqOptions>(builder.Configuration.GetSection(RabbitMqOptions.Section));
         var rabbit = builder.Configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
-        builder.Services.AddMassTransit(bus => bus.UsingRabbitMq((_, cfg) => cfg.ConfigureHost(rabbit)));
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.DisableUsageTelemetry(); // MassTransit would report usage to its vendor over the Internet
+            bus.UsingRabbitMq((_, cfg) => cfg.ConfigureHost(rabbit));
+        });
         builder.Services.AddSingleton<SecondaryStore>();
         builder.Services.AddSingleton<Inventory.ProjectInventory>();
         builder.Services.AddSingleton<SecondaryQueues>();

@@ -74,6 +74,7 @@ public static class SecondaryServices
         builder.Services.AddSingleton<DelayQueues>();
         builder.Services.AddMassTransit(bus =>
         {
+            bus.DisableUsageTelemetry(); // MassTransit would report usage to its vendor over the Internet
             bus.AddConsumer<RepositorySyncConsumer>();
             bus.AddConsumer<SshKeyConsumer>();
             bus.AddConsumer<ProjectLifecycleConsumer>();

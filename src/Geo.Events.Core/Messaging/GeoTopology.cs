@@ -27,7 +27,7 @@ public static partial class GeoTopology
         [typeof(FileDestroyed)] = "geo.events.file-destroyed",
     };
 
-    [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\z", RegexOptions.CultureInvariant)]
     private static partial Regex SecondaryNamePattern();
 
     /// <summary>Null when <paramref name="name"/> is a valid secondary name (a DNS label), else why not.</summary>

@@ -15,7 +15,7 @@ public static partial class FilePath
     public const int MaxSegments = 32;
     public const int MaxSegmentLength = 255;
 
-    [GeneratedRegex(@"^[A-Za-z0-9_@+=\-][A-Za-z0-9_.@+=\-]*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9_@+=\-][A-Za-z0-9_.@+=\-]*\z", RegexOptions.CultureInvariant)]
     private static partial Regex SegmentPattern();
 
     /// <summary>The names used in events, settings and URLs: upload, lfs_object, avatar.</summary>

@@ -18,7 +18,7 @@ public static partial class ProjectPath
 
     // GitLab's path rules: letters, digits, '_', '-', '.'; must start with a letter, digit or '_' and may not
     // end in '.git' or '.atom' (GitLab's own Gitlab::PathRegex). ASCII only, so no look-alike characters.
-    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.\-]*\z", RegexOptions.CultureInvariant)]
     private static partial Regex SegmentPattern();
 
     /// <summary>Returns null when <paramref name="path"/> is a valid project path, else the reason it is not.</summary>

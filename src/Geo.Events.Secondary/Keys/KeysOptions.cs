@@ -25,7 +25,7 @@ public sealed partial class KeysOptions
     /// <summary>How long to wait for <c>authorized_keys.lock</c>, held by any other writer.</summary>
     public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    [GeneratedRegex("^/[A-Za-z0-9/._+-]+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^/[A-Za-z0-9/._+-]+\z", RegexOptions.CultureInvariant)]
     private static partial Regex SafeCommandPath();
 
     /// <summary>The shell path goes inside command="…": only plain path characters, so it cannot close the quote.</summary>

@@ -42,6 +42,7 @@ public sealed class HookTokenTests
     [DataRow("-edge", false)]
     [DataRow("a.b", false)]
     [DataRow("", false)]
+    [DataRow("tokyo\n", false)] // a final newline must not slip past the pattern's end
     public void SecondaryNamesAreDnsLabels(string name, bool valid) =>
         Assert.AreEqual(valid, GeoTopology.SecondaryNameProblem(name) is null);
 }

@@ -28,6 +28,8 @@ public sealed class ProjectPathTests
     [DataRow("group/%2e%2e", "segment")]
     [DataRow("group/project.git", ".git")]
     [DataRow("group/project.atom", ".atom")]
+    [DataRow("group/project\n", "segment")] // .NET's $ matches before a final newline: the pattern must end in \z
+    [DataRow("group\n/project", "segment")]
     public void OddPathsAreRefusedWithAReason(string path, string reason)
     {
         var problem = ProjectPath.Problem(path);
