@@ -2,11 +2,12 @@
 CONFIGURATION ?= Release
 RESULTS := artifacts/test-results
 
-.PHONY: help up down build test unit integration demo bench format format-check clean
+.PHONY: help up down build test unit integration soak demo bench format format-check clean
 
 help:
 	@echo "make demo          primary + two secondaries, real hooks, mirrors converge, table of refs"
 	@echo "make test          start RabbitMQ and PostgreSQL, build, run every test; ends with 'N passed, N failed'"
+	@echo "make soak          the crash and fuzz tests, long: 25 SIGKILL rounds, 10 minutes of fuzzing"
 	@echo "make bench         benchmarks against their floors, report in artifacts/bench (QUICK=1: a 2-minute smoke run)"
 	@echo "make up | down     start or stop the local RabbitMQ and PostgreSQL (data in .local/)"
 	@echo "make build         build the solution ($(CONFIGURATION))"
@@ -33,6 +34,10 @@ unit: build
 
 integration: up build
 	dotnet test tests/Geo.Events.IntegrationTests -c $(CONFIGURATION) --no-build -nologo
+
+soak: up build
+	GEO_CRASH_ROUNDS=$(or $(ROUNDS),25) GEO_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),600) dotnet test Geo.Events.sln -c $(CONFIGURATION) --no-build -nologo \
+	  --filter "FullyQualifiedName~CrashTests|FullyQualifiedName~Fuzz" --logger "console;verbosity=detailed"
 
 demo:
 	@CONFIGURATION=$(CONFIGURATION) infra/demo/run

@@ -36,8 +36,8 @@ public sealed class SecondaryOptions
     public int ConcurrentMessages { get; set; } = 128;
 
     /// <summary>
-    /// The least time between two fetches of one repository. A push that arrives sooner waits the rest of
-    /// the window, and that one fetch covers everything pushed meanwhile. An isolated push never waits.
+    /// The least time between the starts of two fetches of one repository. A push that arrives sooner waits
+    /// the rest of the window, and that one fetch covers everything pushed meanwhile. An isolated push never waits.
     /// </summary>
     public TimeSpan CoalesceWindow { get; set; } = TimeSpan.FromMilliseconds(500);
 

@@ -133,7 +133,11 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Records a successful sync; <paramref name="absent"/>: the primary has no such repository (a project without a wiki).</summary>
-    public async Task MarkSyncedAsync(long projectId, RepositoryKind kind, long coveredSequence, CancellationToken cancellationToken, bool absent = false)
+    /// <param name="startedAt">
+    /// When the fetch started: the mirror shows the primary as it was then, so <c>last_synced_at</c> is that
+    /// moment, and the coalesce window runs from the previous fetch's start, not its end.
+    /// </param>
+    public async Task MarkSyncedAsync(long projectId, RepositoryKind kind, long coveredSequence, DateTime startedAt, CancellationToken cancellationToken, bool absent = false)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
@@ -141,10 +145,10 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
             UPDATE projects
                SET state = CASE WHEN state = 'destroyed' THEN state WHEN @absent THEN 'absent' ELSE 'synced' END, last_synced_sequence = GREATEST(last_synced_sequence, @coveredSequence),
                    pending_since = CASE WHEN max_seen_sequence <= GREATEST(last_synced_sequence, @coveredSequence) THEN NULL ELSE pending_since END,
-                   last_synced_at = now(), sync_count = sync_count + 1, last_error = NULL, retry_count = 0, updated_at = now()
+                   last_synced_at = @startedAt, sync_count = sync_count + 1, last_error = NULL, retry_count = 0, updated_at = now()
              WHERE project_id = @projectId AND kind = @kind
             """,
-            new { projectId, kind = (short)kind, coveredSequence, absent }, cancellationToken: cancellationToken));
+            new { projectId, kind = (short)kind, coveredSequence, absent, startedAt }, cancellationToken: cancellationToken));
     }
 
     /// <summary>Projects per state, and the age in seconds of the oldest event still waiting for a sync.</summary>

@@ -63,6 +63,7 @@ public sealed class RepositorySync(
         }
 
         bool exists;
+        var fetchStarted = DateTime.UtcNow;
         try
         {
             exists = await Task.Run(() =>
@@ -86,7 +87,7 @@ public sealed class RepositorySync(
             throw;
         }
 
-        await registry.MarkSyncedAsync(projectId, kind, entry.MaxSeenSequence, cancellationToken, absent: !exists);
+        await registry.MarkSyncedAsync(projectId, kind, entry.MaxSeenSequence, fetchStarted, cancellationToken, absent: !exists);
         logger.LogInformation("Synced {Project}{Wiki} (events up to {Covered}{Forced})", entry.PathWithNamespace,
             kind == RepositoryKind.Wiki ? (exists ? " wiki" : " wiki: the primary has none") : "", entry.MaxSeenSequence, force ? ", forced" : "");
         return exists;
