@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Geo.Events.Core.Security;
 using Microsoft.Extensions.Options;
 
 namespace Geo.Events.Primary.Hooks;
@@ -7,7 +8,7 @@ namespace Geo.Events.Primary.Hooks;
 /// <summary>Checks <c>X-Gitlab-Token</c> against the configured SHA-256 in constant time; the token itself is never kept.</summary>
 public sealed class HookToken
 {
-    private readonly byte[] _expectedHash;
+    private readonly string _expectedHash;
 
     public HookToken(IOptions<PrimaryOptions> options)
     {
@@ -19,15 +20,10 @@ public sealed class HookToken
                 "(set GEO_Primary__HookTokenSha256; compute it with: printf %s \"$TOKEN\" | sha256sum)");
         }
 
-        _expectedHash = Convert.FromHexString(hex);
+        _expectedHash = hex.ToLowerInvariant();
     }
 
-    public bool Matches(string presented)
-    {
-        // Hashing first makes the comparison length-independent; FixedTimeEquals makes it time-independent.
-        var presentedHash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
-        return CryptographicOperations.FixedTimeEquals(presentedHash, _expectedHash);
-    }
+    public bool Matches(string presented) => Secrets.Matches(presented, _expectedHash);
 
-    public static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+    public static string Hash(string token) => Secrets.Hash(token);
 }

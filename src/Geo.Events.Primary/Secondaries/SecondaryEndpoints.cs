@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Geo.Events.Core.Messaging;
 using Geo.Events.Core.Paths;
+using Geo.Events.Core.Security;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -84,7 +85,7 @@ public static class SecondaryEndpoints
             return Problem(StatusCodes.Status401Unauthorized, "Missing token", "send the registration token as 'Authorization: Bearer <token>'");
         }
 
-        if (!CryptographicOperations.FixedTimeEquals(Convert.FromHexString(SecondaryStore.Hash(presented)), Convert.FromHexString(expected)))
+        if (!Secrets.Matches(presented, expected))
         {
             return Problem(StatusCodes.Status401Unauthorized, "Wrong token", "the bearer token is not geo-primary's registration token");
         }
@@ -222,7 +223,7 @@ public static class SecondaryEndpoints
         return header.StartsWith("Bearer ", StringComparison.Ordinal) && header.Length > 7 ? header[7..].Trim() : null;
     }
 
-    private static string NewToken() => "geo_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static string NewToken() => Secrets.NewToken();
 
     private static string Printable(string? value) => value is null ? "" : new string(value.Take(64).Select(c => char.IsControl(c) ? '?' : c).ToArray());
 

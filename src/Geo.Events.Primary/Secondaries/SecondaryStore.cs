@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
+using Geo.Events.Core.Security;
 using Npgsql;
 
 namespace Geo.Events.Primary.Secondaries;
@@ -54,10 +55,8 @@ public sealed class SecondaryStore(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var stored = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
             "SELECT token_sha256 FROM secondaries WHERE name = @name", new { name }, cancellationToken: cancellationToken));
-        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(token));
         // An unknown name still costs a comparison, so timing does not tell names apart.
-        var expected = stored is { Length: 64 } ? Convert.FromHexString(stored) : new byte[32];
-        return CryptographicOperations.FixedTimeEquals(presented, expected) && stored is not null;
+        return Secrets.Matches(token, stored);
     }
 
     public sealed record Request(long Id, string Kind, long? ProjectId);
@@ -95,5 +94,5 @@ public sealed class SecondaryStore(NpgsqlDataSource dataSource)
             "SELECT namespaces FROM secondaries WHERE name = @name", new { name }, cancellationToken: cancellationToken)) ?? [];
     }
 
-    public static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+    public static string Hash(string token) => Secrets.Hash(token);
 }

@@ -157,7 +157,7 @@ public sealed class PrimaryRegistration(
     private async Task<Stored> StoredAsync(CancellationToken cancellationToken)
     {
         var secondary = options.Value;
-        var fresh = "geo_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var fresh = Core.Security.Secrets.NewToken();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         // A different primary URL is a new registration: keep the name, start over with a new token.
         return await connection.QuerySingleAsync<Stored>(new CommandDefinition(
