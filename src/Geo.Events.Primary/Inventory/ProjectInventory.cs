@@ -51,6 +51,20 @@ public sealed class ProjectInventory(IOptions<PrimaryOptions> options, NpgsqlDat
         return (found.Path is null ? null : new Project(found.Id, found.Path, Checksum(found.GitDir)), snapshot.Sequence);
     }
 
+    /// <summary>The path after every group rename recorded later than the event that named it.</summary>
+    public static string FollowGroupRenames(string path, long namedAt, IReadOnlyList<(long Id, string Old, string New)> renames)
+    {
+        foreach (var (id, old, @new) in renames)
+        {
+            if (id > namedAt && path.StartsWith(old + "/", StringComparison.Ordinal))
+            {
+                path = @new + path[old.Length..];
+            }
+        }
+
+        return path;
+    }
+
     private static string? Checksum(string? gitDir)
     {
         if (gitDir is null)
@@ -80,14 +94,19 @@ public sealed class ProjectInventory(IOptions<PrimaryOptions> options, NpgsqlDat
 
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
             var sequence = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT coalesce(max(id), 0) FROM event_log", cancellationToken: cancellationToken));
-            var latest = await connection.QueryAsync<(long ProjectId, string EventType, string? Path)>(new CommandDefinition(
+            var latest = await connection.QueryAsync<(long ProjectId, long Id, string EventType, string? Path)>(new CommandDefinition(
                 """
-                SELECT DISTINCT ON (project_id) project_id, event_type, body->>'PathWithNamespace'
+                SELECT DISTINCT ON (project_id) project_id, id, event_type, body->>'PathWithNamespace'
                   FROM event_log WHERE project_id IS NOT NULL
                  ORDER BY project_id, id DESC
                 """,
                 cancellationToken: cancellationToken));
-            var known = latest.Where(r => r.EventType != "ProjectDestroyed" && r.Path is not null).ToDictionary(r => r.ProjectId, r => r.Path!);
+            // A group rename moves every project below the group without an event of the project's own.
+            var groupRenames = (await connection.QueryAsync<(long Id, string Old, string New)>(new CommandDefinition(
+                "SELECT id, body->>'OldFullPath', body->>'FullPath' FROM event_log WHERE event_type = 'NamespaceRenamed' ORDER BY id",
+                cancellationToken: cancellationToken))).AsList();
+            var known = latest.Where(r => r.EventType != "ProjectDestroyed" && r.Path is not null)
+                .ToDictionary(r => r.ProjectId, r => FollowGroupRenames(r.Path!, r.Id, groupRenames));
             var destroyed = latest.Where(r => r.EventType == "ProjectDestroyed").Select(r => r.ProjectId).ToHashSet();
 
             var (legacy, hashed) = ScanStorage();

@@ -237,5 +237,17 @@ public sealed class Reconciler(
         return Outcome.Failed;
     }
 
-    private string? LocalChecksum(long projectId) => mirrors.Exists(projectId) ? RefsChecksum.Compute(mirrors.DataPath(projectId)) : null;
+    /// <summary>The mirror's refs checksum; null when there is no mirror, or one libgit2 cannot read (then it is refetched like a missing one).</summary>
+    private string? LocalChecksum(long projectId)
+    {
+        try
+        {
+            return mirrors.Exists(projectId) ? RefsChecksum.Compute(mirrors.DataPath(projectId)) : null;
+        }
+        catch (LibGit2Sharp.LibGit2SharpException e)
+        {
+            logger.LogWarning("Cannot read the mirror of project {ProjectId} ({Error}); it counts as differing", projectId, e.Message);
+            return null;
+        }
+    }
 }
