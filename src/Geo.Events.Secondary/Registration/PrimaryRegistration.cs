@@ -70,7 +70,7 @@ public sealed class PrimaryRegistration(
 
         var api = new PrimaryApi(http, downloads, secondary.Name, token.AccessToken);
         _api.TrySetResult(api);
-        var reconciling = reconciler.RunAsync(api, token.JustRegistered, stoppingToken);
+        var reconciling = ReconcileAsync(api, token.JustRegistered, stoppingToken);
         using var timer = new PeriodicTimer(secondary.HeartbeatInterval);
         do
         {
@@ -81,7 +81,7 @@ public sealed class PrimaryRegistration(
                     await reconciler.RequestAsync(request, stoppingToken);
                 }
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or NpgsqlException && !stoppingToken.IsCancellationRequested)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or NpgsqlException or System.Text.Json.JsonException && !stoppingToken.IsCancellationRequested)
             {
                 // The primary being away for a while is not this secondary's problem: it keeps applying events.
                 logger.LogWarning("Could not report status to geo-primary: {Error}", e.Message);
@@ -89,6 +89,23 @@ public sealed class PrimaryRegistration(
         }
         while (!reconciling.IsCompleted && await timer.WaitForNextTickAsync(stoppingToken));
         await reconciling;
+    }
+
+    /// <summary>Runs the reconciler for as long as the service runs; a failure (PostgreSQL away at start) restarts it, not the host.</summary>
+    private async Task ReconcileAsync(PrimaryApi api, bool justRegistered, CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await reconciler.RunAsync(api, justRegistered, stoppingToken);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Backfill and verification stopped ({Error}); starting them again in 10 s", e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(10), stoppingToken);
+            }
+        }
     }
 
     private sealed record Registered(string AccessToken, bool JustRegistered);
