@@ -1,4 +1,3 @@
-using Geo.Events.Contracts;
 using Geo.Events.Core.Paths;
 using Geo.Events.Primary.Secondaries;
 using Microsoft.Extensions.Options;
@@ -20,11 +19,9 @@ public static class FileEndpoints
     private static async Task<IResult> ServeAsync(
         string name, string kind, string path, HttpRequest request, SecondaryStore store, IOptions<PrimaryOptions> options, CancellationToken cancellationToken)
     {
-        var header = request.Headers.Authorization.ToString();
-        var token = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..].Trim() : "";
-        if (token.Length == 0 || !await store.MatchesAsync(name, token, cancellationToken))
+        if (!await SecondaryEndpoints.AuthenticatedAsync(name, request, store, cancellationToken))
         {
-            return Results.Problem(title: "Wrong token", detail: $"send secondary '{name}'s access token as 'Authorization: Bearer <token>'", statusCode: StatusCodes.Status401Unauthorized);
+            return SecondaryEndpoints.WrongToken(name);
         }
 
         if (FilePath.Parse(kind) is not { } fileKind || !options.Value.FileRoots().TryGetValue(fileKind, out var root))

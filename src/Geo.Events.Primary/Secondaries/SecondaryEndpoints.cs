@@ -64,10 +64,11 @@ public static class SecondaryEndpoints
             : Results.Ok(new { project, sequence });
     }
 
-    private static async Task<bool> AuthenticatedAsync(string name, HttpRequest request, SecondaryStore store, CancellationToken cancellationToken) =>
+    /// <summary>True when the request carries <paramref name="name"/>'s access token as its bearer token (every secondary endpoint).</summary>
+    internal static async Task<bool> AuthenticatedAsync(string name, HttpRequest request, SecondaryStore store, CancellationToken cancellationToken) =>
         Bearer(request) is { } presented && await store.MatchesAsync(name, presented, cancellationToken);
 
-    private static IResult WrongToken(string name) =>
+    internal static IResult WrongToken(string name) =>
         Problem(StatusCodes.Status401Unauthorized, "Wrong token", $"send secondary '{name}'s access token as 'Authorization: Bearer <token>'");
 
     private static async Task<IResult> RegisterAsync(

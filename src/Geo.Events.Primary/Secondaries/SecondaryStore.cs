@@ -25,7 +25,7 @@ public sealed class SecondaryStore(NpgsqlDataSource dataSource)
     /// <summary>Inserts the secondary, or recognises a repeat of the same registration by its token.</summary>
     public async Task<Outcome> RegisterAsync(string name, string? url, string[] namespaces, string token, CancellationToken cancellationToken)
     {
-        var hash = Hash(token);
+        var hash = Secrets.Hash(token);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var inserted = await connection.ExecuteAsync(new CommandDefinition(
             """
@@ -93,6 +93,4 @@ public sealed class SecondaryStore(NpgsqlDataSource dataSource)
         return await connection.QuerySingleOrDefaultAsync<string[]>(new CommandDefinition(
             "SELECT namespaces FROM secondaries WHERE name = @name", new { name }, cancellationToken: cancellationToken)) ?? [];
     }
-
-    public static string Hash(string token) => Secrets.Hash(token);
 }

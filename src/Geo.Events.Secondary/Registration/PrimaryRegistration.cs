@@ -198,9 +198,9 @@ public sealed class PrimaryRegistration(
 
     private async Task<object> StatusAsync(CancellationToken cancellationToken)
     {
-        var (states, oldest) = await projects.SummaryAsync(cancellationToken);
-        var (projectStates, _) = await projects.SummaryAsync(cancellationToken, Contracts.RepositoryKind.Project);
-        var (wikiStates, _) = await projects.SummaryAsync(cancellationToken, Contracts.RepositoryKind.Wiki);
+        var (projectStates, projectOldest) = await projects.SummaryAsync(cancellationToken, Contracts.RepositoryKind.Project);
+        var (wikiStates, wikiOldest) = await projects.SummaryAsync(cancellationToken, Contracts.RepositoryKind.Wiki);
+        var oldest = Math.Max(projectOldest, wikiOldest); // the oldest unapplied event of either kind
         var keyCounts = await keys.CountsAsync(cancellationToken);
         return new
         {
