@@ -25,6 +25,16 @@ public sealed class SecondaryOptions
 
     public string? GitPassword { get; set; }
 
+    /// <summary>How long connecting to the primary's git server may take before the fetch fails and is retried.</summary>
+    public TimeSpan GitConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// A fetch whose connection receives (or accepts) nothing for this long fails and is retried, releasing its
+    /// fetch slot: a stalled primary cannot wedge the secondary. Each read and write is bounded, not the whole
+    /// fetch, so a large clone that keeps receiving is never cut off.
+    /// </summary>
+    public TimeSpan GitTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>How many clones and fetches this instance runs at once.</summary>
     public int ConcurrentSyncs { get; set; } = 4;
 

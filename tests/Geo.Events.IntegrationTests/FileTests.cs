@@ -205,7 +205,7 @@ public sealed class FileTests
         Assert.IsTrue(growth < 64L * 1024 * 1024, $"peak memory grew by {growth / (1024 * 1024)} MiB while copying a {size / (1024 * 1024)} MiB file");
     }
 
-    private static JsonObject FileEvent(string name, string path, long? size = null, string? sha256 = null)
+    internal static JsonObject FileEvent(string name, string path, long? size = null, string? sha256 = null)
     {
         var payload = new JsonObject { ["event_name"] = name, ["path"] = path };
         if (size is not null)
@@ -217,7 +217,7 @@ public sealed class FileTests
         return payload;
     }
 
-    private static async Task WaitForStateAsync(GeoSite site, string name, string path, string state, TimeSpan? timeout = null) =>
+    internal static async Task WaitForStateAsync(GeoSite site, string name, string path, string state, TimeSpan? timeout = null) =>
         await GeoSite.WaitUntilAsync(
             async () => await site.QuerySecondaryAsync<string?>(name, "SELECT min(state) FROM files WHERE path = @path", new { path }) == state,
             timeout ?? Timeout, () => $"{name}: {path} did not become {state}");
@@ -230,7 +230,7 @@ public sealed class FileTests
         return await site.Http.SendAsync(request);
     }
 
-    private static (long Size, string Sha256) WriteRandom(string path, long size)
+    internal static (long Size, string Sha256) WriteRandom(string path, long size)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -249,7 +249,7 @@ public sealed class FileTests
         return (size, Convert.ToHexStringLower(hash.GetHashAndReset()));
     }
 
-    private static string Sha256(string path)
+    internal static string Sha256(string path)
     {
         using var stream = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(stream));

@@ -158,11 +158,6 @@ public sealed class GeoSite : IAsyncDisposable
     public void StartSecondary(string name, IReadOnlyDictionary<string, string>? extra = null)
     {
         var settings = Common(SecondaryDatabase(name));
-        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
-        {
-            settings[key] = value;
-        }
-
         settings["Secondary:Name"] = name;
         settings["Secondary:MirrorRoot"] = MirrorRoot(name);
         settings["Secondary:PrimaryGitUrl"] = StorageRoot;
@@ -176,6 +171,11 @@ public sealed class GeoSite : IAsyncDisposable
             settings["Secondary:PrimaryUrl"] = PrimaryUrl.ToString();
             settings["Secondary:RegistrationToken"] = RegistrationToken;
             settings["Secondary:HeartbeatInterval"] = "00:00:01";
+        }
+
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+        {
+            settings[key] = value; // last, so a test can point the secondary elsewhere (e.g. through a faulty proxy)
         }
 
         var url = _secondaryUrls.TryGetValue(name, out var known) ? known : new Uri($"http://127.0.0.1:{GeoProcess.FreePort()}");

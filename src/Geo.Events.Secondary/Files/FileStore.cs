@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using Geo.Events.Contracts;
+using Geo.Events.Core.Messaging;
 using Geo.Events.Core.Paths;
 using Geo.Events.Core.Storage;
 using Geo.Events.Secondary.Registration;
@@ -58,7 +59,8 @@ public sealed class FileStore(IOptions<SecondaryOptions> options, ILogger<FileSt
 
         var etagFile = partial + ".etag";
         var etag = offset > 0 && File.Exists(etagFile) ? await File.ReadAllTextAsync(etagFile, cancellationToken) : null;
-        using var response = await api.DownloadAsync(file.Kind, file.Path, offset, etag, cancellationToken);
+        var idle = options.Value.DownloadIdleTimeout;
+        using var response = await DownloadAsync(api, file, offset, etag, idle, cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
             DeleteQuietly(partial, etagFile);
@@ -99,7 +101,6 @@ public sealed class FileStore(IOptions<SecondaryOptions> options, ILogger<FileSt
             }
 
             await using var input = await response.Content.ReadAsStreamAsync(cancellationToken);
-            var idle = options.Value.DownloadIdleTimeout;
             while (true)
             {
                 // No overall limit (files can be large), but a download that stalls is stopped and retried.
@@ -112,7 +113,7 @@ public sealed class FileStore(IOptions<SecondaryOptions> options, ILogger<FileSt
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    throw new TimeoutException($"no bytes of {file.Path} for {idle.TotalSeconds:0} s; the download resumes on the next try");
+                    throw new TimeoutException($"no bytes of {file.Path} for {Durations.Format(idle)}; the download resumes on the next try");
                 }
 
                 if (read == 0)
@@ -154,6 +155,24 @@ public sealed class FileStore(IOptions<SecondaryOptions> options, ILogger<FileSt
         Posix.SyncDirectory(folder);
         DeleteQuietly(etagFile);
         return Outcome.Copied;
+    }
+
+    /// <summary>
+    /// Asks for the file (from <paramref name="offset"/>), waiting at most <paramref name="idle"/> for the answer's
+    /// headers: a primary that accepts the connection and then says nothing must not hold the consumer for ever.
+    /// </summary>
+    private static async Task<HttpResponseMessage> DownloadAsync(PrimaryApi api, FileCreated file, long offset, string? etag, TimeSpan idle, CancellationToken cancellationToken)
+    {
+        using var answer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        answer.CancelAfter(idle);
+        try
+        {
+            return await api.DownloadAsync(file.Kind, file.Path, offset, etag, answer.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"geo-primary did not answer for {file.Path} within {Durations.Format(idle)}; the download is tried again");
+        }
     }
 
     /// <summary>Removes the file and any partial download of it; true when there was a file.</summary>

@@ -1,6 +1,7 @@
 using Geo.Events.Contracts;
 using Geo.Events.Core.Observability;
 using Geo.Events.Core.Paths;
+using Geo.Events.Core.Repositories;
 using Geo.Events.Core.Storage;
 using LibGit2Sharp;
 using Microsoft.Extensions.Options;
@@ -40,6 +41,7 @@ public sealed class MirrorStore
         }
 
         _ = BaseUrl(_options.PrimaryGitUrl);
+        GitNetworkTimeouts.Apply(_options.GitConnectTimeout, _options.GitTimeout);
         _root = Path.GetFullPath(_options.MirrorRoot);
         _tempRoot = Path.Combine(_root, ".tmp");
         Directory.CreateDirectory(_tempRoot);

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Geo.Events.Testing;
+
+/// <summary>
+/// The primary's repositories over git's smart HTTP protocol, served by git itself: each request runs
+/// <c>git http-backend</c> as a CGI program (as Apache or nginx+fcgiwrap would) under Kestrel on 127.0.0.1.
+/// </summary>
+public sealed class GitHttpServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private GitHttpServer(WebApplication app, Uri baseUrl)
+    {
+        _app = app;
+        BaseUrl = baseUrl;
+    }
+
+    public Uri BaseUrl { get; }
+
+    public static async Task<GitHttpServer> StartAsync(string projectRoot)
+    {
+        var port = GeoProcess.FreePort();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+        var app = builder.Build();
+        app.Run(context => ServeAsync(context, projectRoot));
+        await app.StartAsync();
+        return new GitHttpServer(app, new Uri($"http://127.0.0.1:{port}"));
+    }
+
+    private static async Task ServeAsync(HttpContext context, string projectRoot)
+    {
+        var request = context.Request;
+        var start = new ProcessStartInfo("git", ["http-backend"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.Environment["GIT_PROJECT_ROOT"] = projectRoot;
+        start.Environment["GIT_HTTP_EXPORT_ALL"] = "1";
+        start.Environment["GATEWAY_INTERFACE"] = "CGI/1.1";
+        start.Environment["REQUEST_METHOD"] = request.Method;
+        start.Environment["PATH_INFO"] = Uri.UnescapeDataString(request.Path.Value ?? "/");
+        start.Environment["QUERY_STRING"] = request.QueryString.HasValue ? request.QueryString.Value![1..] : "";
+        start.Environment["CONTENT_TYPE"] = request.ContentType ?? "";
+        start.Environment["REMOTE_ADDR"] = "127.0.0.1";
+        if (request.ContentLength is { } length)
+        {
+            start.Environment["CONTENT_LENGTH"] = length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        foreach (var (header, variable) in new[] { ("Content-Encoding", "HTTP_CONTENT_ENCODING"), ("Git-Protocol", "GIT_PROTOCOL") })
+        {
+            if (request.Headers.TryGetValue(header, out var value))
+            {
+                start.Environment[variable] = value.ToString();
+            }
+        }
+
+        using var git = Process.Start(start) ?? throw new InvalidOperationException("could not start git http-backend");
+        var errors = git.StandardError.ReadToEndAsync();
+        await request.Body.CopyToAsync(git.StandardInput.BaseStream);
+        git.StandardInput.Close();
+
+        // CGI answer: header lines ("Status: 404 Not Found", "Content-Type: …"), a blank line, then the body.
+        var output = git.StandardOutput.BaseStream;
+        var response = context.Response;
+        while (ReadHeaderLine(output) is { Length: > 0 } line)
+        {
+            var colon = line.IndexOf(':');
+            var (name, value) = (line[..colon].Trim(), line[(colon + 1)..].Trim());
+            if (name.Equals("Status", StringComparison.OrdinalIgnoreCase))
+            {
+                response.StatusCode = int.Parse(value.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else
+            {
+                response.Headers.Append(name, value);
+            }
+        }
+
+        await output.CopyToAsync(response.Body);
+        await git.WaitForExitAsync();
+        if (git.ExitCode != 0 && !response.HasStarted)
+        {
+            response.StatusCode = StatusCodes.Status500InternalServerError;
+            await response.WriteAsync(await errors);
+        }
+    }
+
+    private static string ReadHeaderLine(Stream stream)
+    {
+        var line = new List<byte>();
+        int b;
+        while ((b = stream.ReadByte()) >= 0 && b != '\n')
+        {
+            if (b != '\r')
+            {
+                line.Add((byte)b);
+            }
+        }
+
+        return System.Text.Encoding.ASCII.GetString(line.ToArray());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
