@@ -22,6 +22,10 @@ public sealed class StorageWatcher(
 {
     private sealed record Seen(string Path, long Size, DateTime Mtime, bool Announced, DateTime UpdatedAt);
 
+    // Files whose name cannot be replicated are reported once per run of geo-primary, not on every scan.
+    private const int MaxRemembered = 10_000;
+    private readonly HashSet<string> _skipped = [];
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = options.Value.FileScanInterval;
@@ -167,13 +171,13 @@ public sealed class StorageWatcher(
                 else if (entry is FileInfo file)
                 {
                     var relative = Path.GetRelativePath(root, file.FullName).Replace(Path.DirectorySeparatorChar, '/');
-                    if (FilePath.Problem(relative) is null)
+                    if (FilePath.Problem(relative) is not { } problem)
                     {
                         yield return file;
                     }
-                    else
+                    else if (_skipped.Count < MaxRemembered && _skipped.Add(root + "\0" + relative))
                     {
-                        logger.LogWarning("Storage watcher skips {Path}: its name cannot be replicated safely", relative);
+                        logger.LogWarning("Storage watcher skips {Path}: {Problem}; its name cannot be replicated safely (reported once)", relative, problem);
                     }
                 }
             }
