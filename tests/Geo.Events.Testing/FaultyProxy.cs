@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
 namespace Geo.Events.Testing;
 
@@ -29,19 +27,21 @@ public sealed class FaultyProxy : IAsyncDisposable
         "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "Proxy-Connection", "TE", "Trailer", "Host",
     };
 
-    private readonly WebApplication _app;
     private readonly HttpClient _upstream;
+    private WebApplication _app = null!;
     private readonly ConcurrentQueue<string> _faulted = new();
     private readonly CancellationTokenSource _closing = new();
 
-    private FaultyProxy(WebApplication app, HttpClient upstream, Uri baseUrl)
+    private FaultyProxy(Uri upstream)
     {
-        _app = app;
-        _upstream = upstream;
-        BaseUrl = baseUrl;
+        _upstream = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = DecompressionMethods.None })
+        {
+            BaseAddress = upstream,
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
     }
 
-    public Uri BaseUrl { get; }
+    public Uri BaseUrl { get; private set; } = null!;
 
     /// <summary>Chooses the fault for a request (by its path), or null to pass it through. Change it at any time.</summary>
     public Func<PathString, ProxyFault?> Faults { get; set; } = _ => null;
@@ -51,19 +51,8 @@ public sealed class FaultyProxy : IAsyncDisposable
 
     public static async Task<FaultyProxy> StartAsync(Uri upstream)
     {
-        var port = GeoProcess.FreePort();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
-        var app = builder.Build();
-        var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = DecompressionMethods.None })
-        {
-            BaseAddress = upstream,
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
-        var proxy = new FaultyProxy(app, http, new Uri($"http://127.0.0.1:{port}"));
-        app.Run(proxy.ForwardAsync);
-        await app.StartAsync();
+        var proxy = new FaultyProxy(upstream);
+        (proxy._app, proxy.BaseUrl) = await LoopbackServer.StartAsync(proxy.ForwardAsync);
         return proxy;
     }
 

@@ -1,9 +1,6 @@
 using System.Diagnostics;
-using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
 namespace Geo.Events.Testing;
 
@@ -25,14 +22,8 @@ public sealed class GitHttpServer : IAsyncDisposable
 
     public static async Task<GitHttpServer> StartAsync(string projectRoot)
     {
-        var port = GeoProcess.FreePort();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
-        var app = builder.Build();
-        app.Run(context => ServeAsync(context, projectRoot));
-        await app.StartAsync();
-        return new GitHttpServer(app, new Uri($"http://127.0.0.1:{port}"));
+        var (app, baseUrl) = await LoopbackServer.StartAsync(context => ServeAsync(context, projectRoot));
+        return new GitHttpServer(app, baseUrl);
     }
 
     private static async Task ServeAsync(HttpContext context, string projectRoot)
