@@ -51,6 +51,9 @@ public sealed class SlowPrimaryTests
         await site.WaitForMirrorsAsync(stuck);
         await Shell.RunAsync("git", site.MirrorPath("tokyo", stuck.PathWithNamespace), "fsck", "--strict");
         Assert.AreEqual(stuckHead, (await ReadRefsAsync(site.MirrorPath("tokyo", stuck.PathWithNamespace)))["refs/heads/main"]);
+
+        // Every attempt that timed out built its clone in .tmp (while it ran, one is there); none is left behind.
+        Assert.IsEmpty(Directory.GetFileSystemEntries(Path.Combine(site.MirrorRoot("tokyo"), ".tmp")), "a clone that timed out left its temp folder behind");
     }
 
     [TestMethod]
