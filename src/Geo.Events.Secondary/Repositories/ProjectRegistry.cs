@@ -27,10 +27,14 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
         """;
 
     /// <summary>Records that an event for the project arrived; a sync that starts after this covers it.</summary>
-    public async Task NoteSeenAsync(long projectId, RepositoryKind kind, string path, long sequence, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records that an event up to <paramref name="sequence"/> arrived; returns the seconds since the repository's
+    /// last fetch started (null if never), which the coalesce window needs, in the same round trip.
+    /// </summary>
+    public async Task<double?> NoteSeenAsync(long projectId, RepositoryKind kind, string path, long sequence, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
+        return await connection.ExecuteScalarAsync<double?>(new CommandDefinition(
             """
             INSERT INTO projects (project_id, kind, path_with_namespace, max_seen_sequence, pending_since, path_sequence, state)
             SELECT @projectId, @kind, @path, @sequence, now(), @sequence,
@@ -45,6 +49,7 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
                                               THEN EXCLUDED.path_with_namespace ELSE projects.path_with_namespace END,
                    path_sequence       = GREATEST(projects.path_sequence, EXCLUDED.path_sequence),
                    updated_at          = now()
+            RETURNING extract(epoch FROM now() - last_synced_at)::float8
             """,
             new { projectId, kind = (short)kind, path, sequence }, cancellationToken: cancellationToken));
     }
@@ -132,12 +137,15 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
             new { projectId, kind = (short)kind, linkedPath }, cancellationToken: cancellationToken));
     }
 
-    /// <summary>Records a successful sync; <paramref name="absent"/>: the primary has no such repository (a project without a wiki).</summary>
+    /// <summary>
+    /// Records a successful sync; <paramref name="absent"/>: the primary has no such repository (a project without a
+    /// wiki). <paramref name="linkedPath"/>, when given, is the link the sync just made, recorded in the same update.
+    /// </summary>
     /// <param name="startedAt">
     /// When the fetch started: the mirror shows the primary as it was then, so <c>last_synced_at</c> is that
     /// moment, and the coalesce window runs from the previous fetch's start, not its end.
     /// </param>
-    public async Task MarkSyncedAsync(long projectId, RepositoryKind kind, long coveredSequence, DateTime startedAt, CancellationToken cancellationToken, bool absent = false)
+    public async Task MarkSyncedAsync(long projectId, RepositoryKind kind, long coveredSequence, DateTime startedAt, CancellationToken cancellationToken, bool absent = false, string? linkedPath = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
@@ -145,10 +153,11 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
             UPDATE projects
                SET state = CASE WHEN state = 'destroyed' THEN state WHEN @absent THEN 'absent' ELSE 'synced' END, last_synced_sequence = GREATEST(last_synced_sequence, @coveredSequence),
                    pending_since = CASE WHEN max_seen_sequence <= GREATEST(last_synced_sequence, @coveredSequence) THEN NULL ELSE pending_since END,
+                   linked_path = COALESCE(@linkedPath, linked_path),
                    last_synced_at = @startedAt, sync_count = sync_count + 1, last_error = NULL, retry_count = 0, updated_at = now()
              WHERE project_id = @projectId AND kind = @kind
             """,
-            new { projectId, kind = (short)kind, coveredSequence, absent, startedAt }, cancellationToken: cancellationToken));
+            new { projectId, kind = (short)kind, coveredSequence, absent, startedAt, linkedPath }, cancellationToken: cancellationToken));
     }
 
     /// <summary>Projects per state, and the age in seconds of the oldest event still waiting for a sync.</summary>

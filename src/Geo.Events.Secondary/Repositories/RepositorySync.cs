@@ -25,9 +25,9 @@ public sealed class RepositorySync(
     /// </summary>
     public async Task<bool> SyncAsync(long projectId, RepositoryKind kind, string path, long sequence, CancellationToken cancellationToken)
     {
-        await registry.NoteSeenAsync(projectId, kind, path, sequence, cancellationToken);
+        var sinceLastSync = await registry.NoteSeenAsync(projectId, kind, path, sequence, cancellationToken);
         var fetched = false;
-        var ran = await coordinator.RunAsync(projectId * 2 + (long)kind, async closeToJoiners => fetched = await RunAsync(projectId, kind, closeToJoiners, force: false, cancellationToken));
+        var ran = await coordinator.RunAsync(projectId * 2 + (long)kind, async closeToJoiners => fetched = await RunAsync(projectId, kind, closeToJoiners, sinceLastSync, force: false, cancellationToken));
         return ran && fetched;
     }
 
@@ -38,15 +38,16 @@ public sealed class RepositorySync(
     public async Task<bool> ForceAsync(long projectId, string path, long sequence, CancellationToken cancellationToken)
     {
         await registry.NoteSeenAsync(projectId, RepositoryKind.Project, path, sequence, cancellationToken);
-        return await RunAsync(projectId, RepositoryKind.Project, () => { }, force: true, cancellationToken);
+        return await RunAsync(projectId, RepositoryKind.Project, () => { }, sinceLastSync: null, force: true, cancellationToken);
     }
 
-    private async Task<bool> RunAsync(long projectId, RepositoryKind kind, Action closeToJoiners, bool force, CancellationToken cancellationToken)
+    private async Task<bool> RunAsync(long projectId, RepositoryKind kind, Action closeToJoiners, double? sinceLastSync, bool force, CancellationToken cancellationToken)
     {
         // A repository synced moments ago is in a burst of pushes: wait out the rest of the window, so the
-        // one fetch that follows covers every push that arrives meanwhile.
+        // one fetch that follows covers every push that arrives meanwhile. (How long ago came back with the
+        // note of this event's arrival, read a moment ago: no extra round trip.)
         var window = options.Value.CoalesceWindow;
-        if (!force && (await registry.GetAsync(projectId, kind, cancellationToken)).SecondsSinceLastSync is { } since && since < window.TotalSeconds)
+        if (!force && sinceLastSync is { } since && since < window.TotalSeconds)
         {
             await Task.Delay(window - TimeSpan.FromSeconds(since), cancellationToken);
         }
@@ -76,10 +77,6 @@ public sealed class RepositorySync(
                 mirrors.Link(projectId, kind, entry.PathWithNamespace, entry.LinkedPath);
                 return true;
             }, cancellationToken);
-            if (exists)
-            {
-                await registry.SetLinkedPathAsync(projectId, kind, entry.PathWithNamespace, CancellationToken.None);
-            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -87,7 +84,9 @@ public sealed class RepositorySync(
             throw;
         }
 
-        await registry.MarkSyncedAsync(projectId, kind, entry.MaxSeenSequence, fetchStarted, cancellationToken, absent: !exists);
+        // Not cancellable: the link on disk has changed, and the registry must say which it is.
+        await registry.MarkSyncedAsync(projectId, kind, entry.MaxSeenSequence, fetchStarted, CancellationToken.None, absent: !exists,
+            linkedPath: exists ? entry.PathWithNamespace : null);
         logger.LogInformation("Synced {Project}{Wiki} (events up to {Covered}{Forced})", entry.PathWithNamespace,
             kind == RepositoryKind.Wiki ? (exists ? " wiki" : " wiki: the primary has none") : "", entry.MaxSeenSequence, force ? ", forced" : "");
         return exists;
