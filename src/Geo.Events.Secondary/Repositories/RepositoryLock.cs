@@ -23,10 +23,9 @@ public sealed class RepositoryLock(NpgsqlDataSource dataSource)
         try
         {
             // Advisory lock waits obey lock_timeout: a wedged holder turns into an error, not a stuck consumer.
+            // Both statements go in one round trip.
             await connection.ExecuteAsync(new CommandDefinition(
-                $"SET lock_timeout = {(long)timeout.TotalMilliseconds}", cancellationToken: cancellationToken));
-            await connection.ExecuteAsync(new CommandDefinition(
-                "SELECT pg_advisory_lock(@space, @key)",
+                $"SET lock_timeout = {(long)timeout.TotalMilliseconds}; SELECT pg_advisory_lock(@space, @key)",
                 new { space = RepositoryLockSpace, key },
                 commandTimeout: (int)timeout.TotalSeconds + 5,
                 cancellationToken: cancellationToken));
@@ -48,12 +47,10 @@ public sealed class RepositoryLock(NpgsqlDataSource dataSource)
         var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         try
         {
-            await connection.ExecuteAsync(new CommandDefinition(
-                $"SET lock_timeout = {(long)timeout.TotalMilliseconds}", cancellationToken: cancellationToken));
             var key = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
-                "SELECT hashtext(@name); ", new { name = (int)kind + ":" + path }, cancellationToken: cancellationToken));
-            await connection.ExecuteAsync(new CommandDefinition(
-                "SELECT pg_advisory_lock(@space, @key)", new { space = FileLockSpace, key },
+                $"SET lock_timeout = {(long)timeout.TotalMilliseconds}; " +
+                "SELECT k.key FROM (SELECT hashtext(@name) AS key) AS k CROSS JOIN LATERAL (SELECT pg_advisory_lock(@space, k.key)) AS locked",
+                new { space = FileLockSpace, name = (int)kind + ":" + path },
                 commandTimeout: (int)timeout.TotalSeconds + 5, cancellationToken: cancellationToken));
             return new Lease(connection, key, FileLockSpace);
         }
