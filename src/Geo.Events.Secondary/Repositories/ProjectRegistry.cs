@@ -26,10 +26,10 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
         extract(epoch FROM now() - last_synced_at)::float8 AS SecondsSinceLastSync, linked_path AS LinkedPath, kind AS Kind
         """;
 
-    /// <summary>Records that an event for the project arrived; a sync that starts after this covers it.</summary>
     /// <summary>
-    /// Records that an event up to <paramref name="sequence"/> arrived; returns the seconds since the repository's
-    /// last fetch started (null if never), which the coalesce window needs, in the same round trip.
+    /// Records that an event for the project arrived; a sync that starts after this covers it. Returns the seconds
+    /// since the repository's last fetch started (null if never), which the coalesce window needs, in the same
+    /// round trip.
     /// </summary>
     public async Task<double?> NoteSeenAsync(long projectId, RepositoryKind kind, string path, long sequence, CancellationToken cancellationToken)
     {
