@@ -67,7 +67,7 @@ public static class SecondaryServices
 
         var rabbit = builder.Configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
         var retry = builder.Configuration.GetSection(RetryOptions.Section).Get<RetryOptions>() ?? new RetryOptions();
-        var immediate = retry.ImmediateIntervals; // parsed now: a bad setting stops the start with its reason
+        _ = retry.ImmediateIntervals; // parsed now: a bad setting stops the start with its reason
         _ = retry.DelayIntervals;
         builder.Services.Configure<RabbitMqOptions>(builder.Configuration.GetSection(RabbitMqOptions.Section));
         builder.Services.Configure<RetryOptions>(builder.Configuration.GetSection(RetryOptions.Section));
@@ -75,10 +75,10 @@ public static class SecondaryServices
         builder.Services.AddMassTransit(bus =>
         {
             bus.DisableUsageTelemetry(); // MassTransit would report usage to its vendor over the Internet
-            bus.AddConsumer<RepositorySyncConsumer>();
-            bus.AddConsumer<SshKeyConsumer>();
-            bus.AddConsumer<ProjectLifecycleConsumer>();
-            bus.AddConsumer<Files.FileConsumer>();
+            bus.AddConsumer<RepositorySyncConsumer, QuickRetryDefinition<RepositorySyncConsumer>>();
+            bus.AddConsumer<SshKeyConsumer, QuickRetryDefinition<SshKeyConsumer>>();
+            bus.AddConsumer<ProjectLifecycleConsumer, QuickRetryDefinition<ProjectLifecycleConsumer>>();
+            bus.AddConsumer<Files.FileConsumer, QuickRetryDefinition<Files.FileConsumer>>();
             bus.UsingRabbitMq((context, cfg) =>
             {
                 cfg.ConfigureHost(rabbit);
@@ -89,28 +89,11 @@ public static class SecondaryServices
                     endpoint.ConcurrentMessageLimit = secondary.ConcurrentMessages;
                     // Outer: redelivery through the delay queues. Inner, per consumer: quick retries in process.
                     endpoint.UseConsumeFilter(typeof(DelayedRedeliveryFilter<>), context);
-                    endpoint.ConfigureConsumer<RepositorySyncConsumer>(context, c => c.UseMessageRetry(r => QuickRetries(r, immediate)));
-                    endpoint.ConfigureConsumer<SshKeyConsumer>(context, c => c.UseMessageRetry(r => QuickRetries(r, immediate)));
-                    endpoint.ConfigureConsumer<ProjectLifecycleConsumer>(context, c => c.UseMessageRetry(r => QuickRetries(r, immediate)));
-                    endpoint.ConfigureConsumer<Files.FileConsumer>(context, c => c.UseMessageRetry(r => QuickRetries(r, immediate)));
+                    endpoint.ConfigureConsumers(context); // each with its definition's quick retries
                 });
             });
         });
         return builder;
-    }
-
-    private static void QuickRetries(IRetryConfigurator retry, TimeSpan[] intervals)
-    {
-        if (intervals.Length == 0)
-        {
-            retry.None();
-        }
-        else
-        {
-            retry.Intervals(intervals);
-        }
-
-        retry.Ignore<PermanentFailureException>(); // a bad path or key stays bad
     }
 
     /// <summary>Registry figures for /metrics, read from PostgreSQL when Prometheus scrapes.</summary>

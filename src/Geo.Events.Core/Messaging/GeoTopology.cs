@@ -14,18 +14,23 @@ public static partial class GeoTopology
 {
     public const string QueuePrefix = "geo.secondary.";
 
-    /// <summary>The exchange each contract is published to.</summary>
-    public static readonly IReadOnlyDictionary<Type, string> EventExchanges = new Dictionary<Type, string>
-    {
-        [typeof(RepositoryChanged)] = "geo.events.repository-changed",
-        [typeof(SshKeyCreated)] = "geo.events.ssh-key-created",
-        [typeof(SshKeyDestroyed)] = "geo.events.ssh-key-destroyed",
-        [typeof(ProjectRenamed)] = "geo.events.project-renamed",
-        [typeof(ProjectDestroyed)] = "geo.events.project-destroyed",
-        [typeof(NamespaceRenamed)] = "geo.events.namespace-renamed",
-        [typeof(FileCreated)] = "geo.events.file-created",
-        [typeof(FileDestroyed)] = "geo.events.file-destroyed",
-    };
+    private const string ExchangePrefix = "geo.events.";
+
+    /// <summary>Every event contract: each concrete <see cref="IGeoEvent"/> in the contracts assembly.</summary>
+    public static readonly IReadOnlyList<Type> EventTypes = typeof(IGeoEvent).Assembly.GetExportedTypes()
+        .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(IGeoEvent).IsAssignableFrom(t))
+        .OrderBy(t => t.Name, StringComparer.Ordinal)
+        .ToArray();
+
+    /// <summary>The exchange each contract is published to: <c>geo.events.</c> and its name in kebab case.</summary>
+    public static readonly IReadOnlyDictionary<Type, string> EventExchanges = EventTypes.ToDictionary(t => t, ExchangeName);
+
+    /// <summary>The contract named <paramref name="name"/> (as the event log and dead letters record it), if any.</summary>
+    public static Type? EventType(string name) => EventTypes.FirstOrDefault(t => t.Name == name);
+
+    /// <summary><c>RepositoryChanged</c> → <c>geo.events.repository-changed</c>.</summary>
+    public static string ExchangeName(Type eventType) =>
+        ExchangePrefix + string.Concat(eventType.Name.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "-" : "") + char.ToLowerInvariant(c) : c.ToString()));
 
     [GeneratedRegex(@"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\z", RegexOptions.CultureInvariant)]
     private static partial Regex SecondaryNamePattern();
@@ -52,16 +57,19 @@ public static partial class GeoTopology
             h.RequestedConnectionTimeout(TimeSpan.FromSeconds(10));
         });
 
-        cfg.Message<RepositoryChanged>(m => m.SetEntityName(EventExchanges[typeof(RepositoryChanged)]));
-        cfg.Message<SshKeyCreated>(m => m.SetEntityName(EventExchanges[typeof(SshKeyCreated)]));
-        cfg.Message<SshKeyDestroyed>(m => m.SetEntityName(EventExchanges[typeof(SshKeyDestroyed)]));
-        cfg.Message<ProjectRenamed>(m => m.SetEntityName(EventExchanges[typeof(ProjectRenamed)]));
-        cfg.Message<ProjectDestroyed>(m => m.SetEntityName(EventExchanges[typeof(ProjectDestroyed)]));
-        cfg.Message<NamespaceRenamed>(m => m.SetEntityName(EventExchanges[typeof(NamespaceRenamed)]));
-        cfg.Message<FileCreated>(m => m.SetEntityName(EventExchanges[typeof(FileCreated)]));
-        cfg.Message<FileDestroyed>(m => m.SetEntityName(EventExchanges[typeof(FileDestroyed)]));
+        cfg.MessageTopology.SetEntityNameFormatter(new EventExchangeFormatter(cfg.MessageTopology.EntityNameFormatter));
 
-        // The marker interface is not an exchange of its own: consumers bind to concrete events only.
-        cfg.Publish<IGeoEvent>(p => p.Exclude = true);
+        // The contracts' interfaces are not exchanges of their own: consumers bind to concrete events only.
+        foreach (var contract in typeof(IGeoEvent).Assembly.GetExportedTypes().Where(t => t.IsInterface))
+        {
+            cfg.Publish(contract, p => p.Exclude = true);
+        }
+    }
+
+    /// <summary>Names an event contract's exchange; anything else (MassTransit's own messages) as before.</summary>
+    private sealed class EventExchangeFormatter(IEntityNameFormatter fallback) : IEntityNameFormatter
+    {
+        public string FormatEntityName<T>() =>
+            EventExchanges.TryGetValue(typeof(T), out var exchange) ? exchange : fallback.FormatEntityName<T>();
     }
 }

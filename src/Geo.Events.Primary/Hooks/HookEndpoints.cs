@@ -81,12 +81,12 @@ public static class HookEndpoints
             return Problem(StatusCodes.Status422UnprocessableEntity, "Unknown event", "the payload has neither 'event_name' nor 'object_kind'");
         }
 
-        if (HookEvents.Ignored.Contains(kind))
+        if (HookKinds.Ignored.Contains(kind))
         {
             return Results.Ok(new { ignored = true, reason = $"'{kind}' events are not replicated by this version of Geo.Events" });
         }
 
-        if (!HookEvents.Replicated.Contains(kind))
+        if (!HookKinds.Replicated.TryGetValue(kind, out var hookKind))
         {
             return Problem(StatusCodes.Status422UnprocessableEntity, "Unknown event", $"'{Truncate(kind)}' is not a GitLab event Geo.Events knows");
         }
@@ -101,7 +101,7 @@ public static class HookEndpoints
                 detail: string.Join("; ", validation.Errors.Select(e => e.ErrorMessage).Distinct()));
         }
 
-        var evt = HookEventMapper.Map(payload, Guid.CreateVersion7(), DateTimeOffset.UtcNow);
+        var evt = hookKind.Map(payload, new EventStamp(Guid.CreateVersion7(), DateTimeOffset.UtcNow));
         EventLog.Appended appended;
         try
         {

@@ -102,7 +102,7 @@ public sealed class PayloadFuzzTests
                 return; // a 400 at ingest
             }
 
-            if (payload?.Kind is not { } kind || !HookEvents.Replicated.Contains(kind) || !validator.Validate(payload).IsValid)
+            if (payload?.Kind is not { } kind || !HookKinds.Replicated.ContainsKey(kind) || !validator.Validate(payload).IsValid)
             {
                 return; // a 4xx at ingest
             }
@@ -112,7 +112,7 @@ public sealed class PayloadFuzzTests
             // An oracle independent of the validators' own patterns: a path that reaches an event is plain printable ASCII.
             static void Plain(string path, string json) =>
                 Assert.IsFalse(path.Any(c => c <= ' ' || c > '~'), $"a path with a space, control or non-ASCII character was accepted: {json}");
-            switch (HookEventMapper.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow))
+            switch (HookKinds.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow))
             {
                 case RepositoryChanged e:
                     Assert.IsNull(ProjectPath.Problem(e.PathWithNamespace), json);

@@ -94,7 +94,7 @@ public sealed class SystemHookValidatorTests
         var result = _validator.Validate(payload);
         Assert.IsTrue(result.IsValid, Errors(result));
 
-        var evt = HookEventMapper.ToRepositoryChanged(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        var evt = (RepositoryChanged)HookKinds.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
         Assert.AreEqual(15L, evt.ProjectId);
         Assert.AreEqual("mike/diaspora", evt.PathWithNamespace);
         Assert.AreEqual("push", evt.Trigger);
@@ -108,7 +108,7 @@ public sealed class SystemHookValidatorTests
         var result = _validator.Validate(payload);
         Assert.IsTrue(result.IsValid, Errors(result));
 
-        var evt = HookEventMapper.ToRepositoryChanged(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        var evt = (RepositoryChanged)HookKinds.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
         Assert.AreEqual("repository_update", evt.Trigger);
         Assert.AreEqual("jsmith/example", evt.PathWithNamespace);
         Assert.AreEqual(1, evt.Changes.Count);
@@ -205,7 +205,7 @@ public sealed class SystemHookValidatorTests
         var result = _validator.Validate(payload);
         Assert.IsTrue(result.IsValid, Errors(result));
 
-        var evt = (SshKeyCreated)HookEventMapper.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        var evt = (SshKeyCreated)HookKinds.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
         Assert.AreEqual(4L, evt.KeyId);
         Assert.AreEqual("root", evt.Username);
         Assert.AreEqual("ssh-ed25519", evt.KeyType);
@@ -225,7 +225,7 @@ public sealed class SystemHookValidatorTests
     {
         var payload = Parse("""{"event_name":"key_destroy","username":"root","key":"whatever","id":4}""");
         Assert.IsTrue(_validator.Validate(payload).IsValid);
-        var evt = (SshKeyDestroyed)HookEventMapper.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        var evt = (SshKeyDestroyed)HookKinds.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
         Assert.AreEqual(4L, evt.KeyId);
 
         payload.Id = null;
@@ -261,7 +261,7 @@ public sealed class SystemHookValidatorTests
         var result = _validator.Validate(payload);
         Assert.IsTrue(result.IsValid, Errors(result));
 
-        var evt = (ProjectRenamed)HookEventMapper.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        var evt = (ProjectRenamed)HookKinds.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
         Assert.AreEqual(73L, evt.ProjectId);
         Assert.AreEqual("scores/underscore", evt.PathWithNamespace);
         Assert.AreEqual("jsmith/overscore", evt.OldPathWithNamespace);
@@ -271,9 +271,9 @@ public sealed class SystemHookValidatorTests
     [TestMethod]
     public void ProjectCreateIsASyncAndProjectDestroyItsOwnEvent()
     {
-        var created = HookEventMapper.Map(Parse(ProjectPayload("project_create", "jsmith/underscore", null)), Guid.NewGuid(), DateTimeOffset.UtcNow);
+        var created = HookKinds.Map(Parse(ProjectPayload("project_create", "jsmith/underscore", null)), Guid.NewGuid(), DateTimeOffset.UtcNow);
         Assert.AreEqual("project_create", ((RepositoryChanged)created).Trigger);
-        var destroyed = HookEventMapper.Map(Parse(ProjectPayload("project_destroy", "jsmith/underscore", null)), Guid.NewGuid(), DateTimeOffset.UtcNow);
+        var destroyed = HookKinds.Map(Parse(ProjectPayload("project_destroy", "jsmith/underscore", null)), Guid.NewGuid(), DateTimeOffset.UtcNow);
         Assert.AreEqual(73L, ((ProjectDestroyed)destroyed).ProjectId);
     }
 
@@ -311,7 +311,7 @@ public sealed class SystemHookValidatorTests
         var payload = Parse(WikiPagePayload);
         var result = _validator.Validate(payload);
         Assert.IsTrue(result.IsValid, Errors(result));
-        var evt = (RepositoryChanged)HookEventMapper.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        var evt = (RepositoryChanged)HookKinds.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
         Assert.AreEqual(RepositoryKind.Wiki, evt.Kind);
         Assert.AreEqual(1L, evt.ProjectId);
         Assert.AreEqual("root/awesome-project", evt.PathWithNamespace);
@@ -329,7 +329,7 @@ public sealed class SystemHookValidatorTests
     {
         var payload = Parse(RepositoryUpdatePayload.Replace("\"path_with_namespace\": \"jsmith/example\"", "\"path_with_namespace\": \"jsmith/example.wiki\"", StringComparison.Ordinal));
         Assert.IsTrue(_validator.Validate(payload).IsValid);
-        var evt = HookEventMapper.ToRepositoryChanged(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        var evt = (RepositoryChanged)HookKinds.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
         Assert.AreEqual(RepositoryKind.Wiki, evt.Kind);
         Assert.AreEqual("jsmith/example", evt.PathWithNamespace);
     }
@@ -343,7 +343,7 @@ public sealed class SystemHookValidatorTests
              "old_path": "old-name", "old_full_path": "parent-group/old-name"}
             """);
         Assert.IsTrue(_validator.Validate(payload).IsValid);
-        var evt = (NamespaceRenamed)HookEventMapper.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        var evt = (NamespaceRenamed)HookKinds.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
         Assert.AreEqual("parent-group/better-name", evt.FullPath);
         Assert.AreEqual("parent-group/old-name", evt.OldFullPath);
 
