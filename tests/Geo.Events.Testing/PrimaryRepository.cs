@@ -59,6 +59,14 @@ public sealed class PrimaryRepository
         return (await GitAsync("rev-parse", "HEAD")).Trim();
     }
 
+    /// <summary>Commits a new file on the current branch and pushes main, as a developer's <c>git push</c>; returns the new commit id.</summary>
+    public async Task<string> CommitAndPushAsync(string message)
+    {
+        var sha = await CommitAsync(message);
+        await GitAsync("push", "-q", "origin", "main");
+        return sha;
+    }
+
     public async Task<string> ShaAsync(string rev) =>
         (await Shell.RunAsync("git", BarePath, "rev-parse", rev)).Trim();
 

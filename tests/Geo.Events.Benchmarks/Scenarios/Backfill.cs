@@ -15,8 +15,7 @@ public static class Backfill
     public static async Task<IReadOnlyList<string>> CreateRepositoriesAsync(GeoSite site, int count)
     {
         var template = await site.CreateRepositoryAsync("bench/template");
-        var sha = await template.CommitAsync("the only commit");
-        await template.GitAsync("push", "-q", "origin", "main");
+        var sha = await template.CommitAndPushAsync("the only commit");
         var paths = Enumerable.Range(1, count).Select(i => $"bench/repo{i:0000}").ToList();
         foreach (var path in paths)
         {
