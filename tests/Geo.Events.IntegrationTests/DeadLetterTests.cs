@@ -116,7 +116,7 @@ public sealed class DeadLetterTests
         await template.CommitAndPushAsync("template");
         for (var i = 0; i < count; i++)
         {
-            CopyDirectory(template.BarePath, Path.Combine(site.StorageRoot, "bulk", $"p{i}.git"));
+            template.CopyBareTo(Path.Combine(site.StorageRoot, "bulk", $"p{i}.git"));
         }
 
         await using (var admin = site.StartAdmin("dlq", "replay", "--secondary", "tokyo", "--output", "json"))
@@ -223,20 +223,6 @@ public sealed class DeadLetterTests
         Assert.AreEqual(2, unbounded);
         StringAssert.Contains(reason, "--all");
         Assert.AreEqual(3, (await site.AdminAsync("dlq", "show", "999999")).ExitCode);
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var directory in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
-        {
-            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, directory)));
-        }
-
-        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
-        }
     }
 }
 
