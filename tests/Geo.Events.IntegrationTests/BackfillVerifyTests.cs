@@ -19,10 +19,7 @@ public sealed class BackfillVerifyTests
         var repos = new List<PrimaryRepository>();
         for (var i = 1; i <= 4; i++)
         {
-            var repo = await site.CreateRepositoryAsync(i % 2 == 0 ? $"alpha/app{i}" : $"beta/app{i}");
-            var sha = await repo.CommitAsync($"commit {i}");
-            await repo.GitAsync("push", "-q", "origin", "main");
-            await site.Hooks.AcceptedAsync(Hooks.Push("push", 100 + i, repo.PathWithNamespace, "refs/heads/main", Zero, sha));
+            var (repo, _) = await site.CreatePushedRepositoryAsync(i % 2 == 0 ? $"alpha/app{i}" : $"beta/app{i}", 100 + i, $"commit {i}");
             repos.Add(repo);
         }
 
@@ -30,8 +27,7 @@ public sealed class BackfillVerifyTests
         var hashedName = Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes("777")));
         var hashed = await site.CreateRepositoryAsync($"@hashed/{hashedName[..2]}/{hashedName[2..4]}/{hashedName}");
         await Shell.RunAsync("git", hashed.BarePath, "config", "gitlab.fullpath", "alpha/hashed-only");
-        await hashed.CommitAsync("hashed");
-        await hashed.GitAsync("push", "-q", "origin", "main");
+        await hashed.CommitAndPushAsync("hashed");
         // Secondaries fetch by path (GitLab's HTTP routes do that for hashed storage); the test's file transport needs a link for it.
         Directory.CreateDirectory(Path.Combine(site.StorageRoot, "alpha"));
         File.CreateSymbolicLink(Path.Combine(site.StorageRoot, "alpha", "hashed-only.git"), hashed.BarePath);
@@ -59,8 +55,7 @@ public sealed class BackfillVerifyTests
 
         // A push GitLab never announced (system hooks are not retried): only verification can see it.
         var unannounced = repos[0];
-        var missed = await unannounced.CommitAsync("no hook for this one");
-        await unannounced.GitAsync("push", "-q", "origin", "main");
+        var missed = await unannounced.CommitAndPushAsync("no hook for this one");
         var (code, stdout, stderr) = await site.AdminAsync("verify", "madrid", "--output", "json");
         Assert.AreEqual(0, code, stderr + stdout);
         var run = JsonDocument.Parse(stdout).RootElement.EnumerateArray().Single();
@@ -96,10 +91,7 @@ public sealed class BackfillVerifyTests
         var repos = new List<PrimaryRepository>();
         for (var i = 1; i <= count; i++)
         {
-            var repo = await site.CreateRepositoryAsync($"bulk/p{i:00}");
-            var sha = await repo.CommitAsync($"commit {i}");
-            await repo.GitAsync("push", "-q", "origin", "main");
-            await site.Hooks.AcceptedAsync(Hooks.Push("push", i, repo.PathWithNamespace, "refs/heads/main", Zero, sha));
+            var (repo, _) = await site.CreatePushedRepositoryAsync($"bulk/p{i:00}", i, $"commit {i}");
             repos.Add(repo);
         }
 

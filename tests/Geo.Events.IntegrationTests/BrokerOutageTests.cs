@@ -11,11 +11,8 @@ public sealed class BrokerOutageTests
     public async Task HooksAcceptedWhileRabbitMqIsStoppedAreDeliveredAfterItIsBack()
     {
         await using var site = await GeoSite.StartAsync(["tokyo", "berlin"]);
-        var repo = await site.CreateRepositoryAsync("ops/infra");
         const long id = 21;
-        var first = await repo.CommitAsync("before the outage");
-        await repo.GitAsync("push", "-q", "origin", "main");
-        await site.Hooks.AcceptedAsync(Hooks.Push("push", id, repo.PathWithNamespace, "refs/heads/main", Zero, first));
+        var (repo, first) = await site.CreatePushedRepositoryAsync("ops/infra", id, "before the outage");
         await site.WaitForMirrorsAsync(repo);
 
         await TestServers.RabbitCtlAsync("stop_app");
@@ -24,10 +21,7 @@ public sealed class BrokerOutageTests
             var before = first;
             for (var i = 0; i < 3; i++)
             {
-                var next = await repo.CommitAsync($"during the outage {i}");
-                await repo.GitAsync("push", "-q", "origin", "main");
-                await site.Hooks.AcceptedAsync(Hooks.Push("push", id, repo.PathWithNamespace, "refs/heads/main", before, next));
-                before = next;
+                (before, _) = await site.PushWithHookAsync(repo, id, $"during the outage {i}", before);
             }
 
             await repo.GitAsync("tag", "outage-tag");

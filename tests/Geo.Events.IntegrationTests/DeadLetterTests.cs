@@ -53,8 +53,7 @@ public sealed class DeadLetterTests
 
         // The cause is fixed: the repository now exists on the primary.
         var repo = await site.CreateRepositoryAsync("team/late");
-        await repo.CommitAsync("at last");
-        await repo.GitAsync("push", "-q", "origin", "main");
+        await repo.CommitAndPushAsync("at last");
 
         (code, stdout, stderr) = await site.AdminAsync("dlq", "replay", letterId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.AreEqual(0, code, stderr);
@@ -95,8 +94,7 @@ public sealed class DeadLetterTests
         // The message now waits in the broker's delay queue, not in the process: kill the process.
         await site.KillSecondaryAsync("tokyo");
         var repo = await site.CreateRepositoryAsync("team/slow");
-        await repo.CommitAsync("arrives while tokyo is down");
-        await repo.GitAsync("push", "-q", "origin", "main");
+        await repo.CommitAndPushAsync("arrives while tokyo is down");
         site.StartSecondary("tokyo", settings);
 
         await site.WaitForMirrorsAsync(repo);
@@ -115,11 +113,10 @@ public sealed class DeadLetterTests
 
         // Fix the cause for all of them: each repository now exists on the primary (copies of one template).
         var template = await site.CreateRepositoryAsync("bulk/template");
-        await template.CommitAsync("template");
-        await template.GitAsync("push", "-q", "origin", "main");
+        await template.CommitAndPushAsync("template");
         for (var i = 0; i < count; i++)
         {
-            CopyDirectory(template.BarePath, Path.Combine(site.StorageRoot, "bulk", $"p{i}.git"));
+            template.CopyBareTo(Path.Combine(site.StorageRoot, "bulk", $"p{i}.git"));
         }
 
         await using (var admin = site.StartAdmin("dlq", "replay", "--secondary", "tokyo", "--output", "json"))
@@ -226,20 +223,6 @@ public sealed class DeadLetterTests
         Assert.AreEqual(2, unbounded);
         StringAssert.Contains(reason, "--all");
         Assert.AreEqual(3, (await site.AdminAsync("dlq", "show", "999999")).ExitCode);
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var directory in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
-        {
-            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, directory)));
-        }
-
-        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
-        }
     }
 }
 

@@ -37,10 +37,7 @@ public sealed partial class ObservabilityTests
     public async Task MetricsFollowAnEventFromTheHookToTheMirror()
     {
         await using var site = await GeoSite.StartAsync(["tokyo"]);
-        var repo = await site.CreateRepositoryAsync("obs/app");
-        var sha = await repo.CommitAsync("one");
-        await repo.GitAsync("push", "-q", "origin", "main");
-        await site.Hooks.AcceptedAsync(Hooks.Push("push", 61, repo.PathWithNamespace, "refs/heads/main", Zero, sha));
+        var (repo, sha) = await site.CreatePushedRepositoryAsync("obs/app", 61, "one");
         using (var rejected = await site.Hooks.PostAsync(Hooks.Push("push", 61, repo.PathWithNamespace, "refs/heads/main", Zero, sha), tokenOverride: "wrong"))
         {
             Assert.AreEqual(HttpStatusCode.Unauthorized, rejected.StatusCode);

@@ -13,10 +13,7 @@ public sealed class PrimaryDatabaseOutageTests
     public async Task WhileItsDatabaseIsAwayIngestAnswers503AndStoresNothingThenRecovers()
     {
         await using var site = await GeoSite.StartAsync(["tokyo"]);
-        var repo = await site.CreateRepositoryAsync("outage/app");
-        var first = await repo.CommitAsync("before");
-        await repo.GitAsync("push", "-q", "origin", "main");
-        await site.Hooks.AcceptedAsync(Hooks.Push("push", 1, repo.PathWithNamespace, "refs/heads/main", Zero, first));
+        var (repo, first) = await site.CreatePushedRepositoryAsync("outage/app", 1, "before");
 
         // A real PostgreSQL refusing geo-primary: its database closed to new connections, its sessions ended.
         await AdminSqlAsync($"ALTER DATABASE \"{site.PrimaryDatabase}\" WITH ALLOW_CONNECTIONS false");

@@ -16,10 +16,7 @@ public sealed class ProjectLifecycleTests
     {
         await using var site = await GeoSite.StartAsync(Sites);
         const long id = 21;
-        var repo = await site.CreateRepositoryAsync("team/app");
-        await repo.CommitAsync("first");
-        await repo.GitAsync("push", "-q", "origin", "main");
-        await site.Hooks.AcceptedAsync(Hooks.Push("push", id, repo.PathWithNamespace, "refs/heads/main", Zero, await repo.ShaAsync("main")));
+        var (repo, _) = await site.CreatePushedRepositoryAsync("team/app", id);
         await site.WaitForMirrorsAsync(repo);
 
         var renamed = await repo.MoveAsync("team/app-renamed");
@@ -27,9 +24,7 @@ public sealed class ProjectLifecycleTests
         await WaitForMoveAsync(site, repo.PathWithNamespace, renamed.PathWithNamespace);
         await site.WaitForMirrorsAsync(renamed);
 
-        var second = await renamed.CommitAsync("after the rename");
-        await renamed.GitAsync("push", "-q", "origin", "main");
-        await site.Hooks.AcceptedAsync(Hooks.Push("push", id, renamed.PathWithNamespace, "refs/heads/main", Zero, second));
+        await site.PushWithHookAsync(renamed, id, "after the rename");
         await site.WaitForMirrorsAsync(renamed);
 
         var transferred = await renamed.MoveAsync("platform/tools/app-renamed");
@@ -55,14 +50,11 @@ public sealed class ProjectLifecycleTests
         await using var site = await GeoSite.StartAsync(["tokyo"]);
         const long id = 31;
         var repo = await site.CreateRepositoryAsync("old-group/service");
-        await repo.CommitAsync("first");
-        await repo.GitAsync("push", "-q", "origin", "main");
-        var first = await site.Hooks.AcceptedAsync(Hooks.Push("push", id, repo.PathWithNamespace, "refs/heads/main", Zero, await repo.ShaAsync("main")));
+        var (_, first) = await site.PushWithHookAsync(repo, id, "first");
         await site.WaitForMirrorsAsync(repo);
 
         var moved = await repo.MoveAsync("new-group/service");
-        await moved.CommitAsync("pushed around the rename");
-        await moved.GitAsync("push", "-q", "origin", "main");
+        await moved.CommitAndPushAsync("pushed around the rename");
         // Delivered out of order, as at-least-once delivery may: the rename (newer) first, then a push recorded before it.
         await using (var bus = await site.ForgeryBusAsync())
         {
@@ -110,9 +102,7 @@ public sealed class ProjectLifecycleTests
                 Timeout, () => $"{name} did not mirror the new, empty project");
         }
 
-        await repo.CommitAsync("first");
-        await repo.GitAsync("push", "-q", "origin", "main");
-        await site.Hooks.AcceptedAsync(Hooks.Push("push", id, repo.PathWithNamespace, "refs/heads/main", Zero, await repo.ShaAsync("main")));
+        await site.PushWithHookAsync(repo, id, "first");
         await site.WaitForMirrorsAsync(repo);
 
         var head = await repo.ShaAsync("main");
@@ -148,10 +138,7 @@ public sealed class ProjectLifecycleTests
         var repos = new List<PrimaryRepository>();
         foreach (var (path, id) in new[] { ("old-group/a", 81L), ("old-group/sub/b", 82L), ("old-group-2/c", 83L) })
         {
-            var repo = await site.CreateRepositoryAsync(path);
-            var sha = await repo.CommitAsync(path);
-            await repo.GitAsync("push", "-q", "origin", "main");
-            await site.Hooks.AcceptedAsync(Hooks.Push("push", id, path, "refs/heads/main", Zero, sha));
+            var (repo, _) = await site.CreatePushedRepositoryAsync(path, id, path);
             await site.WaitForMirrorsAsync(repo, "tokyo");
             repos.Add(repo);
         }
@@ -177,9 +164,7 @@ public sealed class ProjectLifecycleTests
             Timeout, () => "the group's projects did not move");
         Assert.IsTrue(Directory.Exists(site.MirrorPath("tokyo", "old-group-2/c")), "a group whose name merely starts the same was moved too");
 
-        var pushed = await a.CommitAsync("after the group rename");
-        await a.GitAsync("push", "-q", "origin", "main");
-        await site.Hooks.AcceptedAsync(Hooks.Push("push", 81, a.PathWithNamespace, "refs/heads/main", Zero, pushed));
+        await site.PushWithHookAsync(a, 81, "after the group rename");
         await site.WaitForMirrorsAsync(a, "tokyo");
         await site.WaitForMirrorsAsync(b, "tokyo");
     }

@@ -18,9 +18,7 @@ public sealed class PushReplicationTests
         const long id = 7;
 
         await repo.CommitAsync("first");
-        var main = await repo.CommitAsync("second");
-        await repo.GitAsync("push", "-q", "origin", "main");
-        await site.Hooks.AcceptedAsync(Hooks.Push("push", id, repo.PathWithNamespace, "refs/heads/main", Zero, main));
+        var (main, _) = await site.PushWithHookAsync(repo, id, "second");
         await site.WaitForMirrorsAsync(repo);
         foreach (var name in Sites)
         {
@@ -67,8 +65,7 @@ public sealed class PushReplicationTests
     {
         await using var site = await GeoSite.StartAsync(Sites, startSecondaries: false);
         var repo = await site.CreateRepositoryAsync("platform/web");
-        var sha = await repo.CommitAsync("only");
-        await repo.GitAsync("push", "-q", "origin", "main");
+        var sha = await repo.CommitAndPushAsync("only");
         var payload = Hooks.Push("push", 8, repo.PathWithNamespace, "refs/heads/main", Zero, sha);
         var delivery = Guid.NewGuid().ToString();
 
@@ -93,21 +90,15 @@ public sealed class PushReplicationTests
     public async Task ASecondaryThatWasDownCatchesUpFromItsQueue()
     {
         await using var site = await GeoSite.StartAsync(Sites);
-        var repo = await site.CreateRepositoryAsync("platform/cli");
         const long id = 9;
-        var first = await repo.CommitAsync("one");
-        await repo.GitAsync("push", "-q", "origin", "main");
-        await site.Hooks.AcceptedAsync(Hooks.Push("push", id, repo.PathWithNamespace, "refs/heads/main", Zero, first));
+        var (repo, first) = await site.CreatePushedRepositoryAsync("platform/cli", id, "one");
         await site.WaitForMirrorsAsync(repo);
 
         await site.KillSecondaryAsync("berlin");
         var before = first;
         for (var i = 0; i < 5; i++)
         {
-            var next = await repo.CommitAsync($"while berlin is down {i}");
-            await repo.GitAsync("push", "-q", "origin", "main");
-            await site.Hooks.AcceptedAsync(Hooks.Push("push", id, repo.PathWithNamespace, "refs/heads/main", before, next));
-            before = next;
+            (before, _) = await site.PushWithHookAsync(repo, id, $"while berlin is down {i}", before);
         }
 
         await site.WaitForMirrorsAsync(repo, "tokyo");
@@ -123,10 +114,7 @@ public sealed class PushReplicationTests
     {
         // geo-primary declares each configured secondary's queue at start, so nothing is routed to nobody.
         await using var site = await GeoSite.StartAsync(Sites, startSecondaries: false);
-        var repo = await site.CreateRepositoryAsync("platform/docs");
-        var sha = await repo.CommitAsync("docs");
-        await repo.GitAsync("push", "-q", "origin", "main");
-        await site.Hooks.AcceptedAsync(Hooks.Push("push", 10, repo.PathWithNamespace, "refs/heads/main", Zero, sha));
+        var (repo, _) = await site.CreatePushedRepositoryAsync("platform/docs", 10, "docs");
 
         site.StartSecondary("tokyo");
         site.StartSecondary("berlin");
@@ -143,10 +131,7 @@ public sealed class PushReplicationTests
         var before = Zero;
         for (var i = 0; i < pushes; i++)
         {
-            var next = await repo.CommitAsync($"burst {i}");
-            await repo.GitAsync("push", "-q", "origin", "main");
-            await site.Hooks.AcceptedAsync(Hooks.Push("push", id, repo.PathWithNamespace, "refs/heads/main", before, next));
-            before = next;
+            (before, _) = await site.PushWithHookAsync(repo, id, $"burst {i}", before);
         }
 
         site.StartSecondary("tokyo");

@@ -28,10 +28,7 @@ public sealed class RegistrationTests
         Assert.AreEqual(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token))), stored);
         Assert.AreNotEqual(token, stored);
 
-        var repo = await site.CreateRepositoryAsync("registered/app");
-        var sha = await repo.CommitAsync("first");
-        await repo.GitAsync("push", "-q", "origin", "main");
-        await site.Hooks.AcceptedAsync(Hooks.Push("push", 51, repo.PathWithNamespace, "refs/heads/main", Zero, sha));
+        var (repo, _) = await site.CreatePushedRepositoryAsync("registered/app", 51);
         await site.WaitForMirrorsAsync(repo);
 
         await GeoSite.WaitUntilAsync(

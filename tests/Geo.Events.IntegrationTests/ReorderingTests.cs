@@ -26,10 +26,7 @@ public sealed class ReorderingTests
         var repos = new List<PrimaryRepository>();
         for (var i = 1; i <= 3; i++)
         {
-            var repo = await site.CreateRepositoryAsync($"shuffle/p{i}");
-            var first = await repo.CommitAsync("one");
-            await repo.GitAsync("push", "-q", "origin", "main");
-            await site.Hooks.AcceptedAsync(Hooks.Push("push", i, repo.PathWithNamespace, "refs/heads/main", Zero, first));
+            var (repo, first) = await site.CreatePushedRepositoryAsync($"shuffle/p{i}", i, "one");
             await repo.GitAsync("checkout", "-q", "-b", "topic");
             var topic = await repo.CommitAsync("topic");
             await repo.GitAsync("push", "-q", "origin", "topic");
@@ -48,9 +45,7 @@ public sealed class ReorderingTests
 
         repos[0] = await repos[0].MoveAsync("shuffle/renamed");
         await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_rename", 1, "shuffle/renamed", "shuffle/p1"));
-        var extra = await repos[0].CommitAsync("after rename");
-        await repos[0].GitAsync("push", "-q", "origin", "main");
-        await site.Hooks.AcceptedAsync(Hooks.Push("push", 1, "shuffle/renamed", "refs/heads/main", Zero, extra));
+        await site.PushWithHookAsync(repos[0], 1, "after rename");
         Directory.Delete(repos[2].BarePath, recursive: true);
         await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_destroy", 3, "shuffle/p3"));
         for (var k = 1; k <= 6; k++)

@@ -32,11 +32,9 @@ public sealed class SlowPrimaryTests
         await site.WaitForSecondaryAsync("tokyo");
 
         var stuck = await site.CreateRepositoryAsync("slow/stuck");
-        var stuckHead = await stuck.CommitAsync("waits for the primary");
-        await stuck.GitAsync("push", "-q", "origin", "main");
+        var stuckHead = await stuck.CommitAndPushAsync("waits for the primary");
         var fine = await site.CreateRepositoryAsync("team/fine");
-        var fineHead = await fine.CommitAsync("goes through");
-        await fine.GitAsync("push", "-q", "origin", "main");
+        var fineHead = await fine.CommitAndPushAsync("goes through");
 
         await site.Hooks.AcceptedAsync(Hooks.Push("push", 1, stuck.PathWithNamespace, "refs/heads/main", Zero, stuckHead));
         await GeoSite.WaitUntilAsync(() => Task.FromResult(proxy.Faulted.Count > 0), Timeout, () => "the stuck fetch never reached the git server");

@@ -15,21 +15,15 @@ public sealed class WikiTests
     {
         await using var site = await GeoSite.StartAsync(Sites);
         const long id = 71;
-        var project = await site.CreateRepositoryAsync("docs/handbook");
         var wiki = await site.CreateRepositoryAsync("docs/handbook.wiki");
-        await project.CommitAsync("code");
-        await project.GitAsync("push", "-q", "origin", "main");
-        await wiki.CommitAsync("home page");
-        await wiki.GitAsync("push", "-q", "origin", "main");
-
-        await site.Hooks.AcceptedAsync(Hooks.Push("push", id, project.PathWithNamespace, "refs/heads/main", Zero, await project.ShaAsync("main")));
+        await wiki.CommitAndPushAsync("home page");
+        var (project, _) = await site.CreatePushedRepositoryAsync("docs/handbook", id, "code");
         await site.Hooks.AcceptedAsync(Hooks.WikiPage(id, project.PathWithNamespace));
         await site.WaitForMirrorsAsync(project);
         await site.WaitForMirrorsAsync(wiki); // <root>/docs/handbook.wiki.git
 
         // A push to the wiki's repository announced by repository_update (the path names the wiki).
-        var page = await wiki.CommitAsync("second page");
-        await wiki.GitAsync("push", "-q", "origin", "main");
+        var page = await wiki.CommitAndPushAsync("second page");
         await site.Hooks.AcceptedAsync(Hooks.RepositoryUpdate(id, wiki.PathWithNamespace, ("refs/heads/main", Zero, page)));
         await site.WaitForMirrorsAsync(wiki);
         foreach (var name in Sites)

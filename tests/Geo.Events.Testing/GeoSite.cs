@@ -94,6 +94,28 @@ public sealed class GeoSite : IAsyncDisposable
     public Task<PrimaryRepository> CreateRepositoryAsync(string pathWithNamespace) =>
         PrimaryRepository.CreateAsync(StorageRoot, pathWithNamespace, Path.Combine(Root, "work"));
 
+    /// <summary>
+    /// How most tests begin: a repository on the primary with one commit on main, pushed with git and announced
+    /// by GitLab's push hook (accepted with 202). Returns the repository and that commit.
+    /// </summary>
+    public async Task<(PrimaryRepository Repository, string Sha)> CreatePushedRepositoryAsync(string pathWithNamespace, long projectId, string message = "first")
+    {
+        var repo = await CreateRepositoryAsync(pathWithNamespace);
+        var (sha, _) = await PushWithHookAsync(repo, projectId, message);
+        return (repo, sha);
+    }
+
+    /// <summary>
+    /// Commits on main, pushes it, then posts the push hook GitLab sends for it (main moved from
+    /// <paramref name="before"/>, a new branch by default) and insists on 202. Returns the commit and the event's sequence.
+    /// </summary>
+    public async Task<(string Sha, long Sequence)> PushWithHookAsync(PrimaryRepository repo, long projectId, string message, string before = PrimaryRepository.Zero)
+    {
+        var sha = await repo.CommitAndPushAsync(message);
+        var sequence = await Hooks.AcceptedAsync(Hooks.Push("push", projectId, repo.PathWithNamespace, "refs/heads/main", before, sha));
+        return (sha, sequence);
+    }
+
     private Dictionary<string, string> Common(string database)
     {
         var rabbit = TestServers.RabbitOptions(VirtualHost);

@@ -59,6 +59,32 @@ public sealed class PrimaryRepository
         return (await GitAsync("rev-parse", "HEAD")).Trim();
     }
 
+    /// <summary>Commits a new file on the current branch and pushes main, as a developer's <c>git push</c>; returns the new commit id.</summary>
+    public async Task<string> CommitAndPushAsync(string message)
+    {
+        var sha = await CommitAsync(message);
+        await GitAsync("push", "-q", "origin", "main");
+        return sha;
+    }
+
+    /// <summary>
+    /// Copies the bare repository file by file to <paramref name="barePath"/>: many repositories on the primary
+    /// for the cost of one push, none of them announced.
+    /// </summary>
+    public void CopyBareTo(string barePath)
+    {
+        Directory.CreateDirectory(barePath);
+        foreach (var folder in Directory.EnumerateDirectories(BarePath, "*", SearchOption.AllDirectories))
+        {
+            Directory.CreateDirectory(Path.Combine(barePath, Path.GetRelativePath(BarePath, folder)));
+        }
+
+        foreach (var file in Directory.EnumerateFiles(BarePath, "*", SearchOption.AllDirectories))
+        {
+            File.Copy(file, Path.Combine(barePath, Path.GetRelativePath(BarePath, file)));
+        }
+    }
+
     public async Task<string> ShaAsync(string rev) =>
         (await Shell.RunAsync("git", BarePath, "rev-parse", rev)).Trim();
 

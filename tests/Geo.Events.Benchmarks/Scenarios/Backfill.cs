@@ -15,12 +15,11 @@ public static class Backfill
     public static async Task<IReadOnlyList<string>> CreateRepositoriesAsync(GeoSite site, int count)
     {
         var template = await site.CreateRepositoryAsync("bench/template");
-        var sha = await template.CommitAsync("the only commit");
-        await template.GitAsync("push", "-q", "origin", "main");
+        var sha = await template.CommitAndPushAsync("the only commit");
         var paths = Enumerable.Range(1, count).Select(i => $"bench/repo{i:0000}").ToList();
         foreach (var path in paths)
         {
-            CopyTree(template.BarePath, Path.Combine(site.StorageRoot, path + ".git"));
+            template.CopyBareTo(Path.Combine(site.StorageRoot, path + ".git"));
         }
 
         await Parallel.ForEachAsync(paths.Select((path, i) => (path, id: 10_000L + i)), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (p, _) =>
@@ -67,19 +66,5 @@ public static class Backfill
         }
 
         return clock.Elapsed.TotalSeconds;
-    }
-
-    private static void CopyTree(string from, string to)
-    {
-        foreach (var folder in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
-        {
-            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, folder)));
-        }
-
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
-        }
     }
 }
