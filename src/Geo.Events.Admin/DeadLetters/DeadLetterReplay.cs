@@ -13,7 +13,7 @@ namespace Geo.Events.Admin.DeadLetters;
 /// </summary>
 public sealed class DeadLetterReplay(AdminContext context)
 {
-    public const string BatchHeader = "Geo-Replay-Batch";
+    public const string BatchHeader = Contracts.GeoHeaders.ReplayBatch;
 
     public async Task<int> RunAsync(DeadLetterFilter filter, bool dryRun, string output, CancellationToken ct)
     {

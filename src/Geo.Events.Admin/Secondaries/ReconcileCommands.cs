@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Dapper;
+using Geo.Events.Contracts.Api;
 using Geo.Events.Core.Messaging;
 using Spectre.Console;
 
@@ -17,16 +18,14 @@ public static class ReconcileCommands
     private static readonly Option<bool> NoWait = new("--no-wait") { Description = "leave the request and return at once" };
     private static readonly Option<string> Timeout = new("--timeout") { Description = "how long to follow the run before giving up (the run goes on)", DefaultValueFactory = _ => "6h" };
 
-    private sealed record Progress(long Total, long Done, long Matched, long Repaired, long Failed, string? State, string? Error);
-
     public static IEnumerable<Command> Build()
     {
         var secondary = new Argument<string>("secondary") { Description = "the registered secondary's name" };
         var backfill = new Command("backfill", "sync everything the secondary lacks (compared by refs checksum), resumably, with progress") { secondary, NoWait, Timeout, Output };
-        backfill.SetAction((parse, ct) => Cli.Run(ctx => RequestAsync(ctx, "backfill", [parse.GetValue(secondary)!], null, parse, ct)));
+        backfill.SetAction((parse, ct) => Cli.Run(ctx => RequestAsync(ctx, ReconcileKind.Backfill, [parse.GetValue(secondary)!], null, parse, ct)));
 
         var verify = new Command("verify", "compare every mirror with the primary by refs checksum and repair the ones that differ") { secondary, NoWait, Timeout, Output };
-        verify.SetAction((parse, ct) => Cli.Run(ctx => RequestAsync(ctx, "verify", [parse.GetValue(secondary)!], null, parse, ct)));
+        verify.SetAction((parse, ct) => Cli.Run(ctx => RequestAsync(ctx, ReconcileKind.Verify, [parse.GetValue(secondary)!], null, parse, ct)));
 
         var project = new Argument<string>("project") { Description = "the project's id, or its path with namespace" };
         var only = new Option<string?>("--secondary") { Description = "only this secondary (default: every registered one)" };
@@ -35,7 +34,7 @@ public static class ReconcileCommands
         {
             var id = await ResolveProjectAsync(ctx, parse.GetValue(project)!, ct);
             var names = parse.GetValue(only) is { } one ? [one] : await RegisteredAsync(ctx, ct);
-            return await RequestAsync(ctx, "resync", names, id, parse, ct);
+            return await RequestAsync(ctx, ReconcileKind.Resync, names, id, parse, ct);
         }));
 
         return [backfill, verify, resync];
@@ -76,13 +75,13 @@ public static class ReconcileCommands
 
         if (parse.GetValue(NoWait))
         {
-            PrintOutcome(output, kind, requests.ToDictionary(r => r.Key, r => (r.Value, (Progress?)null)), waited: false);
+            PrintOutcome(output, kind, requests.ToDictionary(r => r.Key, r => (r.Value, (ReconcileRunStatus?)null)), waited: false);
             return ExitCodes.Ok;
         }
 
         var deadline = DateTime.UtcNow + timeout;
-        var results = new Dictionary<string, (long Request, Progress? Progress)>();
-        async Task<bool> PollAsync(Action<string, Progress?> show)
+        var results = new Dictionary<string, (long Request, ReconcileRunStatus? Progress)>();
+        async Task<bool> PollAsync(Action<string, ReconcileRunStatus?> show)
         {
             foreach (var (name, request) in requests)
             {
@@ -91,7 +90,7 @@ public static class ReconcileCommands
                 show(name, progress);
             }
 
-            return results.Values.All(r => r.Progress?.State == "finished");
+            return results.Values.All(r => r.Progress?.State == ReconcileRunState.Finished);
         }
 
         var finished = false;
@@ -107,7 +106,7 @@ public static class ReconcileCommands
                                if (p is not null)
                                {
                                    bars[name].MaxValue = Math.Max(1, p.Total);
-                                   bars[name].Value = p.State == "finished" ? bars[name].MaxValue : p.Done;
+                                   bars[name].Value = p.State == ReconcileRunState.Finished ? bars[name].MaxValue : p.Done;
                                    bars[name].Description = $"{kind} {name}: {p.Done}/{p.Total}, {p.Repaired} repaired, {p.Failed} failed";
                                }
                            })) && DateTime.UtcNow < deadline)
@@ -134,30 +133,30 @@ public static class ReconcileCommands
         return results.Values.All(r => r.Progress!.Failed == 0) ? ExitCodes.Ok : ExitCodes.PartialFailure;
     }
 
-    /// <summary>The run's figures, from the secondary's last status report (finished once the request is closed).</summary>
-    private static async Task<Progress?> ProgressAsync(AdminContext context, string name, long request, CancellationToken ct)
+    /// <summary>The run's figures: the outcome its closed request kept, else the secondary's last status report.</summary>
+    private static async Task<ReconcileRunStatus?> ProgressAsync(AdminContext context, string name, long request, CancellationToken ct)
     {
         await using var connection = await context.DataSource.OpenConnectionAsync(ct);
-        var run = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+        var row = await connection.QuerySingleOrDefaultAsync<(string? Outcome, string? Status)>(new CommandDefinition(
             """
-            SELECT coalesce(r.outcome, (SELECT run FROM jsonb_array_elements(CASE WHEN jsonb_typeof(s.status->'runs') = 'array' THEN s.status->'runs' ELSE '[]' END) run
-                                         WHERE run->>'requestId' = r.id::text LIMIT 1))::text
+            SELECT r.outcome::text, s.status::text
               FROM secondary_requests r JOIN secondaries s ON s.name = r.secondary
              WHERE r.id = @request
             """,
             new { request }, cancellationToken: ct));
-        if (run is null)
+        try
+        {
+            return row.Outcome is { } outcome
+                ? JsonSerializer.Deserialize<ReconcileRunStatus>(outcome, ApiJson.Options)
+                : SecondaryCommands.ReadStatus(row.Status)?.Runs?.FirstOrDefault(r => r.RequestId == request);
+        }
+        catch (JsonException)
         {
             return null;
         }
-
-        var json = JsonDocument.Parse(run).RootElement;
-        long Number(string field) => json.TryGetProperty(field, out var v) && v.TryGetInt64(out var n) ? n : 0;
-        string? Text(string field) => json.TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-        return new Progress(Number("total"), Number("done"), Number("matched"), Number("repaired"), Number("failed"), Text("state"), Text("error"));
     }
 
-    private static void PrintOutcome(string output, string kind, IReadOnlyDictionary<string, (long Request, Progress? Progress)> results, bool waited)
+    private static void PrintOutcome(string output, string kind, IReadOnlyDictionary<string, (long Request, ReconcileRunStatus? Progress)> results, bool waited)
     {
         var rows = results.Select(r => new
         {

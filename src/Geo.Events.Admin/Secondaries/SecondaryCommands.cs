@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Dapper;
+using Geo.Events.Contracts.Api;
 using Geo.Events.Core.Messaging;
 using RabbitMQ.Client;
 using Spectre.Console;
@@ -189,12 +190,10 @@ public static class SecondaryCommands
     /// <summary>Never "ok" while the backlog is old, the secondary is silent, or something failed.</summary>
     public static Health Assess(Row row, long? queued, long deadLetters, long primarySequence, TimeSpan maxLag, TimeSpan stale)
     {
-        JsonElement? status = row.Status is null ? null : JsonDocument.Parse(row.Status).RootElement;
-        long Get(string group, string field) =>
-            status is { } s && s.TryGetProperty(group, out var g) && g.TryGetProperty(field, out var v) && v.TryGetInt64(out var n) ? n : 0;
-        double? oldest = status is { } st && st.TryGetProperty("oldestPendingSeconds", out var o) && o.TryGetDouble(out var d) ? d : null;
-        long? lastSynced = status is { } st2 && st2.TryGetProperty("lastSyncedSequence", out var l) && l.TryGetInt64(out var ls) ? ls : null;
-        var failed = Get("projects", "failed");
+        var status = ReadStatus(row.Status);
+        var projects = status?.Projects;
+        double? oldest = status?.OldestPending?.TotalSeconds;
+        var failed = projects?.Failed ?? 0;
 
         var (verdict, reason) = true switch
         {
@@ -206,7 +205,20 @@ public static class SecondaryCommands
             _ => ("ok", ""),
         };
         return new Health(row.Name, verdict, reason, row.HeartbeatAgeSeconds, queued, oldest,
-            Get("projects", "synced"), Get("projects", "pending"), failed, Get("projects", "destroyed"), deadLetters, lastSynced, primarySequence);
+            projects?.Synced ?? 0, projects?.Pending ?? 0, failed, projects?.Destroyed ?? 0, deadLetters, status?.LastSyncedSequence, primarySequence);
+    }
+
+    /// <summary>A stored status report, typed; null when there is none or it does not fit (figures then count as unknown).</summary>
+    internal static SecondaryStatus? ReadStatus(string? json)
+    {
+        try
+        {
+            return json is null ? null : JsonSerializer.Deserialize<SecondaryStatus>(json, ApiJson.Options);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Messages waiting in each secondary's queue (null: the queue does not exist), straight from the broker.</summary>

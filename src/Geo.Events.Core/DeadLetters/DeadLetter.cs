@@ -80,7 +80,7 @@ public sealed record DeadLetter
             ExceptionMessage = Header("MT-Fault-Message") ?? (sourceQueue.EndsWith("_skipped", StringComparison.Ordinal) ? "no consumer for this message type" : null),
             StackTrace = Header("MT-Fault-StackTrace"),
             RetryCount = IntHeader("MT-Fault-RetryCount"),
-            RedeliveryCount = IntHeader("Geo-Redelivery-Count"),
+            RedeliveryCount = IntHeader(Contracts.GeoHeaders.RedeliveryCount),
             FaultedAt = DateTimeOffset.TryParse(Header("MT-Fault-Timestamp"), out var at) ? at : null,
             Properties = propertiesJson,
             Headers = headersJson,

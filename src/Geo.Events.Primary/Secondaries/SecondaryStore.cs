@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Dapper;
+using Geo.Events.Contracts.Api;
 using Geo.Events.Core.Security;
 using Npgsql;
 
@@ -59,14 +61,16 @@ public sealed class SecondaryStore(NpgsqlDataSource dataSource)
         return Secrets.Matches(token, stored);
     }
 
-    public sealed record Request(long Id, string Kind, long? ProjectId);
-
     /// <summary>
-    /// Stores a status report, closes the requests it says are finished, and returns the ones still open:
+    /// Stores a status report as it was sent (<paramref name="statusJson"/>: fields a newer secondary adds are kept),
+    /// closes the requests whose runs <paramref name="status"/> shows finished, and returns the ones still open:
     /// the secondary starts those it has not started yet.
     /// </summary>
-    public async Task<IReadOnlyList<Request>> ReportAsync(string name, string statusJson, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<SecondaryRequest>> ReportAsync(string name, string statusJson, SecondaryStatus status, CancellationToken cancellationToken)
     {
+        var finished = (status.Runs ?? []).Where(r => r.State == ReconcileRunState.Finished && r.RequestId is not null).ToList();
+        var finishedIds = finished.Select(r => r.RequestId!.Value).ToArray();
+        var outcomes = finished.Select(r => JsonSerializer.Serialize(r, ApiJson.Options)).ToArray();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
@@ -74,13 +78,12 @@ public sealed class SecondaryStore(NpgsqlDataSource dataSource)
             new { name, statusJson }, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(
             """
-            UPDATE secondary_requests r SET finished_at = now(), outcome = run
-              FROM jsonb_array_elements(CASE WHEN jsonb_typeof(@statusJson::jsonb->'runs') = 'array' THEN @statusJson::jsonb->'runs' ELSE '[]'::jsonb END) AS run
-             WHERE r.secondary = @name AND r.finished_at IS NULL
-               AND run->>'state' = 'finished' AND run->>'requestId' = r.id::text
+            UPDATE secondary_requests r SET finished_at = now(), outcome = run.outcome::jsonb
+              FROM unnest(@finishedIds, @outcomes) AS run (id, outcome)
+             WHERE r.secondary = @name AND r.finished_at IS NULL AND r.id = run.id
             """,
-            new { name, statusJson }, transaction, cancellationToken: cancellationToken));
-        var open = await connection.QueryAsync<Request>(new CommandDefinition(
+            new { name, finishedIds, outcomes }, transaction, cancellationToken: cancellationToken));
+        var open = await connection.QueryAsync<SecondaryRequest>(new CommandDefinition(
             "SELECT id AS Id, kind AS Kind, project_id AS ProjectId FROM secondary_requests WHERE secondary = @name AND finished_at IS NULL ORDER BY id",
             new { name }, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
