@@ -201,14 +201,7 @@ public static class ReconcileCommands
             throw new UsageException($"'{project}' is neither a project id nor a valid project path: it {problem}");
         }
 
-        await using var connection = await context.DataSource.OpenConnectionAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
-            """
-            SELECT project_id FROM (
-                SELECT DISTINCT ON (project_id) project_id, body->>'PathWithNamespace' AS path
-                  FROM event_log WHERE project_id IS NOT NULL ORDER BY project_id, id DESC) latest
-             WHERE path = @project LIMIT 1
-            """,
-            new { project }, cancellationToken: ct)) ?? throw new UsageException($"geo-primary has seen no project at '{project}'; give its id instead");
+        return await new Core.Outbox.EventLog(context.DataSource).ProjectAtAsync(project, ct)
+            ?? throw new UsageException($"geo-primary has seen no project at '{project}'; give its id instead");
     }
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Dapper;
 using Geo.Events.Contracts.Api;
+using Geo.Events.Core.DeadLetters;
 using Geo.Events.Core.Messaging;
 using RabbitMQ.Client;
 using Spectre.Console;
@@ -167,10 +168,9 @@ public static class SecondaryCommands
         Cli.CheckOutput(output);
         var rows = await RowsAsync(context, null, ct);
         var queued = await QueueDepthsAsync(context, rows.Select(r => r.Name).ToList(), ct);
-        await using var connection = await context.DataSource.OpenConnectionAsync(ct);
-        var primarySequence = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT coalesce(max(id), 0) FROM event_log", cancellationToken: ct));
-        var letters = (await connection.QueryAsync<(string Secondary, long Count)>(new CommandDefinition(
-            "SELECT secondary, count(*) FROM dead_letters WHERE state = 'failed' GROUP BY secondary", cancellationToken: ct))).ToDictionary(r => r.Secondary, r => r.Count);
+        var primarySequence = await new Core.Outbox.EventLog(context.DataSource).LatestSequenceAsync(ct);
+        var letters = (await new DeadLetterStore(context.DataSource).CountsAsync(ct))
+            .Where(r => r.State == DeadLetterState.Failed).ToDictionary(r => r.Secondary, r => r.Count);
 
         var health = rows.Select(r => Assess(r, queued[r.Name], letters.GetValueOrDefault(r.Name), primarySequence, maxLag, stale)).ToList();
         Cli.Print(output, health, table =>

@@ -69,7 +69,7 @@ public sealed record DeadLetter
             Secondary = secondary,
             SourceQueue = sourceQueue,
             OriginalQueue = originalQueue,
-            Reason = sourceQueue.EndsWith("_skipped", StringComparison.Ordinal) ? "skipped" : "fault",
+            Reason = sourceQueue.EndsWith("_skipped", StringComparison.Ordinal) ? DeadLetterReason.Skipped : DeadLetterReason.Fault,
             DeliveryHash = hash,
             MessageId = messageId,
             MessageType = messageType,

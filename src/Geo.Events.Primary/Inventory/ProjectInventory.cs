@@ -1,13 +1,11 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using Dapper;
 using Geo.Events.Contracts.Api;
 using Geo.Events.Core.Paths;
 using Geo.Events.Core.Repositories;
 using LibGit2Sharp;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Geo.Events.Primary.Inventory;
 
@@ -18,7 +16,7 @@ namespace Geo.Events.Primary.Inventory;
 /// layout <c>group/project.git</c>, and hashed storage <c>@hashed/ab/cd/&lt;sha256(id)&gt;.git</c>, whose git config
 /// names the project's full path and whose folder name gives its id back.
 /// </summary>
-public sealed class ProjectInventory(IOptions<PrimaryOptions> options, NpgsqlDataSource dataSource, ILogger<ProjectInventory> logger)
+public sealed class ProjectInventory(IOptions<PrimaryOptions> options, EventLog eventLog, ILogger<ProjectInventory> logger)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -87,22 +85,12 @@ public sealed class ProjectInventory(IOptions<PrimaryOptions> options, NpgsqlDat
                 return fresh;
             }
 
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            var sequence = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT coalesce(max(id), 0) FROM event_log", cancellationToken: cancellationToken));
-            var latest = await connection.QueryAsync<(long ProjectId, long Id, string EventType, string? Path)>(new CommandDefinition(
-                """
-                SELECT DISTINCT ON (project_id) project_id, id, event_type, body->>'PathWithNamespace'
-                  FROM event_log WHERE project_id IS NOT NULL
-                 ORDER BY project_id, id DESC
-                """,
-                cancellationToken: cancellationToken));
+            var sequence = await eventLog.LatestSequenceAsync(cancellationToken);
             // A group rename moves every project below the group without an event of the project's own.
-            var groupRenames = (await connection.QueryAsync<(long Id, string Old, string New)>(new CommandDefinition(
-                "SELECT id, body->>'OldFullPath', body->>'FullPath' FROM event_log WHERE event_type = 'NamespaceRenamed' ORDER BY id",
-                cancellationToken: cancellationToken))).AsList();
-            var known = latest.Where(r => r.EventType != "ProjectDestroyed" && r.Path is not null)
+            var (latest, groupRenames) = await eventLog.ProjectHistoryAsync(cancellationToken);
+            var known = latest.Where(r => !r.Destroyed && r.Path is not null)
                 .ToDictionary(r => r.ProjectId, r => FollowGroupRenames(r.Path!, r.Id, groupRenames));
-            var destroyed = latest.Where(r => r.EventType == "ProjectDestroyed").Select(r => r.ProjectId).ToHashSet();
+            var destroyed = latest.Where(r => r.Destroyed).Select(r => r.ProjectId).ToHashSet();
 
             var (legacy, hashed) = ScanStorage();
             var projects = new Dictionary<long, (string Path, string? GitDir)>();
