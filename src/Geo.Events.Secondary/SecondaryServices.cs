@@ -134,7 +134,7 @@ public static class SecondaryServices
         Prometheus.Metrics.DefaultRegistry.AddBeforeCollectCallback(async cancellationToken =>
         {
             var (states, oldest) = await registry.SummaryAsync(cancellationToken);
-            foreach (var state in new[] { "pending", "synced", "failed" })
+            foreach (var state in new[] { ProjectState.Pending, ProjectState.Synced, ProjectState.Failed })
             {
                 GeoMetrics.Projects.WithLabels(state).Set(states.GetValueOrDefault(state));
             }
