@@ -1,9 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
-using Dapper;
 using Geo.Events.Contracts.Api;
 using Geo.Events.Core.Messaging;
+using Geo.Events.Core.Secondaries;
 using Spectre.Console;
 
 namespace Geo.Events.Admin.Secondaries;
@@ -52,25 +51,16 @@ public static class ReconcileCommands
         }
 
         var requests = new Dictionary<string, long>();
-        await using (var connection = await context.DataSource.OpenConnectionAsync(ct))
+        var store = new SecondaryStore(context.DataSource);
+        foreach (var name in secondaries)
         {
-            foreach (var name in secondaries)
+            if (await store.RequestAsync(name, kind, projectId, AdminContext.Actor, ct) is not { } id)
             {
-                var id = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
-                    """
-                    INSERT INTO secondary_requests (secondary, kind, project_id, requested_by)
-                    SELECT name, @kind, @projectId, @actor FROM secondaries WHERE name = @name
-                    RETURNING id
-                    """,
-                    new { name, kind, projectId, actor = AdminContext.Actor }, cancellationToken: ct));
-                if (id is null)
-                {
-                    await Console.Error.WriteLineAsync($"geo-admin: no secondary named '{name}' is registered");
-                    return ExitCodes.NotFound;
-                }
-
-                requests[name] = id.Value;
+                await Console.Error.WriteLineAsync($"geo-admin: no secondary named '{name}' is registered");
+                return ExitCodes.NotFound;
             }
+
+            requests[name] = id;
         }
 
         if (parse.GetValue(NoWait))
@@ -134,27 +124,8 @@ public static class ReconcileCommands
     }
 
     /// <summary>The run's figures: the outcome its closed request kept, else the secondary's last status report.</summary>
-    private static async Task<ReconcileRunStatus?> ProgressAsync(AdminContext context, string name, long request, CancellationToken ct)
-    {
-        await using var connection = await context.DataSource.OpenConnectionAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<(string? Outcome, string? Status)>(new CommandDefinition(
-            """
-            SELECT r.outcome::text, s.status::text
-              FROM secondary_requests r JOIN secondaries s ON s.name = r.secondary
-             WHERE r.id = @request
-            """,
-            new { request }, cancellationToken: ct));
-        try
-        {
-            return row.Outcome is { } outcome
-                ? JsonSerializer.Deserialize<ReconcileRunStatus>(outcome, ApiJson.Options)
-                : SecondaryCommands.ReadStatus(row.Status)?.Runs?.FirstOrDefault(r => r.RequestId == request);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    private static Task<ReconcileRunStatus?> ProgressAsync(AdminContext context, string name, long request, CancellationToken ct) =>
+        new SecondaryStore(context.DataSource).RequestProgressAsync(request, ct);
 
     private static void PrintOutcome(string output, string kind, IReadOnlyDictionary<string, (long Request, ReconcileRunStatus? Progress)> results, bool waited)
     {
@@ -182,11 +153,8 @@ public static class ReconcileCommands
         }, waited ? $"{kind} finished" : $"{kind} requested; the secondaries pick it up with their next status report");
     }
 
-    private static async Task<IReadOnlyList<string>> RegisteredAsync(AdminContext context, CancellationToken ct)
-    {
-        await using var connection = await context.DataSource.OpenConnectionAsync(ct);
-        return (await connection.QueryAsync<string>(new CommandDefinition("SELECT name FROM secondaries ORDER BY name", cancellationToken: ct))).AsList();
-    }
+    private static Task<IReadOnlyList<string>> RegisteredAsync(AdminContext context, CancellationToken ct) =>
+        new SecondaryStore(context.DataSource).NamesAsync(ct);
 
     /// <summary>An id as given, or the project whose latest event names this path.</summary>
     private static async Task<long> ResolveProjectAsync(AdminContext context, string project, CancellationToken ct)

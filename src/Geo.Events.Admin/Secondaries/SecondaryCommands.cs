@@ -1,10 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Dapper;
-using Geo.Events.Contracts.Api;
 using Geo.Events.Core.DeadLetters;
 using Geo.Events.Core.Messaging;
+using Geo.Events.Core.Secondaries;
 using RabbitMQ.Client;
 using Spectre.Console;
 
@@ -17,17 +16,6 @@ public static class SecondaryCommands
     private static readonly TimeSpan[] DefaultDelays = Durations.ParseList("10s,1m,10m,1h");
 
     private static readonly Option<string> Output = new("--output", "-o") { Description = "table (default) or json", DefaultValueFactory = _ => "table" };
-
-    public sealed class Row
-    {
-        public required string Name { get; init; }
-        public string? Url { get; init; }
-        public string[] Namespaces { get; init; } = [];
-        public DateTime RegisteredAt { get; init; }
-        public DateTime? LastHeartbeatAt { get; init; }
-        public double? HeartbeatAgeSeconds { get; init; }
-        public string? Status { get; init; }
-    }
 
     public sealed record Health(
         string Name, string Verdict, string Reason, double? HeartbeatAgeSeconds, long? Queued, double? OldestPendingSeconds,
@@ -62,17 +50,8 @@ public static class SecondaryCommands
         return [secondaries, status];
     }
 
-    private static async Task<IReadOnlyList<Row>> RowsAsync(AdminContext context, string? name, CancellationToken ct)
-    {
-        await using var connection = await context.DataSource.OpenConnectionAsync(ct);
-        return (await connection.QueryAsync<Row>(new CommandDefinition(
-            """
-            SELECT name AS Name, url AS Url, namespaces AS Namespaces, registered_at AS RegisteredAt, last_heartbeat_at AS LastHeartbeatAt,
-                   extract(epoch FROM now() - last_heartbeat_at)::float8 AS HeartbeatAgeSeconds, status::text AS Status
-              FROM secondaries WHERE @name::text IS NULL OR name = @name ORDER BY name
-            """,
-            new { name }, cancellationToken: ct))).AsList();
-    }
+    private static Task<IReadOnlyList<SecondaryStore.Row>> RowsAsync(AdminContext context, string? name, CancellationToken ct) =>
+        new SecondaryStore(context.DataSource).RowsAsync(name, ct);
 
     private static async Task<int> ListAsync(AdminContext context, string output, CancellationToken ct)
     {
@@ -137,15 +116,11 @@ public static class SecondaryCommands
             throw new UsageException(problem);
         }
 
-        await using (var connection = await context.DataSource.OpenConnectionAsync(ct))
+        // The token goes first: from here on the secondary cannot report or download, even if the broker step fails.
+        if (!await new SecondaryStore(context.DataSource).RemoveAsync(name, ct))
         {
-            // The token goes first: from here on the secondary cannot report or download, even if the broker step fails.
-            var removed = await connection.ExecuteAsync(new CommandDefinition("DELETE FROM secondaries WHERE name = @name", new { name }, cancellationToken: ct));
-            if (removed == 0)
-            {
-                await Console.Error.WriteLineAsync($"geo-admin: no secondary named '{name}' is registered");
-                return ExitCodes.NotFound;
-            }
+            await Console.Error.WriteLineAsync($"geo-admin: no secondary named '{name}' is registered");
+            return ExitCodes.NotFound;
         }
 
         await using var broker = await context.Rabbit.ConnectionFactory("geo-admin secondaries remove").CreateConnectionAsync(ct);
@@ -188,9 +163,9 @@ public static class SecondaryCommands
     }
 
     /// <summary>Never "ok" while the backlog is old, the secondary is silent, or something failed.</summary>
-    public static Health Assess(Row row, long? queued, long deadLetters, long primarySequence, TimeSpan maxLag, TimeSpan stale)
+    public static Health Assess(SecondaryStore.Row row, long? queued, long deadLetters, long primarySequence, TimeSpan maxLag, TimeSpan stale)
     {
-        var status = ReadStatus(row.Status);
+        var status = SecondaryStore.ReadStatus(row.Status);
         var projects = status?.Projects;
         double? oldest = status?.OldestPending?.TotalSeconds;
         var failed = projects?.Failed ?? 0;
@@ -206,19 +181,6 @@ public static class SecondaryCommands
         };
         return new Health(row.Name, verdict, reason, row.HeartbeatAgeSeconds, queued, oldest,
             projects?.Synced ?? 0, projects?.Pending ?? 0, failed, projects?.Destroyed ?? 0, deadLetters, status?.LastSyncedSequence, primarySequence);
-    }
-
-    /// <summary>A stored status report, typed; null when there is none or it does not fit (figures then count as unknown).</summary>
-    internal static SecondaryStatus? ReadStatus(string? json)
-    {
-        try
-        {
-            return json is null ? null : JsonSerializer.Deserialize<SecondaryStatus>(json, ApiJson.Options);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 
     /// <summary>Messages waiting in each secondary's queue (null: the queue does not exist), straight from the broker.</summary>

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Geo.Events.Contracts.Api;
 using Geo.Events.Core.Messaging;
 using Geo.Events.Core.Paths;
+using Geo.Events.Core.Secondaries;
 using Geo.Events.Core.Security;
 using Microsoft.Extensions.Options;
 using Npgsql;

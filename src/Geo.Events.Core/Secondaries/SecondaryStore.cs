@@ -6,11 +6,28 @@ using Geo.Events.Contracts.Api;
 using Geo.Events.Core.Security;
 using Npgsql;
 
-namespace Geo.Events.Primary.Secondaries;
+namespace Geo.Events.Core.Secondaries;
 
-/// <summary>The <c>secondaries</c> table: who registered, with which token hash, and what each last reported.</summary>
+/// <summary>
+/// The <c>secondaries</c> and <c>secondary_requests</c> tables in geo-primary's database: who registered, with which
+/// token hash, what each last reported, and the work geo-admin left for them. geo-primary and geo-admin both use it.
+/// </summary>
 public sealed class SecondaryStore(NpgsqlDataSource dataSource)
 {
+    /// <summary>A registered secondary as geo-admin lists and shows it.</summary>
+    public sealed class Row
+    {
+        public required string Name { get; init; }
+        public string? Url { get; init; }
+        public string[] Namespaces { get; init; } = [];
+        public DateTime RegisteredAt { get; init; }
+        public DateTime? LastHeartbeatAt { get; init; }
+        public double? HeartbeatAgeSeconds { get; init; }
+
+        /// <summary>The last status report exactly as the secondary sent it; <see cref="ReadStatus"/> reads it typed.</summary>
+        public string? Status { get; init; }
+    }
+
     public enum Outcome
     {
         Registered,
@@ -88,6 +105,79 @@ public sealed class SecondaryStore(NpgsqlDataSource dataSource)
             new { name }, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
         return open.AsList();
+    }
+
+    /// <summary>Every registered secondary, or the one named <paramref name="name"/>.</summary>
+    public async Task<IReadOnlyList<Row>> RowsAsync(string? name, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<Row>(new CommandDefinition(
+            """
+            SELECT name AS Name, url AS Url, namespaces AS Namespaces, registered_at AS RegisteredAt, last_heartbeat_at AS LastHeartbeatAt,
+                   extract(epoch FROM now() - last_heartbeat_at)::float8 AS HeartbeatAgeSeconds, status::text AS Status
+              FROM secondaries WHERE @name::text IS NULL OR name = @name ORDER BY name
+            """,
+            new { name }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>Deletes the secondary and its token (its requests go with it); false when there is no such secondary.</summary>
+    public async Task<bool> RemoveAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition("DELETE FROM secondaries WHERE name = @name", new { name }, cancellationToken: cancellationToken)) > 0;
+    }
+
+    /// <summary>Leaves a request for the secondary's next status report; null when there is no such secondary.</summary>
+    /// <param name="kind">One of <see cref="ReconcileKind"/>.</param>
+    public async Task<long?> RequestAsync(string name, string kind, long? projectId, string actor, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+            """
+            INSERT INTO secondary_requests (secondary, kind, project_id, requested_by)
+            SELECT name, @kind, @projectId, @actor FROM secondaries WHERE name = @name
+            RETURNING id
+            """,
+            new { name, kind, projectId, actor }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// The run answering a request: the outcome its closed request kept, else what the secondary's last report says
+    /// of it; null while no report mentions it.
+    /// </summary>
+    public async Task<ReconcileRunStatus?> RequestProgressAsync(long request, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<(string? Outcome, string? Status)>(new CommandDefinition(
+            """
+            SELECT r.outcome::text, s.status::text
+              FROM secondary_requests r JOIN secondaries s ON s.name = r.secondary
+             WHERE r.id = @request
+            """,
+            new { request }, cancellationToken: cancellationToken));
+        try
+        {
+            return row.Outcome is { } outcome
+                ? JsonSerializer.Deserialize<ReconcileRunStatus>(outcome, ApiJson.Options)
+                : ReadStatus(row.Status)?.Runs?.FirstOrDefault(r => r.RequestId == request);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A stored status report, typed; null when there is none or it does not fit (its figures then count as unknown).</summary>
+    public static SecondaryStatus? ReadStatus(string? json)
+    {
+        try
+        {
+            return json is null ? null : JsonSerializer.Deserialize<SecondaryStatus>(json, ApiJson.Options);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     public async Task<string[]> NamespacesAsync(string name, CancellationToken cancellationToken)
