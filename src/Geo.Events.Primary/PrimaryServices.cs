@@ -1,8 +1,8 @@
-using Dapper;
 using FluentValidation;
 using Geo.Events.Core.DeadLetters;
 using Geo.Events.Core.Messaging;
 using Geo.Events.Core.Observability;
+using Geo.Events.Core.Secondaries;
 using Geo.Events.Core.Storage;
 using Geo.Events.Primary.DeadLetters;
 using Geo.Events.Primary.Hooks;
@@ -73,18 +73,14 @@ public static class PrimaryServices
             ? []
             : ["rabbitmq: the secondaries' queues are not declared yet"]);
 
-        var dataSource = app.Services.GetRequiredService<NpgsqlDataSource>();
+        var eventLog = app.Services.GetRequiredService<EventLog>();
+        var deadLetters = app.Services.GetRequiredService<DeadLetterStore>();
         Prometheus.Metrics.DefaultRegistry.AddBeforeCollectCallback(async cancellationToken =>
         {
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            var backlog = await connection.QuerySingleAsync<(long Count, double? Oldest)>(new CommandDefinition(
-                "SELECT count(*), extract(epoch FROM now() - min(received_at))::float8 FROM event_log WHERE published_at IS NULL",
-                cancellationToken: cancellationToken));
-            GeoMetrics.OutboxBacklog.Set(backlog.Count);
-            GeoMetrics.OutboxOldestAge.Set(backlog.Oldest ?? 0);
-            var letters = await connection.QueryAsync<(string Secondary, string State, long Count)>(new CommandDefinition(
-                "SELECT secondary, state, count(*) FROM dead_letters GROUP BY secondary, state", cancellationToken: cancellationToken));
-            foreach (var (secondary, state, count) in letters)
+            var (backlog, oldest) = await eventLog.BacklogAsync(cancellationToken);
+            GeoMetrics.OutboxBacklog.Set(backlog);
+            GeoMetrics.OutboxOldestAge.Set(oldest?.TotalSeconds ?? 0);
+            foreach (var (secondary, state, count) in await deadLetters.CountsAsync(cancellationToken))
             {
                 GeoMetrics.DeadLetters.WithLabels(secondary, state).Set(count);
             }

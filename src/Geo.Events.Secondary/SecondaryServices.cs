@@ -47,11 +47,25 @@ public static class SecondaryServices
     /// <summary>Self-registration with geo-primary and the status heartbeat, when Secondary:PrimaryUrl is set.</summary>
     public static WebApplicationBuilder AddRegistration(this WebApplicationBuilder builder)
     {
-        builder.Services.AddHttpClient(PrimaryRegistration.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(30));
+        builder.Services.AddSingleton<PrimaryAccess>();
+        builder.Services.AddHttpClient<PrimaryApi>((services, http) =>
+        {
+            // No overall timeout: downloads take long (FileStore stops one that stalls); other calls have PrimaryApi.RequestTimeout.
+            http.Timeout = Timeout.InfiniteTimeSpan;
+            var primaryUrl = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SecondaryOptions>>().Value.PrimaryUrl;
+            if (!string.IsNullOrWhiteSpace(primaryUrl))
+            {
+                http.BaseAddress = new Uri(primaryUrl.TrimEnd('/') + "/");
+            }
+        });
+        builder.Services.AddSingleton<RegistrationStore>();
+        builder.Services.AddSingleton<SiteStatus>();
         builder.Services.AddSingleton<Verification.ReconcileRuns>();
         builder.Services.AddSingleton<Verification.Reconciler>();
         builder.Services.AddSingleton<PrimaryRegistration>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PrimaryRegistration>());
+        builder.Services.AddHostedService<StatusHeartbeat>();
+        builder.Services.AddHostedService<Verification.ReconcilerService>();
         return builder;
     }
 
@@ -103,7 +117,7 @@ public static class SecondaryServices
         Prometheus.Metrics.DefaultRegistry.AddBeforeCollectCallback(async cancellationToken =>
         {
             var (states, oldest) = await registry.SummaryAsync(cancellationToken);
-            foreach (var state in new[] { "pending", "synced", "failed" })
+            foreach (var state in new[] { ProjectState.Pending, ProjectState.Synced, ProjectState.Failed })
             {
                 GeoMetrics.Projects.WithLabels(state).Set(states.GetValueOrDefault(state));
             }

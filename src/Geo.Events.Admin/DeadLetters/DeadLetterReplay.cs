@@ -13,7 +13,7 @@ namespace Geo.Events.Admin.DeadLetters;
 /// </summary>
 public sealed class DeadLetterReplay(AdminContext context)
 {
-    public const string BatchHeader = "Geo-Replay-Batch";
+    public const string BatchHeader = Contracts.GeoHeaders.ReplayBatch;
 
     public async Task<int> RunAsync(DeadLetterFilter filter, bool dryRun, string output, CancellationToken ct)
     {
@@ -42,12 +42,12 @@ public sealed class DeadLetterReplay(AdminContext context)
                     // With confirmation tracking this returns once the broker confirmed, and throws if it refused
                     // or could not route the message (mandatory: the original queue is gone).
                     await channel.BasicPublishAsync("", letter.OriginalQueue, mandatory: true, properties, letter.Body, ct);
-                    await store.RecordAsync(letter.Id, "replay", "replayed", batch, AdminContext.Actor, "replayed", null, ct);
+                    await store.RecordAsync(letter.Id, DeadLetterAction.Replay, DeadLetterState.Replayed, batch, AdminContext.Actor, "replayed", null, ct);
                     replayed.Add(letter.Id);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    await store.RecordAsync(letter.Id, "replay", null, batch, AdminContext.Actor, "failed", e.Message, ct);
+                    await store.RecordAsync(letter.Id, DeadLetterAction.Replay, null, batch, AdminContext.Actor, "failed", e.Message, ct);
                     failed.Add(letter.Id);
                     await Console.Error.WriteLineAsync($"geo-admin: dead letter {letter.Id} was not replayed: {e.Message}");
                 }

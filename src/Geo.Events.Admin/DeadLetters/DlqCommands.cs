@@ -16,7 +16,7 @@ public static class DlqCommands
     private static readonly Option<string?> Exception = new("--exception") { Description = "only failures whose exception type or message contains this text" };
     private static readonly Option<string?> Since = new("--since") { Description = "only failures since this time (2026-11-25T10:00Z) or this long ago (30m, 2h, 7d)" };
     private static readonly Option<string?> Group = new("--group") { Description = "only this group (the id dlq list shows)" };
-    private static readonly Option<string> State = new("--state") { Description = "failed (default), replayed, archived or all", DefaultValueFactory = _ => "failed" };
+    private static readonly Option<string> State = new("--state") { Description = "failed (default), replayed, archived or all", DefaultValueFactory = _ => DeadLetterState.Failed };
     private static readonly Option<string> Output = new("--output", "-o") { Description = "table (default) or json", DefaultValueFactory = _ => "table" };
     private static readonly Option<bool> DryRun = new("--dry-run") { Description = "say what would be done, do nothing" };
     private static readonly Option<bool> All = new("--all") { Description = "every dead letter the other filters select (required when no id, group or filter is given)" };
@@ -42,7 +42,7 @@ public static class DlqCommands
         {
             Ids, Secondary, Type, Project, Exception, Since, Group, DryRun, All, force, Output,
         };
-        replay.SetAction((parse, ct) => Cli.Run(ctx => new DeadLetterReplay(ctx).RunAsync(Selection(parse, parse.GetValue(force) ? null : "failed"), parse.GetValue(DryRun), parse.GetValue(Output)!, ct)));
+        replay.SetAction((parse, ct) => Cli.Run(ctx => new DeadLetterReplay(ctx).RunAsync(Selection(parse, parse.GetValue(force) ? null : DeadLetterState.Failed), parse.GetValue(DryRun), parse.GetValue(Output)!, ct)));
 
         var limit = new Option<int>("--limit") { Description = "how many batches", DefaultValueFactory = _ => 20 };
         var history = new Command("history", "replays, deletes and restores: who, when, how many, with what outcome") { limit, Output };
@@ -52,13 +52,13 @@ public static class DlqCommands
         {
             Ids, Secondary, Type, Project, Exception, Since, Group, DryRun, All, Output,
         };
-        delete.SetAction((parse, ct) => Cli.Run(ctx => ChangeStateAsync(ctx, "archive", "archived", Selection(parse, "failed"), parse.GetValue(DryRun), parse.GetValue(Output)!, ct)));
+        delete.SetAction((parse, ct) => Cli.Run(ctx => ChangeStateAsync(ctx, DeadLetterAction.Archive, DeadLetterState.Archived, Selection(parse, DeadLetterState.Failed), parse.GetValue(DryRun), parse.GetValue(Output)!, ct)));
 
         var restore = new Command("restore", "bring archived dead letters back to failed")
         {
             Ids, Secondary, Type, Project, Exception, Since, Group, DryRun, All, Output,
         };
-        restore.SetAction((parse, ct) => Cli.Run(ctx => ChangeStateAsync(ctx, "restore", "failed", Selection(parse, "archived"), parse.GetValue(DryRun), parse.GetValue(Output)!, ct)));
+        restore.SetAction((parse, ct) => Cli.Run(ctx => ChangeStateAsync(ctx, DeadLetterAction.Restore, DeadLetterState.Failed, Selection(parse, DeadLetterState.Archived), parse.GetValue(DryRun), parse.GetValue(Output)!, ct)));
 
         foreach (var command in new[] { list, show, replay, history, delete, restore })
         {
@@ -82,7 +82,7 @@ public static class DlqCommands
     private static DeadLetterFilter Filter(ParseResult parse)
     {
         var state = parse.GetValue(State)!;
-        if (state is not ("failed" or "replayed" or "archived" or "all"))
+        if (state is not (DeadLetterState.Failed or DeadLetterState.Replayed or DeadLetterState.Archived or "all"))
         {
             throw new UsageException($"--state must be failed, replayed, archived or all, not '{state}'");
         }
@@ -275,7 +275,7 @@ public static class DlqCommands
             }
         }
 
-        var verb = action == "archive" ? "archived" : "restored";
+        var verb = action == DeadLetterAction.Archive ? "archived" : "restored";
         var summary = new { Batch = dryRun ? (Guid?)null : batch, DryRun = dryRun, Action = action, Ids = letters.Select(l => l.Id).ToList() };
         if (output == "json")
         {

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
-using Dapper;
+using Geo.Events.Contracts.Api;
 using Geo.Events.Core.Messaging;
+using Geo.Events.Core.Secondaries;
 using Spectre.Console;
 
 namespace Geo.Events.Admin.Secondaries;
@@ -17,16 +17,14 @@ public static class ReconcileCommands
     private static readonly Option<bool> NoWait = new("--no-wait") { Description = "leave the request and return at once" };
     private static readonly Option<string> Timeout = new("--timeout") { Description = "how long to follow the run before giving up (the run goes on)", DefaultValueFactory = _ => "6h" };
 
-    private sealed record Progress(long Total, long Done, long Matched, long Repaired, long Failed, string? State, string? Error);
-
     public static IEnumerable<Command> Build()
     {
         var secondary = new Argument<string>("secondary") { Description = "the registered secondary's name" };
         var backfill = new Command("backfill", "sync everything the secondary lacks (compared by refs checksum), resumably, with progress") { secondary, NoWait, Timeout, Output };
-        backfill.SetAction((parse, ct) => Cli.Run(ctx => RequestAsync(ctx, "backfill", [parse.GetValue(secondary)!], null, parse, ct)));
+        backfill.SetAction((parse, ct) => Cli.Run(ctx => RequestAsync(ctx, ReconcileKind.Backfill, [parse.GetValue(secondary)!], null, parse, ct)));
 
         var verify = new Command("verify", "compare every mirror with the primary by refs checksum and repair the ones that differ") { secondary, NoWait, Timeout, Output };
-        verify.SetAction((parse, ct) => Cli.Run(ctx => RequestAsync(ctx, "verify", [parse.GetValue(secondary)!], null, parse, ct)));
+        verify.SetAction((parse, ct) => Cli.Run(ctx => RequestAsync(ctx, ReconcileKind.Verify, [parse.GetValue(secondary)!], null, parse, ct)));
 
         var project = new Argument<string>("project") { Description = "the project's id, or its path with namespace" };
         var only = new Option<string?>("--secondary") { Description = "only this secondary (default: every registered one)" };
@@ -35,7 +33,7 @@ public static class ReconcileCommands
         {
             var id = await ResolveProjectAsync(ctx, parse.GetValue(project)!, ct);
             var names = parse.GetValue(only) is { } one ? [one] : await RegisteredAsync(ctx, ct);
-            return await RequestAsync(ctx, "resync", names, id, parse, ct);
+            return await RequestAsync(ctx, ReconcileKind.Resync, names, id, parse, ct);
         }));
 
         return [backfill, verify, resync];
@@ -53,36 +51,27 @@ public static class ReconcileCommands
         }
 
         var requests = new Dictionary<string, long>();
-        await using (var connection = await context.DataSource.OpenConnectionAsync(ct))
+        var store = new SecondaryStore(context.DataSource);
+        foreach (var name in secondaries)
         {
-            foreach (var name in secondaries)
+            if (await store.RequestAsync(name, kind, projectId, AdminContext.Actor, ct) is not { } id)
             {
-                var id = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
-                    """
-                    INSERT INTO secondary_requests (secondary, kind, project_id, requested_by)
-                    SELECT name, @kind, @projectId, @actor FROM secondaries WHERE name = @name
-                    RETURNING id
-                    """,
-                    new { name, kind, projectId, actor = AdminContext.Actor }, cancellationToken: ct));
-                if (id is null)
-                {
-                    await Console.Error.WriteLineAsync($"geo-admin: no secondary named '{name}' is registered");
-                    return ExitCodes.NotFound;
-                }
-
-                requests[name] = id.Value;
+                await Console.Error.WriteLineAsync($"geo-admin: no secondary named '{name}' is registered");
+                return ExitCodes.NotFound;
             }
+
+            requests[name] = id;
         }
 
         if (parse.GetValue(NoWait))
         {
-            PrintOutcome(output, kind, requests.ToDictionary(r => r.Key, r => (r.Value, (Progress?)null)), waited: false);
+            PrintOutcome(output, kind, requests.ToDictionary(r => r.Key, r => (r.Value, (ReconcileRunStatus?)null)), waited: false);
             return ExitCodes.Ok;
         }
 
         var deadline = DateTime.UtcNow + timeout;
-        var results = new Dictionary<string, (long Request, Progress? Progress)>();
-        async Task<bool> PollAsync(Action<string, Progress?> show)
+        var results = new Dictionary<string, (long Request, ReconcileRunStatus? Progress)>();
+        async Task<bool> PollAsync(Action<string, ReconcileRunStatus?> show)
         {
             foreach (var (name, request) in requests)
             {
@@ -91,7 +80,7 @@ public static class ReconcileCommands
                 show(name, progress);
             }
 
-            return results.Values.All(r => r.Progress?.State == "finished");
+            return results.Values.All(r => r.Progress?.State == ReconcileRunState.Finished);
         }
 
         var finished = false;
@@ -107,7 +96,7 @@ public static class ReconcileCommands
                                if (p is not null)
                                {
                                    bars[name].MaxValue = Math.Max(1, p.Total);
-                                   bars[name].Value = p.State == "finished" ? bars[name].MaxValue : p.Done;
+                                   bars[name].Value = p.State == ReconcileRunState.Finished ? bars[name].MaxValue : p.Done;
                                    bars[name].Description = $"{kind} {name}: {p.Done}/{p.Total}, {p.Repaired} repaired, {p.Failed} failed";
                                }
                            })) && DateTime.UtcNow < deadline)
@@ -134,30 +123,11 @@ public static class ReconcileCommands
         return results.Values.All(r => r.Progress!.Failed == 0) ? ExitCodes.Ok : ExitCodes.PartialFailure;
     }
 
-    /// <summary>The run's figures, from the secondary's last status report (finished once the request is closed).</summary>
-    private static async Task<Progress?> ProgressAsync(AdminContext context, string name, long request, CancellationToken ct)
-    {
-        await using var connection = await context.DataSource.OpenConnectionAsync(ct);
-        var run = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
-            """
-            SELECT coalesce(r.outcome, (SELECT run FROM jsonb_array_elements(CASE WHEN jsonb_typeof(s.status->'runs') = 'array' THEN s.status->'runs' ELSE '[]' END) run
-                                         WHERE run->>'requestId' = r.id::text LIMIT 1))::text
-              FROM secondary_requests r JOIN secondaries s ON s.name = r.secondary
-             WHERE r.id = @request
-            """,
-            new { request }, cancellationToken: ct));
-        if (run is null)
-        {
-            return null;
-        }
+    /// <summary>The run's figures: the outcome its closed request kept, else the secondary's last status report.</summary>
+    private static Task<ReconcileRunStatus?> ProgressAsync(AdminContext context, string name, long request, CancellationToken ct) =>
+        new SecondaryStore(context.DataSource).RequestProgressAsync(request, ct);
 
-        var json = JsonDocument.Parse(run).RootElement;
-        long Number(string field) => json.TryGetProperty(field, out var v) && v.TryGetInt64(out var n) ? n : 0;
-        string? Text(string field) => json.TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-        return new Progress(Number("total"), Number("done"), Number("matched"), Number("repaired"), Number("failed"), Text("state"), Text("error"));
-    }
-
-    private static void PrintOutcome(string output, string kind, IReadOnlyDictionary<string, (long Request, Progress? Progress)> results, bool waited)
+    private static void PrintOutcome(string output, string kind, IReadOnlyDictionary<string, (long Request, ReconcileRunStatus? Progress)> results, bool waited)
     {
         var rows = results.Select(r => new
         {
@@ -183,11 +153,8 @@ public static class ReconcileCommands
         }, waited ? $"{kind} finished" : $"{kind} requested; the secondaries pick it up with their next status report");
     }
 
-    private static async Task<IReadOnlyList<string>> RegisteredAsync(AdminContext context, CancellationToken ct)
-    {
-        await using var connection = await context.DataSource.OpenConnectionAsync(ct);
-        return (await connection.QueryAsync<string>(new CommandDefinition("SELECT name FROM secondaries ORDER BY name", cancellationToken: ct))).AsList();
-    }
+    private static Task<IReadOnlyList<string>> RegisteredAsync(AdminContext context, CancellationToken ct) =>
+        new SecondaryStore(context.DataSource).NamesAsync(ct);
 
     /// <summary>An id as given, or the project whose latest event names this path.</summary>
     private static async Task<long> ResolveProjectAsync(AdminContext context, string project, CancellationToken ct)
@@ -202,14 +169,7 @@ public static class ReconcileCommands
             throw new UsageException($"'{project}' is neither a project id nor a valid project path: it {problem}");
         }
 
-        await using var connection = await context.DataSource.OpenConnectionAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
-            """
-            SELECT project_id FROM (
-                SELECT DISTINCT ON (project_id) project_id, body->>'PathWithNamespace' AS path
-                  FROM event_log WHERE project_id IS NOT NULL ORDER BY project_id, id DESC) latest
-             WHERE path = @project LIMIT 1
-            """,
-            new { project }, cancellationToken: ct)) ?? throw new UsageException($"geo-primary has seen no project at '{project}'; give its id instead");
+        return await new Core.Outbox.EventLog(context.DataSource).ProjectAtAsync(project, ct)
+            ?? throw new UsageException($"geo-primary has seen no project at '{project}'; give its id instead");
     }
 }

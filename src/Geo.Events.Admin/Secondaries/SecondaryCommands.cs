@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Dapper;
+using Geo.Events.Core.DeadLetters;
 using Geo.Events.Core.Messaging;
+using Geo.Events.Core.Secondaries;
 using RabbitMQ.Client;
 using Spectre.Console;
 
@@ -15,17 +16,6 @@ public static class SecondaryCommands
     private static readonly TimeSpan[] DefaultDelays = Durations.ParseList("10s,1m,10m,1h");
 
     private static readonly Option<string> Output = new("--output", "-o") { Description = "table (default) or json", DefaultValueFactory = _ => "table" };
-
-    public sealed class Row
-    {
-        public required string Name { get; init; }
-        public string? Url { get; init; }
-        public string[] Namespaces { get; init; } = [];
-        public DateTime RegisteredAt { get; init; }
-        public DateTime? LastHeartbeatAt { get; init; }
-        public double? HeartbeatAgeSeconds { get; init; }
-        public string? Status { get; init; }
-    }
 
     public sealed record Health(
         string Name, string Verdict, string Reason, double? HeartbeatAgeSeconds, long? Queued, double? OldestPendingSeconds,
@@ -60,17 +50,8 @@ public static class SecondaryCommands
         return [secondaries, status];
     }
 
-    private static async Task<IReadOnlyList<Row>> RowsAsync(AdminContext context, string? name, CancellationToken ct)
-    {
-        await using var connection = await context.DataSource.OpenConnectionAsync(ct);
-        return (await connection.QueryAsync<Row>(new CommandDefinition(
-            """
-            SELECT name AS Name, url AS Url, namespaces AS Namespaces, registered_at AS RegisteredAt, last_heartbeat_at AS LastHeartbeatAt,
-                   extract(epoch FROM now() - last_heartbeat_at)::float8 AS HeartbeatAgeSeconds, status::text AS Status
-              FROM secondaries WHERE @name::text IS NULL OR name = @name ORDER BY name
-            """,
-            new { name }, cancellationToken: ct))).AsList();
-    }
+    private static Task<IReadOnlyList<SecondaryStore.Row>> RowsAsync(AdminContext context, string? name, CancellationToken ct) =>
+        new SecondaryStore(context.DataSource).RowsAsync(name, ct);
 
     private static async Task<int> ListAsync(AdminContext context, string output, CancellationToken ct)
     {
@@ -135,15 +116,11 @@ public static class SecondaryCommands
             throw new UsageException(problem);
         }
 
-        await using (var connection = await context.DataSource.OpenConnectionAsync(ct))
+        // The token goes first: from here on the secondary cannot report or download, even if the broker step fails.
+        if (!await new SecondaryStore(context.DataSource).RemoveAsync(name, ct))
         {
-            // The token goes first: from here on the secondary cannot report or download, even if the broker step fails.
-            var removed = await connection.ExecuteAsync(new CommandDefinition("DELETE FROM secondaries WHERE name = @name", new { name }, cancellationToken: ct));
-            if (removed == 0)
-            {
-                await Console.Error.WriteLineAsync($"geo-admin: no secondary named '{name}' is registered");
-                return ExitCodes.NotFound;
-            }
+            await Console.Error.WriteLineAsync($"geo-admin: no secondary named '{name}' is registered");
+            return ExitCodes.NotFound;
         }
 
         await using var broker = await context.Rabbit.ConnectionFactory("geo-admin secondaries remove").CreateConnectionAsync(ct);
@@ -166,10 +143,9 @@ public static class SecondaryCommands
         Cli.CheckOutput(output);
         var rows = await RowsAsync(context, null, ct);
         var queued = await QueueDepthsAsync(context, rows.Select(r => r.Name).ToList(), ct);
-        await using var connection = await context.DataSource.OpenConnectionAsync(ct);
-        var primarySequence = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT coalesce(max(id), 0) FROM event_log", cancellationToken: ct));
-        var letters = (await connection.QueryAsync<(string Secondary, long Count)>(new CommandDefinition(
-            "SELECT secondary, count(*) FROM dead_letters WHERE state = 'failed' GROUP BY secondary", cancellationToken: ct))).ToDictionary(r => r.Secondary, r => r.Count);
+        var primarySequence = await new Core.Outbox.EventLog(context.DataSource).LatestSequenceAsync(ct);
+        var letters = (await new DeadLetterStore(context.DataSource).CountsAsync(ct))
+            .Where(r => r.State == DeadLetterState.Failed).ToDictionary(r => r.Secondary, r => r.Count);
 
         var health = rows.Select(r => Assess(r, queued[r.Name], letters.GetValueOrDefault(r.Name), primarySequence, maxLag, stale)).ToList();
         Cli.Print(output, health, table =>
@@ -187,14 +163,12 @@ public static class SecondaryCommands
     }
 
     /// <summary>Never "ok" while the backlog is old, the secondary is silent, or something failed.</summary>
-    public static Health Assess(Row row, long? queued, long deadLetters, long primarySequence, TimeSpan maxLag, TimeSpan stale)
+    public static Health Assess(SecondaryStore.Row row, long? queued, long deadLetters, long primarySequence, TimeSpan maxLag, TimeSpan stale)
     {
-        JsonElement? status = row.Status is null ? null : JsonDocument.Parse(row.Status).RootElement;
-        long Get(string group, string field) =>
-            status is { } s && s.TryGetProperty(group, out var g) && g.TryGetProperty(field, out var v) && v.TryGetInt64(out var n) ? n : 0;
-        double? oldest = status is { } st && st.TryGetProperty("oldestPendingSeconds", out var o) && o.TryGetDouble(out var d) ? d : null;
-        long? lastSynced = status is { } st2 && st2.TryGetProperty("lastSyncedSequence", out var l) && l.TryGetInt64(out var ls) ? ls : null;
-        var failed = Get("projects", "failed");
+        var status = SecondaryStore.ReadStatus(row.Status);
+        var projects = status?.Projects;
+        double? oldest = status?.OldestPending?.TotalSeconds;
+        var failed = projects?.Failed ?? 0;
 
         var (verdict, reason) = true switch
         {
@@ -206,7 +180,7 @@ public static class SecondaryCommands
             _ => ("ok", ""),
         };
         return new Health(row.Name, verdict, reason, row.HeartbeatAgeSeconds, queued, oldest,
-            Get("projects", "synced"), Get("projects", "pending"), failed, Get("projects", "destroyed"), deadLetters, lastSynced, primarySequence);
+            projects?.Synced ?? 0, projects?.Pending ?? 0, failed, projects?.Destroyed ?? 0, deadLetters, status?.LastSyncedSequence, primarySequence);
     }
 
     /// <summary>Messages waiting in each secondary's queue (null: the queue does not exist), straight from the broker.</summary>

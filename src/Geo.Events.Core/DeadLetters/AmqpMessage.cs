@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Geo.Events.Contracts;
 using RabbitMQ.Client;
 
 namespace Geo.Events.Core.DeadLetters;
@@ -13,7 +14,7 @@ public static class AmqpMessage
     /// <summary>Headers geo-admin removes on replay: the failure's record, and the redelivery count (a replay starts afresh).</summary>
     public static bool IsFailureHeader(string name) =>
         name.StartsWith("MT-Fault-", StringComparison.Ordinal) || name.StartsWith("MT-Host-", StringComparison.Ordinal)
-        || name is "MT-Reason" or "Geo-Redelivery-Count" or "Geo-Last-Error" or "x-death" or "x-first-death-exchange"
+        || name is "MT-Reason" or GeoHeaders.RedeliveryCount or GeoHeaders.LastError or "x-death" or "x-first-death-exchange"
             or "x-first-death-queue" or "x-first-death-reason" or "x-delivery-count" or "x-last-death-exchange"
             or "x-last-death-queue" or "x-last-death-reason";
 

@@ -14,8 +14,8 @@ public sealed record DeadLetterFilter
     public string? Group { get; init; }
     public DateTimeOffset? Since { get; init; }
 
-    /// <summary>failed, replayed, archived, or null for all.</summary>
-    public string? State { get; init; } = "failed";
+    /// <summary>One of <see cref="DeadLetterState"/>, or null for all.</summary>
+    public string? State { get; init; } = DeadLetterState.Failed;
 }
 
 /// <summary>A stored dead letter, as listed and shown.</summary>
@@ -113,10 +113,10 @@ public sealed class DeadLetterStore(NpgsqlDataSource dataSource)
                 """
                 UPDATE dead_letters
                    SET state = @newState,
-                       replayed_at = CASE WHEN @newState = 'replayed' THEN now() ELSE replayed_at END,
-                       archived_at = CASE WHEN @newState = 'archived' THEN now() WHEN @newState = 'failed' THEN NULL ELSE archived_at END
+                       replayed_at = CASE WHEN @newState = @replayed THEN now() ELSE replayed_at END,
+                       archived_at = CASE WHEN @newState = @archived THEN now() WHEN @newState = @failed THEN NULL ELSE archived_at END
                  WHERE id = @id
-                """, new { id, newState }, transaction, cancellationToken: cancellationToken));
+                """, new { id, newState, replayed = DeadLetterState.Replayed, archived = DeadLetterState.Archived, failed = DeadLetterState.Failed }, transaction, cancellationToken: cancellationToken));
         }
 
         await connection.ExecuteAsync(new CommandDefinition(
@@ -150,8 +150,16 @@ public sealed class DeadLetterStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM dead_letters WHERE state = 'archived' AND archived_at < now() - @retention",
-            new { retention }, cancellationToken: cancellationToken));
+            "DELETE FROM dead_letters WHERE state = @archived AND archived_at < now() - @retention",
+            new { retention, archived = DeadLetterState.Archived }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Dead letters per secondary and state, for /metrics and <c>geo-admin status</c>.</summary>
+    public async Task<IReadOnlyList<(string Secondary, string State, long Count)>> CountsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<(string Secondary, string State, long Count)>(new CommandDefinition(
+            "SELECT secondary, state, count(*) FROM dead_letters GROUP BY secondary, state", cancellationToken: cancellationToken))).AsList();
     }
 
     private static object Parameters(DeadLetterFilter filter) => new

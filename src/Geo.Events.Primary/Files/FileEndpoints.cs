@@ -1,4 +1,5 @@
 using Geo.Events.Core.Paths;
+using Geo.Events.Core.Secondaries;
 using Geo.Events.Primary.Secondaries;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;

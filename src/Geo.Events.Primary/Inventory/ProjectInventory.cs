@@ -1,12 +1,11 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using Dapper;
+using Geo.Events.Contracts.Api;
 using Geo.Events.Core.Paths;
 using Geo.Events.Core.Repositories;
 using LibGit2Sharp;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Geo.Events.Primary.Inventory;
 
@@ -17,7 +16,7 @@ namespace Geo.Events.Primary.Inventory;
 /// layout <c>group/project.git</c>, and hashed storage <c>@hashed/ab/cd/&lt;sha256(id)&gt;.git</c>, whose git config
 /// names the project's full path and whose folder name gives its id back.
 /// </summary>
-public sealed class ProjectInventory(IOptions<PrimaryOptions> options, NpgsqlDataSource dataSource, ILogger<ProjectInventory> logger)
+public sealed class ProjectInventory(IOptions<PrimaryOptions> options, EventLog eventLog, ILogger<ProjectInventory> logger)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -25,30 +24,24 @@ public sealed class ProjectInventory(IOptions<PrimaryOptions> options, NpgsqlDat
     // Hashed folder name → project id, for the ones resolved so far (null: not found within the scan limit).
     private readonly Dictionary<string, long?> _hashedIds = new(StringComparer.Ordinal);
 
-    public sealed record Project(long Id, string Path, string? Checksum);
-
-    /// <param name="Sequence">The newest event recorded before the checksums were computed: a sync that covers it sees at least this state.</param>
-    /// <param name="Unidentified">Repositories on disk whose project id geo-primary cannot tell (legacy layout, no event yet).</param>
-    public sealed record Page(IReadOnlyList<Project> Projects, long? Next, long Sequence, int Total, int Unidentified);
-
     private sealed record Snapshot(DateTime TakenAt, long Sequence, IReadOnlyList<(long Id, string Path, string? GitDir)> Projects, int Unidentified);
 
-    public async Task<Page> PageAsync(long after, int limit, IReadOnlyCollection<string> namespaces, CancellationToken cancellationToken)
+    public async Task<InventoryPage> PageAsync(long after, int limit, IReadOnlyCollection<string> namespaces, CancellationToken cancellationToken)
     {
         var snapshot = await SnapshotAsync(cancellationToken);
         var selected = snapshot.Projects.Where(p => ProjectPath.IsIn(p.Path, namespaces)).ToList();
         var page = selected.Where(p => p.Id > after).Take(limit + 1).ToList();
         var more = page.Count > limit;
-        var projects = page.Take(limit).Select(p => new Project(p.Id, p.Path, Checksum(p.GitDir))).ToList();
-        return new Page(projects, more ? projects[^1].Id : null, snapshot.Sequence, selected.Count, snapshot.Unidentified);
+        var projects = page.Take(limit).Select(p => new InventoryProject { Id = p.Id, Path = p.Path, Checksum = Checksum(p.GitDir) }).ToList();
+        return new InventoryPage { Projects = projects, Next = more ? projects[^1].Id : null, Sequence = snapshot.Sequence, Total = selected.Count, Unidentified = snapshot.Unidentified };
     }
 
-    public async Task<(Project? Project, long Sequence)> GetAsync(long id, CancellationToken cancellationToken)
+    public async Task<(InventoryProject? Project, long Sequence)> GetAsync(long id, CancellationToken cancellationToken)
     {
         _snapshot = null; // a single look is a re-check: it must see the newest state
         var snapshot = await SnapshotAsync(cancellationToken);
         var found = snapshot.Projects.FirstOrDefault(p => p.Id == id);
-        return (found.Path is null ? null : new Project(found.Id, found.Path, Checksum(found.GitDir)), snapshot.Sequence);
+        return (found.Path is null ? null : new InventoryProject { Id = found.Id, Path = found.Path, Checksum = Checksum(found.GitDir) }, snapshot.Sequence);
     }
 
     /// <summary>The path after every group rename recorded later than the event that named it.</summary>
@@ -92,22 +85,12 @@ public sealed class ProjectInventory(IOptions<PrimaryOptions> options, NpgsqlDat
                 return fresh;
             }
 
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            var sequence = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT coalesce(max(id), 0) FROM event_log", cancellationToken: cancellationToken));
-            var latest = await connection.QueryAsync<(long ProjectId, long Id, string EventType, string? Path)>(new CommandDefinition(
-                """
-                SELECT DISTINCT ON (project_id) project_id, id, event_type, body->>'PathWithNamespace'
-                  FROM event_log WHERE project_id IS NOT NULL
-                 ORDER BY project_id, id DESC
-                """,
-                cancellationToken: cancellationToken));
+            var sequence = await eventLog.LatestSequenceAsync(cancellationToken);
             // A group rename moves every project below the group without an event of the project's own.
-            var groupRenames = (await connection.QueryAsync<(long Id, string Old, string New)>(new CommandDefinition(
-                "SELECT id, body->>'OldFullPath', body->>'FullPath' FROM event_log WHERE event_type = 'NamespaceRenamed' ORDER BY id",
-                cancellationToken: cancellationToken))).AsList();
-            var known = latest.Where(r => r.EventType != "ProjectDestroyed" && r.Path is not null)
+            var (latest, groupRenames) = await eventLog.ProjectHistoryAsync(cancellationToken);
+            var known = latest.Where(r => !r.Destroyed && r.Path is not null)
                 .ToDictionary(r => r.ProjectId, r => FollowGroupRenames(r.Path!, r.Id, groupRenames));
-            var destroyed = latest.Where(r => r.EventType == "ProjectDestroyed").Select(r => r.ProjectId).ToHashSet();
+            var destroyed = latest.Where(r => r.Destroyed).Select(r => r.ProjectId).ToHashSet();
 
             var (legacy, hashed) = ScanStorage();
             var projects = new Dictionary<long, (string Path, string? GitDir)>();

@@ -1,8 +1,10 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Geo.Events.Contracts.Api;
 using Geo.Events.Core.Messaging;
 using Geo.Events.Core.Paths;
+using Geo.Events.Core.Secondaries;
 using Geo.Events.Core.Security;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -19,8 +21,6 @@ public static class SecondaryEndpoints
     private const int MinTokenLength = 32;
     private const int MaxTokenLength = 256;
     private const int MaxNamespaces = 1000;
-
-    public sealed record Registration(string? Name, string? Url, string[]? Namespaces, string? Token);
 
     public static void MapSecondaryEndpoints(this IEndpointRouteBuilder app)
     {
@@ -61,7 +61,7 @@ public static class SecondaryEndpoints
         var (project, sequence) = await inventory.GetAsync(id, cancellationToken);
         return project is null
             ? Problem(StatusCodes.Status404NotFound, "No such project", $"the primary has no project {id} (never seen, or destroyed)")
-            : Results.Ok(new { project, sequence });
+            : Results.Ok(new InventoryEntry { Project = project, Sequence = sequence });
     }
 
     /// <summary>True when the request carries <paramref name="name"/>'s access token as its bearer token (every secondary endpoint).</summary>
@@ -96,10 +96,10 @@ public static class SecondaryEndpoints
             return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"a registration is limited to {MaxStatusBytes} bytes");
         }
 
-        Registration? registration;
+        SecondaryRegistration? registration;
         try
         {
-            registration = await request.ReadFromJsonAsync<Registration>(JsonOptions, cancellationToken);
+            registration = await request.ReadFromJsonAsync<SecondaryRegistration>(JsonOptions, cancellationToken);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or BadHttpRequestException)
         {
@@ -125,11 +125,11 @@ public static class SecondaryEndpoints
                 case SecondaryStore.Outcome.NameTaken:
                     return Problem(StatusCodes.Status409Conflict, "Name taken", $"a secondary named '{name}' is registered with another token; remove it first (geo-admin secondaries remove {name})");
                 case SecondaryStore.Outcome.AlreadyRegistered:
-                    return Results.Ok(new { name, queue = GeoTopology.QueueName(name), registered = false });
+                    return Results.Ok(new RegistrationAnswer { Name = name, Queue = GeoTopology.QueueName(name), Registered = false });
                 default:
                     logger.LogInformation("Registered secondary {Name}", name);
                     // The token is in the answer only when geo-primary made it: it is never shown again.
-                    return Results.Created($"/api/v1/secondaries/{name}", new { name, queue = GeoTopology.QueueName(name), registered = true, token = registration.Token is null ? token : null });
+                    return Results.Created($"/api/v1/secondaries/{name}", new RegistrationAnswer { Name = name, Queue = GeoTopology.QueueName(name), Registered = true, Token = registration.Token is null ? token : null });
             }
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or RabbitMQ.Client.Exceptions.BrokerUnreachableException or RabbitMQ.Client.Exceptions.OperationInterruptedException)
@@ -172,12 +172,23 @@ public static class SecondaryEndpoints
             return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"a status report is limited to {MaxStatusBytes} bytes");
         }
 
+        SecondaryStatus report;
+        try
+        {
+            // Read once here, typed: what geo-admin later reads back from the stored report is known to fit.
+            report = status.Deserialize<SecondaryStatus>(ApiJson.Options)!;
+        }
+        catch (JsonException e)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Malformed status", e.Message);
+        }
+
         // The answer carries the work geo-admin asked of this secondary and it has not finished yet.
-        var requests = await store.ReportAsync(name, json, cancellationToken);
-        return Results.Ok(new { requests });
+        var requests = await store.ReportAsync(name, json, report, cancellationToken);
+        return Results.Ok(new StatusAnswer { Requests = requests });
     }
 
-    private static Dictionary<string, string[]> Validate(Registration? registration)
+    private static Dictionary<string, string[]> Validate(SecondaryRegistration? registration)
     {
         var problems = new Dictionary<string, string[]>();
         if (registration is null)

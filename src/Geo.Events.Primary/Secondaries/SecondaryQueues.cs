@@ -1,4 +1,5 @@
 using Geo.Events.Core.Messaging;
+using Geo.Events.Core.Secondaries;
 using Microsoft.Extensions.Options;
 
 namespace Geo.Events.Primary.Secondaries;

@@ -30,7 +30,7 @@ public sealed class FileConsumer(
         var cancellationToken = context.CancellationToken;
         await using (await locks.AcquireFileAsync(evt.Kind, evt.Path, options.Value.LockTimeout, cancellationToken))
         {
-            if (await registry.FindAsync(evt.Kind, evt.Path, cancellationToken) is { } known && (known.Sequence > evt.Sequence || (known.Sequence == evt.Sequence && known.State != "failed")))
+            if (await registry.FindAsync(evt.Kind, evt.Path, cancellationToken) is { } known && (known.Sequence > evt.Sequence || (known.Sequence == evt.Sequence && known.State != FileState.Failed)))
             {
                 Observe(nameof(FileCreated), "skipped", started);
                 return; // a newer event (or this one) was applied already
@@ -44,19 +44,19 @@ public sealed class FileConsumer(
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                await registry.RecordAsync(evt.Kind, evt.Path, evt.Sequence, "failed", evt.Size, evt.Sha256, e.Message, CancellationToken.None);
+                await registry.RecordAsync(evt.Kind, evt.Path, evt.Sequence, FileState.Failed, evt.Size, evt.Sha256, e.Message, CancellationToken.None);
                 Observe(nameof(FileCreated), "failed", started);
                 throw;
             }
 
             if (outcome == FileStore.Outcome.GoneOnPrimary)
             {
-                await registry.RecordAsync(evt.Kind, evt.Path, evt.Sequence, "gone", null, null, "the primary no longer has this file", cancellationToken);
+                await registry.RecordAsync(evt.Kind, evt.Path, evt.Sequence, FileState.Gone, null, null, "the primary no longer has this file", cancellationToken);
                 logger.LogInformation("{Kind} {Path} is gone on the primary; recorded, not retried", FilePath.Name(evt.Kind), evt.Path);
             }
             else
             {
-                await registry.RecordAsync(evt.Kind, evt.Path, evt.Sequence, "present", evt.Size, evt.Sha256, null, cancellationToken);
+                await registry.RecordAsync(evt.Kind, evt.Path, evt.Sequence, FileState.Present, evt.Size, evt.Sha256, null, cancellationToken);
             }
 
             Observe(nameof(FileCreated), outcome == FileStore.Outcome.Copied ? "applied" : "coalesced", started);
@@ -78,7 +78,7 @@ public sealed class FileConsumer(
             }
 
             // Tombstone first: a create older than this destroy, arriving later, finds it and does nothing.
-            await registry.RecordAsync(evt.Kind, evt.Path, evt.Sequence, "destroyed", null, null, null, cancellationToken);
+            await registry.RecordAsync(evt.Kind, evt.Path, evt.Sequence, FileState.Destroyed, null, null, null, cancellationToken);
             store.Delete(evt.Kind, evt.Path);
             Observe(nameof(FileDestroyed), "applied", started);
         }

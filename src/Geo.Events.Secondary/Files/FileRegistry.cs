@@ -18,6 +18,7 @@ public sealed class FileRegistry(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Records the outcome of the event with <paramref name="sequence"/>, unless a newer one is recorded already.</summary>
+    /// <param name="state">One of <see cref="FileState"/>.</param>
     public async Task<bool> RecordAsync(FileKind kind, string path, long sequence, string state, long? size, string? sha256, string? error, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -27,9 +28,9 @@ public sealed class FileRegistry(NpgsqlDataSource dataSource)
             ON CONFLICT (kind, path) DO UPDATE
                SET sequence = EXCLUDED.sequence, state = EXCLUDED.state, size = EXCLUDED.size, sha256 = EXCLUDED.sha256,
                    last_error = EXCLUDED.last_error, updated_at = now()
-             WHERE files.sequence < EXCLUDED.sequence OR (files.sequence = EXCLUDED.sequence AND files.state = 'failed')
+             WHERE files.sequence < EXCLUDED.sequence OR (files.sequence = EXCLUDED.sequence AND files.state = @failed)
             """,
-            new { kind = (short)kind, path, sequence, state, size, sha256, error }, cancellationToken: cancellationToken)) > 0;
+            new { kind = (short)kind, path, sequence, state, size, sha256, error, failed = FileState.Failed }, cancellationToken: cancellationToken)) > 0;
     }
 
     public async Task<IReadOnlyDictionary<string, long>> SummaryAsync(CancellationToken cancellationToken)

@@ -1,10 +1,5 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Security.Cryptography;
-using Dapper;
-using Geo.Events.Secondary.Keys;
-using Geo.Events.Secondary.Repositories;
+using Geo.Events.Contracts.Api;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -12,22 +7,19 @@ namespace Geo.Events.Secondary.Registration;
 
 /// <summary>
 /// Registers this secondary with geo-primary when it is not registered yet (Secondary:PrimaryUrl and
-/// Secondary:RegistrationToken), then reports its status every Secondary:HeartbeatInterval with its own
-/// access token. The token is chosen here and stored before the first attempt, so a retry after a crash is
-/// the same registration, not a rival one.
+/// Secondary:RegistrationToken), then hands out geo-primary's API with its own access token to the status
+/// heartbeat (<see cref="StatusHeartbeat"/>), backfill and verification (<see cref="Verification.ReconcilerService"/>)
+/// and file downloads.
 /// </summary>
 public sealed class PrimaryRegistration(
     IOptions<SecondaryOptions> options,
-    NpgsqlDataSource dataSource,
-    ProjectRegistry projects,
-    KeyRegistry keys,
-    Verification.Reconciler reconciler,
-    Verification.ReconcileRuns runs,
-    Files.FileRegistry files,
-    IHttpClientFactory httpClients,
+    RegistrationStore store,
+    PrimaryApi api,
+    PrimaryAccess access,
     ILogger<PrimaryRegistration> logger) : BackgroundService
 {
-    public const string HttpClientName = "geo-primary";
+    /// <param name="JustRegistered">True when this start registered the secondary (it starts empty: backfill everything).</param>
+    public sealed record Registered(PrimaryApi Api, bool JustRegistered);
 
     /// <summary>Why this secondary is not registered yet; null once it is, or when registration is not configured.</summary>
     public string? Problem { get; private set; }
@@ -35,6 +27,7 @@ public sealed class PrimaryRegistration(
     public bool Enabled => !string.IsNullOrWhiteSpace(options.Value.PrimaryUrl);
 
     private readonly TaskCompletionSource<PrimaryApi> _api = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<Registered?> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>geo-primary's API with this secondary's token, once registered.</summary>
     public async Task<PrimaryApi> ApiAsync(CancellationToken cancellationToken)
@@ -47,70 +40,35 @@ public sealed class PrimaryRegistration(
         return await _api.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
     }
 
+    /// <summary>Waits for the registration; null when there is none (not configured, refused, or the service stopped first).</summary>
+    public Task<Registered?> OutcomeAsync(CancellationToken cancellationToken) => _outcome.Task.WaitAsync(cancellationToken);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!Enabled)
+        try
         {
-            return;
-        }
+            if (!Enabled)
+            {
+                return;
+            }
 
-        var secondary = options.Value;
-        Problem = "registration pending";
-        using var http = httpClients.CreateClient(HttpClientName);
-        http.BaseAddress = new Uri(secondary.PrimaryUrl!.TrimEnd('/') + "/");
-        // Downloads have no overall timeout (a large file takes long); FileStore stops one that stalls.
-        using var downloads = httpClients.CreateClient(HttpClientName);
-        downloads.BaseAddress = http.BaseAddress;
-        downloads.Timeout = Timeout.InfiniteTimeSpan;
-        var registered = await RegisterAsync(http, stoppingToken);
-        if (registered is not { } token)
-        {
-            return;
-        }
+            Problem = "registration pending";
+            if (await RegisterAsync(stoppingToken) is not { } justRegistered)
+            {
+                return;
+            }
 
-        var api = new PrimaryApi(http, downloads, secondary.Name, token.AccessToken);
-        _api.TrySetResult(api);
-        var reconciling = ReconcileAsync(api, token.JustRegistered, stoppingToken);
-        using var timer = new PeriodicTimer(secondary.HeartbeatInterval);
-        do
-        {
-            try
-            {
-                foreach (var request in await api.ReportAsync(await StatusAsync(stoppingToken), stoppingToken))
-                {
-                    await reconciler.RequestAsync(request, stoppingToken);
-                }
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or NpgsqlException or System.Text.Json.JsonException && !stoppingToken.IsCancellationRequested)
-            {
-                // The primary being away for a while is not this secondary's problem: it keeps applying events.
-                logger.LogWarning("Could not report status to geo-primary: {Error}", e.Message);
-            }
+            _api.TrySetResult(api);
+            _outcome.TrySetResult(new Registered(api, justRegistered));
         }
-        while (!reconciling.IsCompleted && await timer.WaitForNextTickAsync(stoppingToken));
-        await reconciling;
-    }
-
-    /// <summary>Runs the reconciler for as long as the service runs; a failure (PostgreSQL away at start) restarts it, not the host.</summary>
-    private async Task ReconcileAsync(PrimaryApi api, bool justRegistered, CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
+        finally
         {
-            try
-            {
-                await reconciler.RunAsync(api, justRegistered, stoppingToken);
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogWarning("Backfill and verification stopped ({Error}); starting them again in 10 s", e.Message);
-                await Task.Delay(TimeSpan.FromSeconds(10), stoppingToken);
-            }
+            _outcome.TrySetResult(null);
         }
     }
 
-    private sealed record Registered(string AccessToken, bool JustRegistered);
-
-    private async Task<Registered?> RegisterAsync(HttpClient http, CancellationToken stoppingToken)
+    /// <summary>Returns whether this call registered the secondary, or null when it is not registered and will not be.</summary>
+    private async Task<bool?> RegisterAsync(CancellationToken stoppingToken)
     {
         var secondary = options.Value;
         var delay = TimeSpan.FromSeconds(1);
@@ -118,11 +76,12 @@ public sealed class PrimaryRegistration(
         {
             try
             {
-                var stored = await StoredAsync(stoppingToken);
+                var stored = await store.GetOrCreateAsync(secondary.Name, secondary.PrimaryUrl!, stoppingToken);
+                access.Grant(stored.AccessToken);
                 if (stored.RegisteredAt is not null)
                 {
                     Problem = null;
-                    return new Registered(stored.AccessToken, JustRegistered: false);
+                    return false;
                 }
 
                 if (string.IsNullOrEmpty(secondary.RegistrationToken))
@@ -132,30 +91,25 @@ public sealed class PrimaryRegistration(
                     return null;
                 }
 
-                using var request = new HttpRequestMessage(HttpMethod.Post, "api/v1/secondaries")
+                var registration = new SecondaryRegistration { Name = secondary.Name, Url = secondary.PublicUrl, Namespaces = [.. secondary.Namespaces], Token = stored.AccessToken };
+                var (status, body) = await api.RegisterAsync(registration, secondary.RegistrationToken, stoppingToken);
+                if (status is HttpStatusCode.Created or HttpStatusCode.OK)
                 {
-                    Content = JsonContent.Create(new { name = secondary.Name, url = secondary.PublicUrl, namespaces = secondary.Namespaces, token = stored.AccessToken }),
-                };
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secondary.RegistrationToken);
-                using var response = await http.SendAsync(request, stoppingToken);
-                if (response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK)
-                {
-                    await MarkRegisteredAsync(stoppingToken);
+                    await store.MarkRegisteredAsync(secondary.Name, stoppingToken);
                     Problem = null;
                     logger.LogInformation("Registered with geo-primary at {Primary} as {Name}", secondary.PrimaryUrl, secondary.Name);
-                    return new Registered(stored.AccessToken, JustRegistered: true);
+                    return true;
                 }
 
-                var body = await response.Content.ReadAsStringAsync(stoppingToken);
-                if ((int)response.StatusCode is >= 400 and < 500)
+                if ((int)status is >= 400 and < 500)
                 {
                     // Wrong token, name taken, invalid settings: retrying will not help; say why and stay unregistered.
-                    Problem = $"registration refused ({(int)response.StatusCode}): {body}";
-                    logger.LogError("geo-primary refused to register {Name}: {Status} {Body}", secondary.Name, (int)response.StatusCode, body);
+                    Problem = $"registration refused ({(int)status}): {body}";
+                    logger.LogError("geo-primary refused to register {Name}: {Status} {Body}", secondary.Name, (int)status, body);
                     return null;
                 }
 
-                throw new HttpRequestException($"geo-primary answered {(int)response.StatusCode}: {body}");
+                throw new HttpRequestException($"geo-primary answered {(int)status}: {body}");
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException or NpgsqlException && !stoppingToken.IsCancellationRequested)
             {
@@ -167,79 +121,5 @@ public sealed class PrimaryRegistration(
         }
 
         return null;
-    }
-
-    private sealed record Stored(string AccessToken, DateTime? RegisteredAt);
-
-    private async Task<Stored> StoredAsync(CancellationToken cancellationToken)
-    {
-        var secondary = options.Value;
-        var fresh = Core.Security.Secrets.NewToken();
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        // A different primary URL is a new registration: keep the name, start over with a new token.
-        return await connection.QuerySingleAsync<Stored>(new CommandDefinition(
-            """
-            INSERT INTO registration (name, primary_url, access_token) VALUES (@name, @url, @fresh)
-            ON CONFLICT (name) DO UPDATE
-               SET primary_url = EXCLUDED.primary_url,
-                   access_token = CASE WHEN registration.primary_url = EXCLUDED.primary_url THEN registration.access_token ELSE EXCLUDED.access_token END,
-                   registered_at = CASE WHEN registration.primary_url = EXCLUDED.primary_url THEN registration.registered_at END
-            RETURNING access_token AS AccessToken, registered_at AS RegisteredAt
-            """,
-            new { name = secondary.Name, url = secondary.PrimaryUrl, fresh }, cancellationToken: cancellationToken));
-    }
-
-    private async Task MarkRegisteredAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE registration SET registered_at = now() WHERE name = @name", new { name = options.Value.Name }, cancellationToken: cancellationToken));
-    }
-
-    private async Task<object> StatusAsync(CancellationToken cancellationToken)
-    {
-        var (projectStates, projectOldest) = await projects.SummaryAsync(cancellationToken, Contracts.RepositoryKind.Project);
-        var (wikiStates, wikiOldest) = await projects.SummaryAsync(cancellationToken, Contracts.RepositoryKind.Wiki);
-        var oldest = Math.Max(projectOldest, wikiOldest); // the oldest unapplied event of either kind
-        var keyCounts = await keys.CountsAsync(cancellationToken);
-        return new
-        {
-            reportedAt = DateTimeOffset.UtcNow,
-            oldestPendingSeconds = oldest,
-            lastSyncedSequence = await projects.LastSyncedSequenceAsync(cancellationToken),
-            projects = new
-            {
-                synced = projectStates.GetValueOrDefault("synced"),
-                pending = projectStates.GetValueOrDefault("pending"),
-                failed = projectStates.GetValueOrDefault("failed"),
-                destroyed = projectStates.GetValueOrDefault("destroyed"),
-            },
-            wikis = new
-            {
-                synced = wikiStates.GetValueOrDefault("synced"),
-                pending = wikiStates.GetValueOrDefault("pending"),
-                failed = wikiStates.GetValueOrDefault("failed"),
-                absent = wikiStates.GetValueOrDefault("absent"),
-            },
-            keys = new { live = keyCounts.Live, destroyed = keyCounts.Destroyed },
-            files = await files.SummaryAsync(cancellationToken),
-            namespaces = options.Value.Namespaces,
-            runs = (await runs.RecentAsync(10, cancellationToken)).Select(r => new
-            {
-                r.Id,
-                r.RequestId,
-                r.Kind,
-                r.ProjectId,
-                r.State,
-                r.Total,
-                r.Done,
-                r.Matched,
-                r.Repaired,
-                r.Failed,
-                r.StartedAt,
-                r.FinishedAt,
-                r.Error,
-            }),
-        };
     }
 }

@@ -16,7 +16,7 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
     {
         public RepositoryKind RepositoryKind => (RepositoryKind)Kind;
 
-        public bool Destroyed => State == "destroyed";
+        public bool Destroyed => State == ProjectState.Destroyed;
     }
 
     private const string EntryColumns =
@@ -75,8 +75,8 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return (await connection.QueryAsync<(long, string)>(new CommandDefinition(
-            "SELECT project_id, path_with_namespace FROM projects WHERE kind = 0 AND state <> 'destroyed' AND starts_with(path_with_namespace, @prefix || '/')",
-            new { prefix }, cancellationToken: cancellationToken))).AsList();
+            "SELECT project_id, path_with_namespace FROM projects WHERE kind = 0 AND state <> @destroyed AND starts_with(path_with_namespace, @prefix || '/')",
+            new { prefix, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken))).AsList();
     }
 
     /// <summary>Every kind of repository this secondary holds for the project.</summary>
@@ -99,9 +99,9 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
             """
             UPDATE projects
                SET path_with_namespace = @newPath, path_sequence = @sequence, updated_at = now()
-             WHERE project_id = @projectId AND path_sequence < @sequence AND state <> 'destroyed'
+             WHERE project_id = @projectId AND path_sequence < @sequence AND state <> @destroyed
             """,
-            new { projectId, newPath, sequence }, cancellationToken: cancellationToken));
+            new { projectId, newPath, sequence, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
         return await AllKindsAsync(projectId, cancellationToken);
     }
 
@@ -112,21 +112,21 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
         await connection.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO projects (project_id, kind, path_with_namespace, state, max_seen_sequence, path_sequence, destroyed_sequence)
-            VALUES (@projectId, 0, @path, 'destroyed', @sequence, @sequence, @sequence)
+            VALUES (@projectId, 0, @path, @destroyed, @sequence, @sequence, @sequence)
             ON CONFLICT (project_id, kind) DO UPDATE
-               SET state = 'destroyed', pending_since = NULL, linked_path = NULL, last_error = NULL,
+               SET state = @destroyed, pending_since = NULL, linked_path = NULL, last_error = NULL,
                    max_seen_sequence = GREATEST(projects.max_seen_sequence, EXCLUDED.max_seen_sequence),
                    destroyed_sequence = GREATEST(projects.destroyed_sequence, EXCLUDED.destroyed_sequence),
                    updated_at = now()
             """,
-            new { projectId, path, sequence }, cancellationToken: cancellationToken));
+            new { projectId, path, sequence, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(
             """
-            UPDATE projects SET state = 'destroyed', pending_since = NULL, linked_path = NULL, last_error = NULL,
+            UPDATE projects SET state = @destroyed, pending_since = NULL, linked_path = NULL, last_error = NULL,
                                 destroyed_sequence = @sequence, updated_at = now()
              WHERE project_id = @projectId AND kind <> 0
             """,
-            new { projectId, sequence }, cancellationToken: cancellationToken));
+            new { projectId, sequence, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
     }
 
     public async Task SetLinkedPathAsync(long projectId, RepositoryKind kind, string? linkedPath, CancellationToken cancellationToken)
@@ -151,13 +151,13 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
         await connection.ExecuteAsync(new CommandDefinition(
             """
             UPDATE projects
-               SET state = CASE WHEN state = 'destroyed' THEN state WHEN @absent THEN 'absent' ELSE 'synced' END, last_synced_sequence = GREATEST(last_synced_sequence, @coveredSequence),
+               SET state = CASE WHEN state = @destroyed THEN state WHEN @absent THEN @absentState ELSE @synced END, last_synced_sequence = GREATEST(last_synced_sequence, @coveredSequence),
                    pending_since = CASE WHEN max_seen_sequence <= GREATEST(last_synced_sequence, @coveredSequence) THEN NULL ELSE pending_since END,
                    linked_path = COALESCE(@linkedPath, linked_path),
                    last_synced_at = @startedAt, sync_count = sync_count + 1, last_error = NULL, retry_count = 0, updated_at = now()
              WHERE project_id = @projectId AND kind = @kind
             """,
-            new { projectId, kind = (short)kind, coveredSequence, absent, startedAt, linkedPath }, cancellationToken: cancellationToken));
+            new { projectId, kind = (short)kind, coveredSequence, absent, startedAt, linkedPath, destroyed = ProjectState.Destroyed, absentState = ProjectState.Absent, synced = ProjectState.Synced }, cancellationToken: cancellationToken));
     }
 
     /// <summary>Projects per state, and the age in seconds of the oldest event still waiting for a sync.</summary>
@@ -173,6 +173,7 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Records a verification's result; a project never seen here gets no row from it.</summary>
+    /// <param name="state">One of <see cref="VerificationState"/>.</param>
     public async Task MarkVerifiedAsync(long projectId, string state, string? checksum, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -186,7 +187,7 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM projects WHERE project_id = @projectId AND state <> 'destroyed'", new { projectId }, cancellationToken: cancellationToken));
+            "DELETE FROM projects WHERE project_id = @projectId AND state <> @destroyed", new { projectId, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
     }
 
     /// <summary>The newest event sequence any successful sync has covered.</summary>
@@ -203,9 +204,9 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
         await connection.ExecuteAsync(new CommandDefinition(
             """
             UPDATE projects
-               SET state = 'failed', last_error = @error, retry_count = retry_count + 1, updated_at = now()
-             WHERE project_id = @projectId AND kind = @kind AND state <> 'destroyed'
+               SET state = @failed, last_error = @error, retry_count = retry_count + 1, updated_at = now()
+             WHERE project_id = @projectId AND kind = @kind AND state <> @destroyed
             """,
-            new { projectId, kind = (short)kind, error }, cancellationToken: cancellationToken));
+            new { projectId, kind = (short)kind, error, failed = ProjectState.Failed, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
     }
 }

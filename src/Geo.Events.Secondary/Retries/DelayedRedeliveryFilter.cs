@@ -20,8 +20,8 @@ public sealed class DelayedRedeliveryFilter<T>(
     ILogger<DelayedRedeliveryFilter<T>> logger) : IFilter<ConsumeContext<T>>
     where T : class
 {
-    public const string AttemptHeader = "Geo-Redelivery-Count";
-    public const string LastErrorHeader = "Geo-Last-Error";
+    public const string AttemptHeader = Contracts.GeoHeaders.RedeliveryCount;
+    public const string LastErrorHeader = Contracts.GeoHeaders.LastError;
 
     public async Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
     {

@@ -1,4 +1,5 @@
 using Dapper;
+using Geo.Events.Contracts.Api;
 using Npgsql;
 
 namespace Geo.Events.Secondary.Verification;
@@ -33,7 +34,7 @@ public sealed class ReconcileRuns(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return (await connection.QueryAsync<Run>(new CommandDefinition(
-            $"SELECT {Columns} FROM reconcile_runs WHERE state = 'running' ORDER BY id", cancellationToken: cancellationToken))).AsList();
+            $"SELECT {Columns} FROM reconcile_runs WHERE state = @running ORDER BY id", new { running = ReconcileRunState.Running }, cancellationToken: cancellationToken))).AsList();
     }
 
     public async Task<IReadOnlyList<Run>> RecentAsync(int count, CancellationToken cancellationToken)
@@ -54,7 +55,8 @@ public sealed class ReconcileRuns(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(
-            "SELECT max(coalesce(finished_at, started_at)) FROM reconcile_runs WHERE kind IN ('backfill', 'verify')", cancellationToken: cancellationToken));
+            "SELECT max(coalesce(finished_at, started_at)) FROM reconcile_runs WHERE kind IN (@backfill, @verify)",
+            new { backfill = ReconcileKind.Backfill, verify = ReconcileKind.Verify }, cancellationToken: cancellationToken));
     }
 
     /// <summary>Records a finished page: its counts and the cursor after it, in one statement, so a crash repeats at most one page.</summary>
@@ -74,7 +76,7 @@ public sealed class ReconcileRuns(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE reconcile_runs SET state = 'finished', finished_at = now(), error = @error WHERE id = @id",
-            new { id, error }, cancellationToken: cancellationToken));
+            "UPDATE reconcile_runs SET state = @finished, finished_at = now(), error = @error WHERE id = @id",
+            new { id, error, finished = ReconcileRunState.Finished }, cancellationToken: cancellationToken));
     }
 }

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Geo.Events.Contracts.Api;
 using Geo.Events.Core.Paths;
 using Geo.Events.Core.Repositories;
 using Geo.Events.Secondary.Registration;
@@ -35,7 +36,7 @@ public sealed class Reconciler(
     }
 
     /// <summary>Queues a run for geo-admin's request; a request seen before is ignored.</summary>
-    public async Task RequestAsync(PrimaryApi.Request request, CancellationToken cancellationToken)
+    public async Task RequestAsync(SecondaryRequest request, CancellationToken cancellationToken)
     {
         if (await runs.CreateAsync(request.Kind, request.Id, request.ProjectId, cancellationToken) is { } run)
         {
@@ -56,7 +57,7 @@ public sealed class Reconciler(
         if (firstRegistration && !await runs.AnyAsync(stoppingToken))
         {
             // A new secondary starts empty: fetch everything the primary has.
-            await _queue.Writer.WriteAsync((await runs.CreateAsync("backfill", null, null, stoppingToken))!, stoppingToken);
+            await _queue.Writer.WriteAsync((await runs.CreateAsync(ReconcileKind.Backfill, null, null, stoppingToken))!, stoppingToken);
         }
 
         using var verifyTimer = StartVerifyTimer(stoppingToken);
@@ -64,7 +65,7 @@ public sealed class Reconciler(
         {
             try
             {
-                if (run.Kind == "resync")
+                if (run.Kind == ReconcileKind.Resync)
                 {
                     await ResyncAsync(api, run, stoppingToken);
                 }
@@ -120,8 +121,8 @@ public sealed class Reconciler(
                 // A backfill is a full comparison too; with neither yet, the first verification is due one interval after start.
                 var last = await runs.LastFinishedAsync(stoppingToken) is { } at ? DateTime.SpecifyKind(at, DateTimeKind.Utc) : started;
                 if (DateTime.UtcNow - last >= interval
-                    && !(await runs.UnfinishedAsync(stoppingToken)).Any(r => r.Kind == "verify")
-                    && await runs.CreateAsync("verify", null, null, stoppingToken) is { } run)
+                    && !(await runs.UnfinishedAsync(stoppingToken)).Any(r => r.Kind == ReconcileKind.Verify)
+                    && await runs.CreateAsync(ReconcileKind.Verify, null, null, stoppingToken) is { } run)
                 {
                     await _queue.Writer.WriteAsync(run, stoppingToken);
                 }
@@ -172,7 +173,7 @@ public sealed class Reconciler(
         await runs.FinishAsync(run.Id, outcome == Outcome.Failed ? "the mirror still differs from the primary" : null, cancellationToken);
     }
 
-    private async Task<Outcome> ReconcileAsync(PrimaryApi api, PrimaryApi.InventoryProject project, long sequence, CancellationToken cancellationToken, bool force = false)
+    private async Task<Outcome> ReconcileAsync(PrimaryApi api, InventoryProject project, long sequence, CancellationToken cancellationToken, bool force = false)
     {
         if (project.Checksum is null || ProjectPath.Problem(project.Path) is not null || !ProjectPath.IsIn(project.Path, options.Value.Namespaces))
         {
@@ -196,7 +197,7 @@ public sealed class Reconciler(
         var expected = project.Checksum;
         if (!force && LocalChecksum(project.Id) == expected)
         {
-            await registry.MarkVerifiedAsync(project.Id, moved ? "repaired" : "verified", expected, cancellationToken);
+            await registry.MarkVerifiedAsync(project.Id, moved ? VerificationState.Repaired : VerificationState.Verified, expected, cancellationToken);
             return moved ? Outcome.Repaired : Outcome.Matched;
         }
 
@@ -209,7 +210,7 @@ public sealed class Reconciler(
                 var local = LocalChecksum(project.Id);
                 if (local == expected)
                 {
-                    await registry.MarkVerifiedAsync(project.Id, force ? "verified" : "repaired", expected, cancellationToken);
+                    await registry.MarkVerifiedAsync(project.Id, force ? VerificationState.Verified : VerificationState.Repaired, expected, cancellationToken);
                     return force ? Outcome.Matched : Outcome.Repaired;
                 }
 
@@ -220,7 +221,7 @@ public sealed class Reconciler(
 
                 if (now.Project.Checksum == local)
                 {
-                    await registry.MarkVerifiedAsync(project.Id, "repaired", local, cancellationToken);
+                    await registry.MarkVerifiedAsync(project.Id, VerificationState.Repaired, local, cancellationToken);
                     return Outcome.Repaired;
                 }
 
@@ -233,7 +234,7 @@ public sealed class Reconciler(
             logger.LogWarning("Could not repair project {ProjectId} ({Path}): {Error}", project.Id, project.Path, e.Message);
         }
 
-        await registry.MarkVerifiedAsync(project.Id, "mismatch", LocalChecksum(project.Id), cancellationToken);
+        await registry.MarkVerifiedAsync(project.Id, VerificationState.Mismatch, LocalChecksum(project.Id), cancellationToken);
         return Outcome.Failed;
     }
 

@@ -3,10 +3,14 @@ using Dapper;
 using Geo.Events.Contracts;
 using Npgsql;
 
-namespace Geo.Events.Primary.Outbox;
+namespace Geo.Events.Core.Outbox;
 
-/// <summary>The outbox table <c>event_log</c>: appends accepted events and hands unpublished ones to the dispatcher.</summary>
-public sealed class EventLog(NpgsqlDataSource dataSource)
+/// <summary>
+/// The outbox table <c>event_log</c>: appends accepted events and hands unpublished ones to the dispatcher. What
+/// geo-primary and geo-admin read back from it (the latest path of every project, the newest sequence, the
+/// backlog) is in <c>EventLog.Queries.cs</c>.
+/// </summary>
+public sealed partial class EventLog(NpgsqlDataSource dataSource)
 {
     public sealed record Appended(long Sequence, Guid EventId, bool Duplicate);
 

@@ -1,0 +1,49 @@
+namespace Geo.Events.Contracts.Api;
+
+/// <summary>
+/// Work geo-admin left for a secondary (backfill, verify, resync of one project). geo-admin writes it to
+/// geo-primary's <c>secondary_requests</c>; the secondary receives the open ones in <see cref="StatusAnswer"/>
+/// and reports its run, with <see cref="ReconcileRunStatus.RequestId"/>, until the request is closed.
+/// </summary>
+public sealed record SecondaryRequest
+{
+    public required long Id { get; init; }
+
+    /// <summary>One of <see cref="ReconcileKind"/>.</summary>
+    public required string Kind { get; init; }
+
+    /// <summary>The project a <see cref="ReconcileKind.Resync"/> is about; null for the others.</summary>
+    public required long? ProjectId { get; init; }
+}
+
+/// <summary>
+/// The kinds of reconcile run, as stored in geo-primary's <c>secondary_requests.kind</c> and the secondary's
+/// <c>reconcile_runs.kind</c> (both CHECK constraints list them) and sent in requests and status reports.
+/// </summary>
+public static class ReconcileKind
+{
+    /// <summary>Sync everything the secondary lacks or has different from the primary.</summary>
+    public const string Backfill = "backfill";
+
+    /// <summary>Compare every mirror with the primary by refs checksum and repair the ones that differ.</summary>
+    public const string Verify = "verify";
+
+    /// <summary>Fetch one project again, whatever the registry says.</summary>
+    public const string Resync = "resync";
+}
+
+/// <summary>A run's state, as stored in the secondary's <c>reconcile_runs.state</c> and reported in its status.</summary>
+public static class ReconcileRunState
+{
+    public const string Running = "running";
+
+    /// <summary>geo-primary closes the run's request when a report shows it in this state.</summary>
+    public const string Finished = "finished";
+}
+
+/// <summary>geo-primary's answer to a status report (<c>PUT /api/v1/secondaries/{name}/status</c>).</summary>
+public sealed record StatusAnswer
+{
+    /// <summary>The requests geo-admin left for this secondary that no report has shown finished yet.</summary>
+    public required IReadOnlyList<SecondaryRequest> Requests { get; init; }
+}

@@ -1,0 +1,101 @@
+using System.Text.Json.Serialization;
+
+namespace Geo.Events.Contracts.Api;
+
+/// <summary>
+/// A secondary's heartbeat, the body of <c>PUT /api/v1/secondaries/{name}/status</c>, sent every
+/// Secondary:HeartbeatInterval. geo-primary stores it as sent (<c>secondaries.status</c>), closes the requests
+/// whose runs it shows finished, and geo-admin reads it back for <c>status</c>, <c>secondaries show</c> and the
+/// progress of a backfill. Members are optional: a report from an older secondary, or one written by hand,
+/// may lack some, and readers take a missing figure as zero or unknown rather than refusing the report.
+/// </summary>
+public sealed record SecondaryStatus
+{
+    public DateTimeOffset? ReportedAt { get; init; }
+
+    /// <summary>Age of the oldest event not yet applied (zero when none waits); on the wire in seconds.</summary>
+    [JsonPropertyName("oldestPendingSeconds")]
+    [JsonConverter(typeof(SecondsConverter))]
+    public TimeSpan? OldestPending { get; init; }
+
+    /// <summary>The newest event sequence any successful sync has covered.</summary>
+    public long? LastSyncedSequence { get; init; }
+
+    /// <summary>Project repositories per state.</summary>
+    public RepositoryCounts? Projects { get; init; }
+
+    /// <summary>Wiki repositories per state.</summary>
+    public RepositoryCounts? Wikis { get; init; }
+
+    public KeyCounts? Keys { get; init; }
+
+    /// <summary>Files per state (present, destroyed, gone, failed), keyed by the state as the secondary stores it.</summary>
+    public IReadOnlyDictionary<string, long>? Files { get; init; }
+
+    /// <summary>The namespaces this secondary mirrors (selective sync); empty means everything.</summary>
+    public IReadOnlyList<string>? Namespaces { get; init; }
+
+    /// <summary>The secondary's most recent reconcile runs, newest first.</summary>
+    public IReadOnlyList<ReconcileRunStatus>? Runs { get; init; }
+}
+
+/// <summary>
+/// Repositories per registry state. A project's wiki has no <see cref="Destroyed"/> count of its own in the
+/// report and a project is never <see cref="Absent"/>: the secondary leaves those out of the JSON.
+/// </summary>
+public sealed record RepositoryCounts
+{
+    public long Synced { get; init; }
+
+    public long Pending { get; init; }
+
+    public long Failed { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? Destroyed { get; init; }
+
+    /// <summary>Wikis only: the primary has no such repository (a project without a wiki).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? Absent { get; init; }
+}
+
+/// <summary>SSH keys in the secondary's registry: live ones, and tombstones of destroyed ones.</summary>
+public sealed record KeyCounts
+{
+    public long Live { get; init; }
+
+    public long Destroyed { get; init; }
+}
+
+/// <summary>One backfill, verify or resync run as the secondary reports it; its counts are geo-admin's progress bar.</summary>
+public sealed record ReconcileRunStatus
+{
+    public long Id { get; init; }
+
+    /// <summary>The <see cref="SecondaryRequest.Id"/> the run answers; null for a run the secondary started itself.</summary>
+    public long? RequestId { get; init; }
+
+    /// <summary>One of <see cref="ReconcileKind"/>.</summary>
+    public string? Kind { get; init; }
+
+    public long? ProjectId { get; init; }
+
+    /// <summary>One of <see cref="ReconcileRunState"/>.</summary>
+    public string? State { get; init; }
+
+    public long Total { get; init; }
+
+    public long Done { get; init; }
+
+    public long Matched { get; init; }
+
+    public long Repaired { get; init; }
+
+    public long Failed { get; init; }
+
+    public DateTimeOffset? StartedAt { get; init; }
+
+    public DateTimeOffset? FinishedAt { get; init; }
+
+    public string? Error { get; init; }
+}

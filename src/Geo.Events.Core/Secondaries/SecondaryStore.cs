@@ -1,0 +1,189 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using Geo.Events.Contracts.Api;
+using Geo.Events.Core.Security;
+using Npgsql;
+
+namespace Geo.Events.Core.Secondaries;
+
+/// <summary>
+/// The <c>secondaries</c> and <c>secondary_requests</c> tables in geo-primary's database: who registered, with which
+/// token hash, what each last reported, and the work geo-admin left for them. geo-primary and geo-admin both use it.
+/// </summary>
+public sealed class SecondaryStore(NpgsqlDataSource dataSource)
+{
+    /// <summary>A registered secondary as geo-admin lists and shows it.</summary>
+    public sealed class Row
+    {
+        public required string Name { get; init; }
+        public string? Url { get; init; }
+        public string[] Namespaces { get; init; } = [];
+        public DateTime RegisteredAt { get; init; }
+        public DateTime? LastHeartbeatAt { get; init; }
+        public double? HeartbeatAgeSeconds { get; init; }
+
+        /// <summary>The last status report exactly as the secondary sent it; <see cref="ReadStatus"/> reads it typed.</summary>
+        public string? Status { get; init; }
+    }
+
+    public enum Outcome
+    {
+        Registered,
+        AlreadyRegistered,
+        NameTaken,
+    }
+
+    public async Task<IReadOnlyList<string>> NamesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<string>(new CommandDefinition("SELECT name FROM secondaries ORDER BY name", cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>Inserts the secondary, or recognises a repeat of the same registration by its token.</summary>
+    public async Task<Outcome> RegisterAsync(string name, string? url, string[] namespaces, string token, CancellationToken cancellationToken)
+    {
+        var hash = Secrets.Hash(token);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var inserted = await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO secondaries (name, url, namespaces, token_sha256) VALUES (@name, @url, @namespaces, @hash)
+            ON CONFLICT (name) DO NOTHING
+            """,
+            new { name, url, namespaces, hash }, cancellationToken: cancellationToken));
+        if (inserted == 1)
+        {
+            return Outcome.Registered;
+        }
+
+        if (!await MatchesAsync(name, token, cancellationToken))
+        {
+            return Outcome.NameTaken;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE secondaries SET url = @url, namespaces = @namespaces WHERE name = @name",
+            new { name, url, namespaces }, cancellationToken: cancellationToken));
+        return Outcome.AlreadyRegistered;
+    }
+
+    /// <summary>True when <paramref name="token"/> is <paramref name="name"/>'s access token; constant time in the token.</summary>
+    public async Task<bool> MatchesAsync(string name, string token, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var stored = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
+            "SELECT token_sha256 FROM secondaries WHERE name = @name", new { name }, cancellationToken: cancellationToken));
+        // An unknown name still costs a comparison, so timing does not tell names apart.
+        return Secrets.Matches(token, stored);
+    }
+
+    /// <summary>
+    /// Stores a status report as it was sent (<paramref name="statusJson"/>: fields a newer secondary adds are kept),
+    /// closes the requests whose runs <paramref name="status"/> shows finished, and returns the ones still open:
+    /// the secondary starts those it has not started yet.
+    /// </summary>
+    public async Task<IReadOnlyList<SecondaryRequest>> ReportAsync(string name, string statusJson, SecondaryStatus status, CancellationToken cancellationToken)
+    {
+        var finished = (status.Runs ?? []).Where(r => r.State == ReconcileRunState.Finished && r.RequestId is not null).ToList();
+        var finishedIds = finished.Select(r => r.RequestId!.Value).ToArray();
+        var outcomes = finished.Select(r => JsonSerializer.Serialize(r, ApiJson.Options)).ToArray();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE secondaries SET status = @statusJson::jsonb, last_heartbeat_at = now() WHERE name = @name",
+            new { name, statusJson }, transaction, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE secondary_requests r SET finished_at = now(), outcome = run.outcome::jsonb
+              FROM unnest(@finishedIds, @outcomes) AS run (id, outcome)
+             WHERE r.secondary = @name AND r.finished_at IS NULL AND r.id = run.id
+            """,
+            new { name, finishedIds, outcomes }, transaction, cancellationToken: cancellationToken));
+        var open = await connection.QueryAsync<SecondaryRequest>(new CommandDefinition(
+            "SELECT id AS Id, kind AS Kind, project_id AS ProjectId FROM secondary_requests WHERE secondary = @name AND finished_at IS NULL ORDER BY id",
+            new { name }, transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return open.AsList();
+    }
+
+    /// <summary>Every registered secondary, or the one named <paramref name="name"/>.</summary>
+    public async Task<IReadOnlyList<Row>> RowsAsync(string? name, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<Row>(new CommandDefinition(
+            """
+            SELECT name AS Name, url AS Url, namespaces AS Namespaces, registered_at AS RegisteredAt, last_heartbeat_at AS LastHeartbeatAt,
+                   extract(epoch FROM now() - last_heartbeat_at)::float8 AS HeartbeatAgeSeconds, status::text AS Status
+              FROM secondaries WHERE @name::text IS NULL OR name = @name ORDER BY name
+            """,
+            new { name }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>Deletes the secondary and its token (its requests go with it); false when there is no such secondary.</summary>
+    public async Task<bool> RemoveAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition("DELETE FROM secondaries WHERE name = @name", new { name }, cancellationToken: cancellationToken)) > 0;
+    }
+
+    /// <summary>Leaves a request for the secondary's next status report; null when there is no such secondary.</summary>
+    /// <param name="kind">One of <see cref="ReconcileKind"/>.</param>
+    public async Task<long?> RequestAsync(string name, string kind, long? projectId, string actor, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+            """
+            INSERT INTO secondary_requests (secondary, kind, project_id, requested_by)
+            SELECT name, @kind, @projectId, @actor FROM secondaries WHERE name = @name
+            RETURNING id
+            """,
+            new { name, kind, projectId, actor }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// The run answering a request: the outcome its closed request kept, else what the secondary's last report says
+    /// of it; null while no report mentions it.
+    /// </summary>
+    public async Task<ReconcileRunStatus?> RequestProgressAsync(long request, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<(string? Outcome, string? Status)>(new CommandDefinition(
+            """
+            SELECT r.outcome::text, s.status::text
+              FROM secondary_requests r JOIN secondaries s ON s.name = r.secondary
+             WHERE r.id = @request
+            """,
+            new { request }, cancellationToken: cancellationToken));
+        try
+        {
+            return row.Outcome is { } outcome
+                ? JsonSerializer.Deserialize<ReconcileRunStatus>(outcome, ApiJson.Options)
+                : ReadStatus(row.Status)?.Runs?.FirstOrDefault(r => r.RequestId == request);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A stored status report, typed; null when there is none or it does not fit (its figures then count as unknown).</summary>
+    public static SecondaryStatus? ReadStatus(string? json)
+    {
+        try
+        {
+            return json is null ? null : JsonSerializer.Deserialize<SecondaryStatus>(json, ApiJson.Options);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    public async Task<string[]> NamespacesAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<string[]>(new CommandDefinition(
+            "SELECT namespaces FROM secondaries WHERE name = @name", new { name }, cancellationToken: cancellationToken)) ?? [];
+    }
+}

@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Geo.Events.Secondary.Registration;
+
+/// <summary>
+/// Once registered, reports this secondary's status to geo-primary every Secondary:HeartbeatInterval (the first
+/// at once) and passes the requests geo-admin left in the answer on to the reconciler.
+/// </summary>
+public sealed class StatusHeartbeat(
+    IOptions<SecondaryOptions> options,
+    PrimaryRegistration registration,
+    SiteStatus status,
+    Verification.Reconciler reconciler,
+    ILogger<StatusHeartbeat> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (await registration.OutcomeAsync(stoppingToken) is not { } registered)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(options.Value.HeartbeatInterval);
+        do
+        {
+            try
+            {
+                foreach (var request in await registered.Api.ReportAsync(await status.CollectAsync(stoppingToken), stoppingToken))
+                {
+                    await reconciler.RequestAsync(request, stoppingToken);
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or NpgsqlException or System.Text.Json.JsonException && !stoppingToken.IsCancellationRequested)
+            {
+                // The primary being away for a while is not this secondary's problem: it keeps applying events.
+                logger.LogWarning("Could not report status to geo-primary: {Error}", e.Message);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+}
