@@ -12,3 +12,13 @@ public interface IGeoEvent
     /// <summary>When geo-primary recorded the event (UTC).</summary>
     DateTimeOffset OccurredAt { get; }
 }
+
+/// <summary>
+/// An event about one project (its repository, wiki, path or existence): geo-primary records the project id beside
+/// the event, so the inventory can find each project's latest path.
+/// </summary>
+public interface IProjectEvent : IGeoEvent
+{
+    /// <summary>GitLab's project id.</summary>
+    long ProjectId { get; }
+}

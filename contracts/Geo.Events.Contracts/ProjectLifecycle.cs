@@ -5,7 +5,7 @@ namespace Geo.Events.Contracts;
 /// <c>path_with_namespace</c> changed. A secondary moves its mirror's readable name; the project's data
 /// stays where it is (mirrors are stored by project id).
 /// </summary>
-public sealed record ProjectRenamed : IGeoEvent
+public sealed record ProjectRenamed : IProjectEvent
 {
     public required Guid EventId { get; init; }
     public required long Sequence { get; init; }
@@ -23,7 +23,7 @@ public sealed record ProjectRenamed : IGeoEvent
 }
 
 /// <summary>GitLab's <c>project_destroy</c> system hook: the project and its repositories are gone for good.</summary>
-public sealed record ProjectDestroyed : IGeoEvent
+public sealed record ProjectDestroyed : IProjectEvent
 {
     public required Guid EventId { get; init; }
     public required long Sequence { get; init; }

@@ -5,7 +5,7 @@ namespace Geo.Events.Contracts;
 /// <c>repository_update</c> system hooks all become this event. A secondary converges its mirror to the
 /// primary's current refs, so <see cref="Changes"/> says what triggered the sync, not what to apply.
 /// </summary>
-public sealed record RepositoryChanged : IGeoEvent
+public sealed record RepositoryChanged : IProjectEvent
 {
     public required Guid EventId { get; init; }
     public required long Sequence { get; init; }

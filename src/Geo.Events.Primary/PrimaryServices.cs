@@ -2,6 +2,7 @@ using FluentValidation;
 using Geo.Events.Core.DeadLetters;
 using Geo.Events.Core.Messaging;
 using Geo.Events.Core.Observability;
+using Geo.Events.Core.Outbox;
 using Geo.Events.Core.Secondaries;
 using Geo.Events.Core.Storage;
 using Geo.Events.Primary.DeadLetters;

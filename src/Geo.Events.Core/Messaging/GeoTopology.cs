@@ -25,8 +25,10 @@ public static partial class GeoTopology
     /// <summary>The exchange each contract is published to: <c>geo.events.</c> and its name in kebab case.</summary>
     public static readonly IReadOnlyDictionary<Type, string> EventExchanges = EventTypes.ToDictionary(t => t, ExchangeName);
 
+    private static readonly Dictionary<string, Type> EventTypesByName = EventTypes.ToDictionary(t => t.Name, StringComparer.Ordinal);
+
     /// <summary>The contract named <paramref name="name"/> (as the event log and dead letters record it), if any.</summary>
-    public static Type? EventType(string name) => EventTypes.FirstOrDefault(t => t.Name == name);
+    public static Type? EventType(string name) => EventTypesByName.GetValueOrDefault(name);
 
     /// <summary><c>RepositoryChanged</c> → <c>geo.events.repository-changed</c>.</summary>
     public static string ExchangeName(Type eventType) =>

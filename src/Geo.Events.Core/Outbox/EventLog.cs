@@ -26,13 +26,7 @@ public sealed partial class EventLog(NpgsqlDataSource dataSource)
     public static async Task<Appended> AppendAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IGeoEvent evt, string? deliveryId, CancellationToken cancellationToken)
     {
         var body = JsonSerializer.Serialize(evt, evt.GetType());
-        var projectId = evt switch
-        {
-            RepositoryChanged e => e.ProjectId,
-            ProjectRenamed e => e.ProjectId,
-            ProjectDestroyed e => e.ProjectId,
-            _ => (long?)null,
-        };
+        var projectId = (evt as IProjectEvent)?.ProjectId;
         var inserted = await connection.QuerySingleOrDefaultAsync<(long Id, Guid EventId)?>(
             new CommandDefinition(
                 """

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Dapper;
 using Geo.Events.Contracts;
+using Geo.Events.Core.Outbox;
 using Geo.Events.Core.Paths;
 using Geo.Events.Primary.Outbox;
 using Microsoft.Extensions.Options;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using FluentValidation;
 using Geo.Events.Core.Observability;
+using Geo.Events.Core.Outbox;
 using Geo.Events.Primary.Outbox;
 using Npgsql;
 

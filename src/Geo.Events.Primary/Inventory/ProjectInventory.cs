@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Geo.Events.Contracts.Api;
+using Geo.Events.Core.Outbox;
 using Geo.Events.Core.Paths;
 using Geo.Events.Core.Repositories;
 using LibGit2Sharp;

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Geo.Events.Contracts;
 using Geo.Events.Core.Messaging;
 using Geo.Events.Core.Observability;
+using Geo.Events.Core.Outbox;
 using Geo.Events.Primary.Secondaries;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -22,7 +23,6 @@ public sealed class OutboxDispatcher(
     IOptions<PrimaryOptions> options,
     ILogger<OutboxDispatcher> logger) : BackgroundService
 {
-    private static readonly Dictionary<string, Type> EventTypes = GeoTopology.EventExchanges.Keys.ToDictionary(t => t.Name);
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
@@ -94,7 +94,7 @@ public sealed class OutboxDispatcher(
 
     private async Task PublishRowAsync(EventLog.Row row, CancellationToken cancellationToken)
     {
-        if (!EventTypes.TryGetValue(row.EventType, out var type))
+        if (GeoTopology.EventType(row.EventType) is not { } type)
         {
             throw new InvalidOperationException($"event_log row {row.Id} has unknown event_type '{row.EventType}'");
         }
