@@ -86,5 +86,7 @@ public sealed class SyncCoordinatorTests
         // Instances of different versions must lock the same key for one repository.
         Assert.AreEqual(15L, new RepositoryId(7, RepositoryKind.Wiki).Number);
         Assert.AreEqual(14L, new RepositoryId(7, RepositoryKind.Project).Number);
+        Assert.IsTrue(Enum.GetValues<RepositoryKind>().All(k => k is RepositoryKind.Project or RepositoryKind.Wiki),
+            "a third repository kind would share numbers with the next project's: RepositoryId.Number needs a new scheme first");
     }
 }
