@@ -1,3 +1,6 @@
+using Geo.Events.Core.Configuration;
+using Microsoft.Extensions.Options;
+
 namespace Geo.Events.Primary;
 
 /// <summary>Section <c>Primary</c>: geo-primary's own settings.</summary>
@@ -35,8 +38,13 @@ public sealed class PrimaryOptions
     /// <summary>A file must keep its size and modification time this long before the watcher announces it (no half-written files).</summary>
     public TimeSpan FileSettleTime { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Primary:Files parsed; a bad kind name stops the start with its reason.</summary>
-    public IReadOnlyDictionary<Contracts.FileKind, string> FileRoots() => Files
+    private IReadOnlyDictionary<Contracts.FileKind, string>? _fileRoots;
+
+    /// <summary>
+    /// Primary:Files by kind, as full paths: parsed once, at start by the <see cref="Validator"/> (where a bad kind
+    /// name stops the start with its reason), then shared by every request.
+    /// </summary>
+    public IReadOnlyDictionary<Contracts.FileKind, string> FileRoots() => _fileRoots ??= Files
         .Where(f => !string.IsNullOrWhiteSpace(f.Value))
         .ToDictionary(
             f => Core.Paths.FilePath.Parse(f.Key) ?? throw new InvalidOperationException($"Primary:Files:{f.Key}: the kinds are upload, lfs_object and avatar"),
@@ -59,4 +67,43 @@ public sealed class PrimaryOptions
 
     /// <summary>How often the dispatcher looks at the outbox when nothing woke it.</summary>
     public TimeSpan DispatchPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    public sealed class Validator : IValidateOptions<PrimaryOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, PrimaryOptions options) => GeoOptions.Result(Problems(options));
+
+        private static IEnumerable<string> Problems(PrimaryOptions options)
+        {
+            if (!IsSha256Hex(options.HookTokenSha256))
+            {
+                yield return "Primary:HookTokenSha256 must be the 64-character hex SHA-256 of the hook secret token " +
+                             "(set GEO_Primary__HookTokenSha256; compute it with: printf %s \"$TOKEN\" | sha256sum)";
+            }
+
+            if (options.RegistrationTokenSha256.Trim().Length > 0 && !IsSha256Hex(options.RegistrationTokenSha256))
+            {
+                yield return "Primary:RegistrationTokenSha256 must be empty (registration off) or the 64-character hex SHA-256 of the registration token";
+            }
+
+            if (FileRootsProblem(options) is { } problem)
+            {
+                yield return problem;
+            }
+        }
+
+        private static bool IsSha256Hex(string value) => value.Trim() is { Length: 64 } hex && hex.All(Uri.IsHexDigit);
+
+        private static string? FileRootsProblem(PrimaryOptions options)
+        {
+            try
+            {
+                _ = options.FileRoots();
+                return null;
+            }
+            catch (InvalidOperationException e)
+            {
+                return e.Message;
+            }
+        }
+    }
 }

@@ -1,4 +1,5 @@
 using FluentValidation;
+using Geo.Events.Core.Configuration;
 using Geo.Events.Core.DeadLetters;
 using Geo.Events.Core.Messaging;
 using Geo.Events.Core.Observability;
@@ -10,6 +11,7 @@ using Geo.Events.Primary.Hooks;
 using Geo.Events.Primary.Outbox;
 using Geo.Events.Primary.Secondaries;
 using MassTransit;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Geo.Events.Primary;
@@ -26,12 +28,11 @@ public static class PrimaryServices
 
     public static WebApplicationBuilder AddMessaging(this WebApplicationBuilder builder)
     {
-        builder.Services.Configure<RabbitMqOptions>(builder.Configuration.GetSection(RabbitMqOptions.Section));
-        var rabbit = builder.Configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
+        builder.Services.AddOptions<RabbitMqOptions>().BindConfiguration(RabbitMqOptions.Section);
         builder.Services.AddMassTransit(bus =>
         {
             bus.DisableUsageTelemetry(); // MassTransit would report usage to its vendor over the Internet
-            bus.UsingRabbitMq((_, cfg) => cfg.ConfigureHost(rabbit));
+            bus.UsingRabbitMq((context, cfg) => cfg.ConfigureHost(context.GetRequiredService<IOptions<RabbitMqOptions>>().Value));
         });
         builder.Services.AddSingleton<SecondaryStore>();
         builder.Services.AddSingleton<Inventory.ProjectInventory>();
@@ -44,7 +45,7 @@ public static class PrimaryServices
 
     public static WebApplicationBuilder AddHookIngest(this WebApplicationBuilder builder)
     {
-        builder.Services.Configure<PrimaryOptions>(builder.Configuration.GetSection(PrimaryOptions.Section));
+        builder.Services.AddValidatedOptions<PrimaryOptions, PrimaryOptions.Validator>(PrimaryOptions.Section);
         builder.Services.AddSingleton<HookToken>();
         builder.Services.AddSingleton<IValidator<SystemHookPayload>>(sp =>
             new SystemHookValidator(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<PrimaryOptions>>().Value.FileRoots()));
@@ -56,17 +57,7 @@ public static class PrimaryServices
     }
 
     /// <summary>Applies infra/sql/primary before the service takes traffic; waits for PostgreSQL rather than failing.</summary>
-    public static async Task MigrateAsync(this WebApplication app)
-    {
-        _ = app.Services.GetRequiredService<HookToken>(); // fail fast on a missing or malformed token hash
-        var registration = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PrimaryOptions>>().Value.RegistrationTokenSha256.Trim();
-        if (registration.Length > 0 && (registration.Length != 64 || !registration.All(Uri.IsHexDigit)))
-        {
-            throw new InvalidOperationException("Primary:RegistrationTokenSha256 must be empty (registration off) or the 64-character hex SHA-256 of the registration token");
-        }
-
-        await app.MigrateGeoDatabaseAsync(typeof(PrimaryServices).Assembly);
-    }
+    public static Task MigrateAsync(this WebApplication app) => app.MigrateGeoDatabaseAsync(typeof(PrimaryServices).Assembly);
 
     public static void MapHealthEndpoints(this WebApplication app)
     {

@@ -23,6 +23,11 @@ builder.AddEventStore()     // PostgreSQL: the event_log outbox
        .AddHookIngest();    // POST /hooks/system → validate → event_log → dispatcher
 
 var app = builder.Build();
+if (!app.SettingsAreValid("geo-primary")) // every setting checked once, before PostgreSQL is waited for
+{
+    return GeoOptions.BadSettingsExitCode;
+}
+
 await app.MigrateAsync();
 app.MapHookEndpoints();
 app.MapSecondaryEndpoints();

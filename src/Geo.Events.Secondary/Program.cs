@@ -14,13 +14,19 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ar
 builder.Configuration.AddGeoSources(args);
 builder.AddGeoTracing("geo-secondary");    // OpenTelemetry: hook → outbox → broker → apply, OTLP when configured
 
-builder.AddRegistry()      // PostgreSQL: the secondary's registry and repository locks
+builder.AddRegistry()      // PostgreSQL: the secondary's registry, repository and file locks
        .AddMirrors()       // bare mirrors on disk, fetched with LibGit2Sharp
        .AddKeys()          // SSH keys: registry with tombstones, batched authorized_keys rewrites
        .AddConsumers()     // RabbitMQ: geo.secondary.<name> → RepositorySyncConsumer, SshKeyConsumer, ProjectLifecycleConsumer
        .AddRegistration(); // registers with geo-primary when not registered yet, then reports status
 
 var app = builder.Build();
+if (!app.SettingsAreValid("geo-secondary")) // every setting checked once, before PostgreSQL is waited for
+{
+    return GeoOptions.BadSettingsExitCode;
+}
+
+app.PrepareMirrors();      // libgit2 timeouts; no temp left by a killed clone
 await app.MigrateAsync();
 app.MapGeoHealthAndMetrics(services => // /health/live, /health/ready, /metrics
     services.GetRequiredService<PrimaryRegistration>().Problem is { } problem ? [$"geo-primary: {problem}"] : []);

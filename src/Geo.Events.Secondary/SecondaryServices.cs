@@ -1,12 +1,15 @@
 using Geo.Events.Core;
+using Geo.Events.Core.Configuration;
 using Geo.Events.Core.Messaging;
 using Geo.Events.Core.Observability;
+using Geo.Events.Core.Repositories;
 using Geo.Events.Core.Storage;
 using Geo.Events.Secondary.Keys;
 using Geo.Events.Secondary.Registration;
 using Geo.Events.Secondary.Repositories;
 using Geo.Events.Secondary.Retries;
 using MassTransit;
+using Microsoft.Extensions.Options;
 
 namespace Geo.Events.Secondary;
 
@@ -17,14 +20,22 @@ public static class SecondaryServices
     {
         builder.AddGeoDatabase();
         builder.Services.AddSingleton<ProjectRegistry>();
+        builder.Services.AddSingleton<Locking.AdvisoryLock>();
         builder.Services.AddSingleton<RepositoryLock>();
+        builder.Services.AddSingleton<Files.FileLock>();
         return builder;
     }
 
     public static WebApplicationBuilder AddMirrors(this WebApplicationBuilder builder)
     {
-        builder.Services.Configure<SecondaryOptions>(builder.Configuration.GetSection(SecondaryOptions.Section));
-        builder.Services.AddSingleton<MirrorStore>();
+        builder.Services.AddValidatedOptions<SecondaryOptions, SecondaryOptions.Validator>(SecondaryOptions.Section);
+        builder.Services.AddValidatedOptions<MirrorOptions, MirrorOptions.Validator>(MirrorOptions.Section);
+        builder.Services.AddValidatedOptions<SyncOptions, SyncOptions.Validator>(SyncOptions.Section);
+        builder.Services.AddOptions<Verification.VerificationOptions>().BindConfiguration(Verification.VerificationOptions.Section);
+        builder.Services.AddOptions<Files.FileStoreOptions>().BindConfiguration(Files.FileStoreOptions.Section);
+        builder.Services.AddSingleton<MirrorLayout>();
+        builder.Services.AddSingleton<MirrorFetcher>();
+        builder.Services.AddSingleton<MirrorRemover>();
         builder.Services.AddSingleton<SyncSlots>();
         builder.Services.AddSingleton<SyncCoordinator>();
         builder.Services.AddSingleton<RepositorySync>();
@@ -36,8 +47,7 @@ public static class SecondaryServices
 
     public static WebApplicationBuilder AddKeys(this WebApplicationBuilder builder)
     {
-        builder.Services.Configure<KeysOptions>(builder.Configuration.GetSection(KeysOptions.Section));
-        (builder.Configuration.GetSection(KeysOptions.Section).Get<KeysOptions>() ?? new KeysOptions()).Validate();
+        builder.Services.AddValidatedOptions<KeysOptions, KeysOptions.Validator>(KeysOptions.Section);
         builder.Services.AddSingleton<KeyRegistry>();
         builder.Services.AddSingleton<AuthorizedKeysWriter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AuthorizedKeysWriter>());
@@ -72,19 +82,8 @@ public static class SecondaryServices
     /// <summary>Consumes this secondary's own durable quorum queue, geo.secondary.&lt;name&gt;.</summary>
     public static WebApplicationBuilder AddConsumers(this WebApplicationBuilder builder)
     {
-        var secondary = builder.Configuration.GetSection(SecondaryOptions.Section).Get<SecondaryOptions>() ?? new SecondaryOptions();
-        var nameProblem = GeoTopology.SecondaryNameProblem(secondary.Name);
-        if (nameProblem is not null)
-        {
-            throw new InvalidOperationException($"Secondary:Name (GEO_Secondary__Name): {nameProblem}");
-        }
-
-        var rabbit = builder.Configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
-        var retry = builder.Configuration.GetSection(RetryOptions.Section).Get<RetryOptions>() ?? new RetryOptions();
-        _ = retry.ImmediateIntervals; // parsed now: a bad setting stops the start with its reason
-        _ = retry.DelayIntervals;
-        builder.Services.Configure<RabbitMqOptions>(builder.Configuration.GetSection(RabbitMqOptions.Section));
-        builder.Services.Configure<RetryOptions>(builder.Configuration.GetSection(RetryOptions.Section));
+        builder.Services.AddOptions<RabbitMqOptions>().BindConfiguration(RabbitMqOptions.Section);
+        builder.Services.AddValidatedOptions<RetryOptions, RetryOptions.Validator>(RetryOptions.Section);
         builder.Services.AddSingleton<DelayQueues>();
         builder.Services.AddMassTransit(bus =>
         {
@@ -95,6 +94,9 @@ public static class SecondaryServices
             bus.AddConsumer<Files.FileConsumer, QuickRetryDefinition<Files.FileConsumer>>();
             bus.UsingRabbitMq((context, cfg) =>
             {
+                // Read when the bus is built, after the settings were checked at start.
+                var rabbit = context.GetRequiredService<IOptions<RabbitMqOptions>>().Value;
+                var secondary = context.GetRequiredService<IOptions<SecondaryOptions>>().Value;
                 cfg.ConfigureHost(rabbit);
                 cfg.ReceiveEndpoint(GeoTopology.QueueName(secondary.Name), endpoint =>
                 {
@@ -126,10 +128,17 @@ public static class SecondaryServices
         });
     }
 
-    /// <summary>Applies infra/sql/secondary before consuming; waits for PostgreSQL rather than failing.</summary>
-    public static async Task MigrateAsync(this WebApplication app)
+    /// <summary>
+    /// Before the first sync: libgit2's network timeouts (process-wide, so set once here), and the mirror root's
+    /// temp folder, without what a killed clone or deletion left there.
+    /// </summary>
+    public static void PrepareMirrors(this WebApplication app)
     {
-        _ = app.Services.GetRequiredService<MirrorStore>(); // fail fast on a missing mirror root or primary URL
-        await app.MigrateGeoDatabaseAsync(typeof(SecondaryServices).Assembly);
+        var mirrors = app.Services.GetRequiredService<IOptions<MirrorOptions>>().Value;
+        GitNetworkTimeouts.Apply(mirrors.GitConnectTimeout, mirrors.GitTimeout);
+        app.Services.GetRequiredService<MirrorRemover>().RemoveAbandonedTemps();
     }
+
+    /// <summary>Applies infra/sql/secondary before consuming; waits for PostgreSQL rather than failing.</summary>
+    public static Task MigrateAsync(this WebApplication app) => app.MigrateGeoDatabaseAsync(typeof(SecondaryServices).Assembly);
 }

@@ -1,8 +1,9 @@
 using System.Reflection;
+using Geo.Events.Core.Configuration;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Geo.Events.Core.Storage;
@@ -12,15 +13,12 @@ public static class DatabaseSetup
 {
     public static void AddGeoDatabase(this WebApplicationBuilder builder)
     {
-        var connectionString = ConnectionString(builder.Configuration);
-        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.Services.AddValidatedOptions<DatabaseOptions, DatabaseOptions.Validator>(DatabaseOptions.Section);
+        builder.Services.AddSingleton(services => NpgsqlDataSource.Create(services.GetRequiredService<IOptions<DatabaseOptions>>().Value.Postgres));
     }
 
     /// <summary>Applies the SQL files embedded in <paramref name="migrations"/> before the service takes work; waits for PostgreSQL rather than failing.</summary>
     public static Task MigrateGeoDatabaseAsync(this WebApplication app, Assembly migrations) =>
-        new Migrator(ConnectionString(app.Configuration), migrations, app.Logger).MigrateWithRetryAsync(app.Lifetime.ApplicationStopping);
-
-    private static string ConnectionString(IConfiguration configuration) =>
-        configuration.GetConnectionString("Postgres")
-            ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not set (GEO_ConnectionStrings__Postgres)");
+        new Migrator(app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value.Postgres, migrations, app.Logger)
+            .MigrateWithRetryAsync(app.Lifetime.ApplicationStopping);
 }

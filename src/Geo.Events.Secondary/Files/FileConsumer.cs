@@ -17,9 +17,9 @@ namespace Geo.Events.Secondary.Files;
 public sealed class FileConsumer(
     FileStore store,
     FileRegistry registry,
-    RepositoryLock locks,
+    FileLock locks,
     PrimaryRegistration primary,
-    IOptions<SecondaryOptions> options,
+    IOptions<SyncOptions> options,
     ILogger<FileConsumer> logger) : IConsumer<FileCreated>, IConsumer<FileDestroyed>
 {
     public async Task Consume(ConsumeContext<FileCreated> context)
@@ -28,7 +28,7 @@ public sealed class FileConsumer(
         var started = Stopwatch.GetTimestamp();
         Check(evt.Path);
         var cancellationToken = context.CancellationToken;
-        await using (await locks.AcquireFileAsync(evt.Kind, evt.Path, options.Value.LockTimeout, cancellationToken))
+        await using (await locks.AcquireAsync(evt.Kind, evt.Path, options.Value.LockTimeout, cancellationToken))
         {
             if (await registry.FindAsync(evt.Kind, evt.Path, cancellationToken) is { } known && (known.Sequence > evt.Sequence || (known.Sequence == evt.Sequence && known.State != FileState.Failed)))
             {
@@ -69,7 +69,7 @@ public sealed class FileConsumer(
         var started = Stopwatch.GetTimestamp();
         Check(evt.Path);
         var cancellationToken = context.CancellationToken;
-        await using (await locks.AcquireFileAsync(evt.Kind, evt.Path, options.Value.LockTimeout, cancellationToken))
+        await using (await locks.AcquireAsync(evt.Kind, evt.Path, options.Value.LockTimeout, cancellationToken))
         {
             if (await registry.FindAsync(evt.Kind, evt.Path, cancellationToken) is { } known && known.Sequence >= evt.Sequence)
             {

@@ -15,7 +15,7 @@ namespace Geo.Events.Secondary.Files;
 /// resumes a partial file with <c>Range</c>/<c>If-Range</c>, checks size and SHA-256, flushes to disk, then
 /// renames into place and flushes the folder: a reader sees the old file or the complete new one.
 /// </summary>
-public sealed class FileStore(IOptions<SecondaryOptions> options, ILogger<FileStore> logger)
+public sealed class FileStore(IOptions<FileStoreOptions> options, ILogger<FileStore> logger)
 {
     public const string PartialSuffix = ".geo-partial";
     private const int BufferSize = 1 << 16;

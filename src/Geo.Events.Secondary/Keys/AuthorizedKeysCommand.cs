@@ -27,7 +27,11 @@ public static class AuthorizedKeysCommand
             .AddGeoSources([])
             .Build();
         var options = configuration.GetSection(KeysOptions.Section).Get<KeysOptions>() ?? new KeysOptions();
-        options.Validate();
+        if (options.Problems().FirstOrDefault() is { } settingsProblem)
+        {
+            await Console.Error.WriteLineAsync($"geo-secondary authorized-keys: {settingsProblem}");
+            return 1;
+        }
 
         var (user, type, blob) = (args[1], args[2], args[3]);
         if (user != options.SshUser)

@@ -1,4 +1,6 @@
 using System.Text.RegularExpressions;
+using Geo.Events.Core.Configuration;
+using Microsoft.Extensions.Options;
 
 namespace Geo.Events.Secondary.Keys;
 
@@ -28,17 +30,23 @@ public sealed partial class KeysOptions
     [GeneratedRegex(@"^/[A-Za-z0-9/._+-]+\z", RegexOptions.CultureInvariant)]
     private static partial Regex SafeCommandPath();
 
-    /// <summary>The shell path goes inside command="…": only plain path characters, so it cannot close the quote.</summary>
-    public void Validate()
+    /// <summary>What is wrong with these settings, one message per setting; nothing when they are usable.</summary>
+    public IEnumerable<string> Problems()
     {
+        // The shell path goes inside command="…": only plain path characters, so it cannot close the quote.
         if (!SafeCommandPath().IsMatch(ShellCommand))
         {
-            throw new InvalidOperationException($"Keys:ShellCommand must be an absolute path of letters, digits and / . _ + - only, not '{ShellCommand}'");
+            yield return $"Keys:ShellCommand must be an absolute path of letters, digits and / . _ + - only, not '{ShellCommand}'";
         }
 
         if (AuthorizedKeysFile.Length > 0 && !Path.IsPathFullyQualified(AuthorizedKeysFile))
         {
-            throw new InvalidOperationException($"Keys:AuthorizedKeysFile must be an absolute path, not '{AuthorizedKeysFile}'");
+            yield return $"Keys:AuthorizedKeysFile must be an absolute path, not '{AuthorizedKeysFile}'";
         }
+    }
+
+    public sealed class Validator : IValidateOptions<KeysOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, KeysOptions options) => GeoOptions.Result(options.Problems());
     }
 }

@@ -14,7 +14,8 @@ namespace Geo.Events.Secondary.Repositories;
 public sealed class ProjectLifecycleConsumer(
     ProjectRegistry registry,
     ProjectMover mover,
-    MirrorStore mirrors,
+    MirrorLayout layout,
+    MirrorRemover remover,
     ILogger<ProjectLifecycleConsumer> logger) : IConsumer<ProjectRenamed>, IConsumer<ProjectDestroyed>, IConsumer<NamespaceRenamed>
 {
     /// <summary>
@@ -80,10 +81,10 @@ public sealed class ProjectLifecycleConsumer(
                     var entry = entries.FirstOrDefault(e => e.RepositoryKind == kind);
                     foreach (var path in new[] { entry?.LinkedPath, entry?.PathWithNamespace, evt.PathWithNamespace }.OfType<string>().Distinct())
                     {
-                        mirrors.Unlink(evt.ProjectId, kind, path);
+                        layout.Unlink(evt.ProjectId, kind, path);
                     }
 
-                    mirrors.Delete(evt.ProjectId, kind);
+                    remover.Delete(evt.ProjectId, kind);
                 }
             }, cancellationToken);
             logger.LogInformation("Removed project {ProjectId} ({Path})", evt.ProjectId, evt.PathWithNamespace);

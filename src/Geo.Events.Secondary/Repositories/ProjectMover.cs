@@ -13,8 +13,10 @@ namespace Geo.Events.Secondary.Repositories;
 public sealed class ProjectMover(
     ProjectRegistry registry,
     RepositoryLock locks,
-    MirrorStore mirrors,
+    MirrorLayout layout,
+    MirrorRemover remover,
     IOptions<SecondaryOptions> options,
+    IOptions<SyncOptions> syncOptions,
     ILogger<ProjectMover> logger)
 {
     public async Task MoveAsync(long projectId, string newPath, long sequence, string trigger, CancellationToken cancellationToken)
@@ -36,10 +38,10 @@ public sealed class ProjectMover(
                     {
                         if (entry.LinkedPath is { } linked)
                         {
-                            mirrors.Unlink(projectId, entry.RepositoryKind, linked);
+                            layout.Unlink(projectId, entry.RepositoryKind, linked);
                         }
 
-                        mirrors.Delete(projectId, entry.RepositoryKind);
+                        remover.Delete(projectId, entry.RepositoryKind);
                     }
                 }, cancellationToken);
                 await registry.ForgetAsync(projectId, CancellationToken.None);
@@ -48,9 +50,9 @@ public sealed class ProjectMover(
             else
             {
                 // The project and its wiki move together: each is one link swap.
-                foreach (var entry in entries.Where(e => !e.Destroyed && mirrors.Exists(projectId, e.RepositoryKind) && e.LinkedPath != e.PathWithNamespace))
+                foreach (var entry in entries.Where(e => !e.Destroyed && layout.Exists(projectId, e.RepositoryKind) && e.LinkedPath != e.PathWithNamespace))
                 {
-                    await Task.Run(() => mirrors.Link(projectId, entry.RepositoryKind, entry.PathWithNamespace, entry.LinkedPath), cancellationToken);
+                    await Task.Run(() => layout.Link(projectId, entry.RepositoryKind, entry.PathWithNamespace, entry.LinkedPath), cancellationToken);
                     await registry.SetLinkedPathAsync(projectId, entry.RepositoryKind, entry.PathWithNamespace, CancellationToken.None);
                     logger.LogInformation("Moved {Kind} of project {ProjectId} from {Old} to {New} ({Trigger})", entry.RepositoryKind, projectId, entry.LinkedPath, entry.PathWithNamespace, trigger);
                 }
@@ -61,10 +63,10 @@ public sealed class ProjectMover(
     /// <summary>The project's lock, then its wiki's: always in that order, so two holders never wait on each other.</summary>
     public async Task<IAsyncDisposable> LockBothAsync(long projectId, CancellationToken cancellationToken)
     {
-        var project = await locks.AcquireAsync(projectId, options.Value.LockTimeout, cancellationToken);
+        var project = await locks.AcquireAsync(new RepositoryId(projectId, RepositoryKind.Project), syncOptions.Value.LockTimeout, cancellationToken);
         try
         {
-            var wiki = await locks.AcquireAsync(projectId, options.Value.LockTimeout, cancellationToken, RepositoryKind.Wiki);
+            var wiki = await locks.AcquireAsync(new RepositoryId(projectId, RepositoryKind.Wiki), syncOptions.Value.LockTimeout, cancellationToken);
             return new Both(project, wiki);
         }
         catch

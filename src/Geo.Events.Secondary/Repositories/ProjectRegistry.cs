@@ -11,7 +11,7 @@ namespace Geo.Events.Secondary.Repositories;
 public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
 {
     public sealed record Entry(
-        long ProjectId, string PathWithNamespace, string State, long MaxSeenSequence, long LastSyncedSequence, double? SecondsSinceLastSync,
+        long ProjectId, string PathWithNamespace, string State, long MaxSeenSequence, long LastSyncedSequence, TimeSpan? SinceLastSync,
         string? LinkedPath, short Kind)
     {
         public RepositoryKind RepositoryKind => (RepositoryKind)Kind;
@@ -23,35 +23,35 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
         """
         project_id AS ProjectId, path_with_namespace AS PathWithNamespace, state AS State,
         max_seen_sequence AS MaxSeenSequence, last_synced_sequence AS LastSyncedSequence,
-        extract(epoch FROM now() - last_synced_at)::float8 AS SecondsSinceLastSync, linked_path AS LinkedPath, kind AS Kind
+        now() - last_synced_at AS SinceLastSync, linked_path AS LinkedPath, kind AS Kind
         """;
 
     /// <summary>
-    /// Records that an event for the project arrived; a sync that starts after this covers it. Returns the seconds
+    /// Records that an event for the project arrived; a sync that starts after this covers it. Returns the time
     /// since the repository's last fetch started (null if never), which the coalesce window needs, in the same
-    /// round trip.
+    /// round trip: both ends of it read from the database's clock (see <see cref="MarkSyncedAsync"/>).
     /// </summary>
-    public async Task<double?> NoteSeenAsync(long projectId, RepositoryKind kind, string path, long sequence, CancellationToken cancellationToken)
+    public async Task<TimeSpan?> NoteSeenAsync(long projectId, RepositoryKind kind, string path, long sequence, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<double?>(new CommandDefinition(
+        return await connection.ExecuteScalarAsync<TimeSpan?>(new CommandDefinition(
             """
             INSERT INTO projects (project_id, kind, path_with_namespace, max_seen_sequence, pending_since, path_sequence, state)
             SELECT @projectId, @kind, @path, @sequence, now(), @sequence,
                    -- a project destroyed here stays destroyed, whichever of its repositories the event is about
-                   CASE WHEN EXISTS (SELECT 1 FROM projects WHERE project_id = @projectId AND state = 'destroyed') THEN 'destroyed' ELSE 'pending' END
+                   CASE WHEN EXISTS (SELECT 1 FROM projects WHERE project_id = @projectId AND state = @destroyed) THEN @destroyed ELSE @pending END
             ON CONFLICT (project_id, kind) DO UPDATE
                SET max_seen_sequence   = GREATEST(projects.max_seen_sequence, EXCLUDED.max_seen_sequence),
-                   pending_since       = CASE WHEN projects.pending_since IS NULL AND projects.state <> 'destroyed'
+                   pending_since       = CASE WHEN projects.pending_since IS NULL AND projects.state <> @destroyed
                                                AND EXCLUDED.max_seen_sequence > projects.last_synced_sequence
                                               THEN now() ELSE projects.pending_since END,
                    path_with_namespace = CASE WHEN EXCLUDED.path_sequence > projects.path_sequence
                                               THEN EXCLUDED.path_with_namespace ELSE projects.path_with_namespace END,
                    path_sequence       = GREATEST(projects.path_sequence, EXCLUDED.path_sequence),
                    updated_at          = now()
-            RETURNING extract(epoch FROM now() - last_synced_at)::float8
+            RETURNING now() - last_synced_at
             """,
-            new { projectId, kind = (short)kind, path, sequence }, cancellationToken: cancellationToken));
+            new { projectId, kind = (short)kind, path, sequence, destroyed = ProjectState.Destroyed, pending = ProjectState.Pending }, cancellationToken: cancellationToken));
     }
 
     public async Task<Entry> GetAsync(long projectId, RepositoryKind kind, CancellationToken cancellationToken)
@@ -141,11 +141,13 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
     /// Records a successful sync; <paramref name="absent"/>: the primary has no such repository (a project without a
     /// wiki). <paramref name="linkedPath"/>, when given, is the link the sync just made, recorded in the same update.
     /// </summary>
-    /// <param name="startedAt">
-    /// When the fetch started: the mirror shows the primary as it was then, so <c>last_synced_at</c> is that
-    /// moment, and the coalesce window runs from the previous fetch's start, not its end.
+    /// <param name="sinceFetchStarted">
+    /// How long ago the fetch started, by this process's monotonic clock: the mirror shows the primary as it was
+    /// then, so <c>last_synced_at</c> is that moment (and the coalesce window runs from the previous fetch's start,
+    /// not its end). It is written as the database's <c>now()</c> less this, never as this process's wall clock,
+    /// because <see cref="NoteSeenAsync"/> measures the window against the database's <c>now()</c>.
     /// </param>
-    public async Task MarkSyncedAsync(long projectId, RepositoryKind kind, long coveredSequence, DateTime startedAt, CancellationToken cancellationToken, bool absent = false, string? linkedPath = null)
+    public async Task MarkSyncedAsync(long projectId, RepositoryKind kind, long coveredSequence, TimeSpan sinceFetchStarted, CancellationToken cancellationToken, bool absent = false, string? linkedPath = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
@@ -154,10 +156,10 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
                SET state = CASE WHEN state = @destroyed THEN state WHEN @absent THEN @absentState ELSE @synced END, last_synced_sequence = GREATEST(last_synced_sequence, @coveredSequence),
                    pending_since = CASE WHEN max_seen_sequence <= GREATEST(last_synced_sequence, @coveredSequence) THEN NULL ELSE pending_since END,
                    linked_path = COALESCE(@linkedPath, linked_path),
-                   last_synced_at = @startedAt, sync_count = sync_count + 1, last_error = NULL, retry_count = 0, updated_at = now()
+                   last_synced_at = now() - @sinceFetchStarted, sync_count = sync_count + 1, last_error = NULL, retry_count = 0, updated_at = now()
              WHERE project_id = @projectId AND kind = @kind
             """,
-            new { projectId, kind = (short)kind, coveredSequence, absent, startedAt, linkedPath, destroyed = ProjectState.Destroyed, absentState = ProjectState.Absent, synced = ProjectState.Synced }, cancellationToken: cancellationToken));
+            new { projectId, kind = (short)kind, coveredSequence, absent, sinceFetchStarted, linkedPath, destroyed = ProjectState.Destroyed, absentState = ProjectState.Absent, synced = ProjectState.Synced }, cancellationToken: cancellationToken));
     }
 
     /// <summary>Projects per state, and the age in seconds of the oldest event still waiting for a sync.</summary>

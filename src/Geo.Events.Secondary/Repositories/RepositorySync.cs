@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Geo.Events.Contracts;
 using Microsoft.Extensions.Options;
 
@@ -13,10 +14,11 @@ namespace Geo.Events.Secondary.Repositories;
 public sealed class RepositorySync(
     ProjectRegistry registry,
     RepositoryLock locks,
-    MirrorStore mirrors,
+    MirrorFetcher fetcher,
+    MirrorLayout layout,
     SyncSlots slots,
     SyncCoordinator coordinator,
-    IOptions<SecondaryOptions> options,
+    IOptions<SyncOptions> options,
     ILogger<RepositorySync> logger)
 {
     /// <summary>
@@ -27,7 +29,8 @@ public sealed class RepositorySync(
     {
         var sinceLastSync = await registry.NoteSeenAsync(projectId, kind, path, sequence, cancellationToken);
         var fetched = false;
-        var ran = await coordinator.RunAsync(projectId * 2 + (long)kind, async closeToJoiners => fetched = await RunAsync(projectId, kind, closeToJoiners, sinceLastSync, force: false, cancellationToken));
+        var repository = new RepositoryId(projectId, kind);
+        var ran = await coordinator.RunAsync(repository, async closeToJoiners => fetched = await RunAsync(repository, closeToJoiners, sinceLastSync, force: false, cancellationToken));
         return ran && fetched;
     }
 
@@ -38,22 +41,23 @@ public sealed class RepositorySync(
     public async Task<bool> ForceAsync(long projectId, string path, long sequence, CancellationToken cancellationToken)
     {
         await registry.NoteSeenAsync(projectId, RepositoryKind.Project, path, sequence, cancellationToken);
-        return await RunAsync(projectId, RepositoryKind.Project, () => { }, sinceLastSync: null, force: true, cancellationToken);
+        return await RunAsync(new RepositoryId(projectId, RepositoryKind.Project), () => { }, sinceLastSync: null, force: true, cancellationToken);
     }
 
-    private async Task<bool> RunAsync(long projectId, RepositoryKind kind, Action closeToJoiners, double? sinceLastSync, bool force, CancellationToken cancellationToken)
+    private async Task<bool> RunAsync(RepositoryId repository, Action closeToJoiners, TimeSpan? sinceLastSync, bool force, CancellationToken cancellationToken)
     {
+        var (projectId, kind) = repository;
         // A repository synced moments ago is in a burst of pushes: wait out the rest of the window, so the
         // one fetch that follows covers every push that arrives meanwhile. (How long ago came back with the
         // note of this event's arrival, read a moment ago: no extra round trip.)
         var window = options.Value.CoalesceWindow;
-        if (!force && sinceLastSync is { } since && since < window.TotalSeconds)
+        if (!force && sinceLastSync is { } since && since < window)
         {
-            await Task.Delay(window - TimeSpan.FromSeconds(since), cancellationToken);
+            await Task.Delay(window - since, cancellationToken);
         }
 
         using var slot = await slots.EnterAsync(cancellationToken);
-        await using var lease = await locks.AcquireAsync(projectId, options.Value.LockTimeout, cancellationToken, kind);
+        await using var lease = await locks.AcquireAsync(repository, options.Value.LockTimeout, cancellationToken);
         closeToJoiners();
 
         // Everything noted before this point is covered by the fetch that starts now.
@@ -64,17 +68,17 @@ public sealed class RepositorySync(
         }
 
         bool exists;
-        var fetchStarted = DateTime.UtcNow;
+        var fetchStarted = Stopwatch.GetTimestamp();
         try
         {
             exists = await Task.Run(() =>
             {
-                if (!mirrors.Sync(projectId, kind, entry.PathWithNamespace))
+                if (!fetcher.Sync(projectId, kind, entry.PathWithNamespace))
                 {
                     return false;
                 }
 
-                mirrors.Link(projectId, kind, entry.PathWithNamespace, entry.LinkedPath);
+                layout.Link(projectId, kind, entry.PathWithNamespace, entry.LinkedPath);
                 return true;
             }, cancellationToken);
         }
@@ -85,7 +89,7 @@ public sealed class RepositorySync(
         }
 
         // Not cancellable: the link on disk has changed, and the registry must say which it is.
-        await registry.MarkSyncedAsync(projectId, kind, entry.MaxSeenSequence, fetchStarted, CancellationToken.None, absent: !exists,
+        await registry.MarkSyncedAsync(projectId, kind, entry.MaxSeenSequence, Stopwatch.GetElapsedTime(fetchStarted), CancellationToken.None, absent: !exists,
             linkedPath: exists ? entry.PathWithNamespace : null);
         logger.LogInformation("Synced {Project}{Wiki} (events up to {Covered}{Forced})", entry.PathWithNamespace,
             kind == RepositoryKind.Wiki ? (exists ? " wiki" : " wiki: the primary has none") : "", entry.MaxSeenSequence, force ? ", forced" : "");

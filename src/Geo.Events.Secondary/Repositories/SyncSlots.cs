@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 namespace Geo.Events.Secondary.Repositories;
 
 /// <summary>Bounds how many clones and fetches this instance runs at once (Secondary:ConcurrentSyncs).</summary>
-public sealed class SyncSlots(IOptions<SecondaryOptions> options) : IDisposable
+public sealed class SyncSlots(IOptions<SyncOptions> options) : IDisposable
 {
     private readonly SemaphoreSlim _slots = new(options.Value.ConcurrentSyncs, options.Value.ConcurrentSyncs);
 

@@ -1,4 +1,6 @@
+using Geo.Events.Core.Configuration;
 using Geo.Events.Core.Messaging;
+using Microsoft.Extensions.Options;
 
 namespace Geo.Events.Secondary.Retries;
 
@@ -16,7 +18,31 @@ public sealed class RetryOptions
     /// </summary>
     public string Delays { get; set; } = "10s,1m,10m,1h";
 
-    public TimeSpan[] ImmediateIntervals => Durations.ParseList(Immediate);
+    private TimeSpan[]? _immediateIntervals;
+    private TimeSpan[]? _delayIntervals;
 
-    public TimeSpan[] DelayIntervals => Durations.ParseList(Delays);
+    /// <summary><see cref="Immediate"/> parsed, once: at start, by the <see cref="Validator"/>.</summary>
+    public TimeSpan[] ImmediateIntervals => _immediateIntervals ??= Durations.ParseList(Immediate);
+
+    /// <summary><see cref="Delays"/> parsed, once: at start, by the <see cref="Validator"/>.</summary>
+    public TimeSpan[] DelayIntervals => _delayIntervals ??= Durations.ParseList(Delays);
+
+    public sealed class Validator : IValidateOptions<RetryOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, RetryOptions options) => GeoOptions.Result(
+            new[] { ParseProblem("Retry:Immediate", () => options.ImmediateIntervals), ParseProblem("Retry:Delays", () => options.DelayIntervals) }.OfType<string>());
+
+        private static string? ParseProblem(string setting, Func<TimeSpan[]> parse)
+        {
+            try
+            {
+                _ = parse();
+                return null;
+            }
+            catch (FormatException e)
+            {
+                return $"{setting}: {e.Message}";
+            }
+        }
+    }
 }

@@ -19,10 +19,12 @@ namespace Geo.Events.Secondary.Verification;
 public sealed class Reconciler(
     ReconcileRuns runs,
     ProjectRegistry registry,
-    MirrorStore mirrors,
+    MirrorLayout mirrors,
     RepositorySync sync,
     ProjectMover mover,
     IOptions<SecondaryOptions> options,
+    IOptions<SyncOptions> syncOptions,
+    IOptions<VerificationOptions> verificationOptions,
     ILogger<Reconciler> logger)
 {
     private const int PageSize = 200;
@@ -107,7 +109,7 @@ public sealed class Reconciler(
 
     private Timer? StartVerifyTimer(CancellationToken stoppingToken)
     {
-        var interval = options.Value.VerifyInterval;
+        var interval = verificationOptions.Value.VerifyInterval;
         if (interval <= TimeSpan.Zero)
         {
             return null;
@@ -142,7 +144,7 @@ public sealed class Reconciler(
         {
             var page = await api.InventoryAsync(cursor, PageSize, cancellationToken);
             var outcomes = new System.Collections.Concurrent.ConcurrentBag<Outcome>();
-            await Parallel.ForEachAsync(page.Projects, new ParallelOptions { MaxDegreeOfParallelism = options.Value.ConcurrentSyncs, CancellationToken = cancellationToken },
+            await Parallel.ForEachAsync(page.Projects, new ParallelOptions { MaxDegreeOfParallelism = syncOptions.Value.ConcurrentSyncs, CancellationToken = cancellationToken },
                 async (project, ct) => outcomes.Add(await ReconcileAsync(api, project, page.Sequence, ct)));
             cursor = page.Next ?? page.Projects.LastOrDefault()?.Id ?? cursor;
             failures += outcomes.Count(o => o == Outcome.Failed);

@@ -31,8 +31,30 @@ public sealed class HookTokenTests
     [DataRow("zz28fa5f64bd7bd4d4f1ba8da13e4bb1f9a93d0f01cea1e5d7b63e3ba6a0d6f3")]
     public void AMissingOrMalformedHashStopsTheServiceWithAClearMessage(string hash)
     {
-        var e = Assert.ThrowsExactly<InvalidOperationException>(() => For(hash));
-        StringAssert.Contains(e.Message, "HookTokenSha256");
+        var result = new PrimaryOptions.Validator().Validate(null, new PrimaryOptions { HookTokenSha256 = hash });
+        Assert.IsTrue(result.Failed);
+        StringAssert.StartsWith(result.FailureMessage, "Primary:HookTokenSha256 must be");
+    }
+
+    [TestMethod]
+    [DataRow("", true)]
+    [DataRow("1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0", true)]
+    [DataRow("s3cret", false)]
+    public void TheRegistrationHashIsEmptyOrSha256(string hash, bool valid)
+    {
+        var result = new PrimaryOptions.Validator().Validate(null, new PrimaryOptions { HookTokenSha256 = HookToken.Hash("s3cret"), RegistrationTokenSha256 = hash });
+        Assert.AreEqual(valid, result.Succeeded, result.FailureMessage);
+    }
+
+    [TestMethod]
+    public void AnUnknownFileKindIsNamedAndTheRootsAreParsedOnce()
+    {
+        var bad = new PrimaryOptions { HookTokenSha256 = HookToken.Hash("s3cret"), Files = { ["uploads"] = "/srv/uploads" } };
+        StringAssert.Contains(new PrimaryOptions.Validator().Validate(null, bad).FailureMessage, "Primary:Files:uploads");
+
+        var good = new PrimaryOptions { HookTokenSha256 = HookToken.Hash("s3cret"), Files = { ["upload"] = "/srv/uploads/" } };
+        Assert.IsTrue(new PrimaryOptions.Validator().Validate(null, good).Succeeded);
+        Assert.AreSame(good.FileRoots(), good.FileRoots());
     }
 
     [TestMethod]

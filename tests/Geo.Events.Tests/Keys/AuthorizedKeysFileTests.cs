@@ -96,7 +96,8 @@ public sealed class AuthorizedKeysFileTests
     [DataRow("/opt/x\",command=\"/bin/sh")]
     public void AShellCommandThatCouldBreakTheQuoteIsRefused(string shell)
     {
-        var e = Assert.ThrowsExactly<InvalidOperationException>(() => new KeysOptions { ShellCommand = shell }.Validate());
-        StringAssert.Contains(e.Message, "Keys:ShellCommand");
+        var result = new KeysOptions.Validator().Validate(null, new KeysOptions { ShellCommand = shell });
+        Assert.IsTrue(result.Failed);
+        StringAssert.Contains(result.FailureMessage, "Keys:ShellCommand");
     }
 }

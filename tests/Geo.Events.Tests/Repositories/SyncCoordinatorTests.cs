@@ -1,3 +1,4 @@
+using Geo.Events.Contracts;
 using Geo.Events.Secondary.Repositories;
 
 namespace Geo.Events.Tests.Repositories;
@@ -5,19 +6,22 @@ namespace Geo.Events.Tests.Repositories;
 [TestClass]
 public sealed class SyncCoordinatorTests
 {
+    private static readonly RepositoryId Project1 = new(1, RepositoryKind.Project);
+    private static readonly RepositoryId Project2 = new(2, RepositoryKind.Project);
+
     [TestMethod]
     public async Task CallersWhileASyncWaitsJoinItAndShareItsOutcome()
     {
         var coordinator = new SyncCoordinator();
         var release = new TaskCompletionSource();
         var runs = 0;
-        var owner = coordinator.RunAsync(1, async close =>
+        var owner = coordinator.RunAsync(Project1, async close =>
         {
             Interlocked.Increment(ref runs);
             await release.Task; // still waiting: not closed to joiners
             close();
         });
-        var joiners = Enumerable.Range(0, 10).Select(_ => coordinator.RunAsync(1, _ => throw new AssertFailedException("a joiner ran a sync"))).ToArray();
+        var joiners = Enumerable.Range(0, 10).Select(_ => coordinator.RunAsync(Project1, _ => throw new AssertFailedException("a joiner ran a sync"))).ToArray();
 
         release.SetResult();
         Assert.IsTrue(await owner);
@@ -31,7 +35,7 @@ public sealed class SyncCoordinatorTests
         var coordinator = new SyncCoordinator();
         var closed = new TaskCompletionSource();
         var finish = new TaskCompletionSource();
-        var first = coordinator.RunAsync(1, async close =>
+        var first = coordinator.RunAsync(Project1, async close =>
         {
             close();
             closed.SetResult();
@@ -39,7 +43,7 @@ public sealed class SyncCoordinatorTests
         });
         await closed.Task;
 
-        var second = coordinator.RunAsync(1, _ => Task.CompletedTask);
+        var second = coordinator.RunAsync(Project1, _ => Task.CompletedTask);
         Assert.IsTrue(await second, "an event arriving after the sync read its coverage must get a sync of its own");
         finish.SetResult();
         Assert.IsTrue(await first);
@@ -50,18 +54,39 @@ public sealed class SyncCoordinatorTests
     {
         var coordinator = new SyncCoordinator();
         var release = new TaskCompletionSource();
-        var failing = coordinator.RunAsync(1, async _ =>
+        var failing = coordinator.RunAsync(Project1, async _ =>
         {
             await release.Task;
             throw new InvalidOperationException("fetch failed");
         });
-        var joiner = coordinator.RunAsync(1, _ => Task.CompletedTask);
-        var other = coordinator.RunAsync(2, _ => Task.CompletedTask);
+        var joiner = coordinator.RunAsync(Project1, _ => Task.CompletedTask);
+        var other = coordinator.RunAsync(Project2, _ => Task.CompletedTask);
 
         Assert.IsTrue(await other);
         release.SetResult();
         await Assert.ThrowsExactlyAsync<InvalidOperationException>(() => failing);
         await Assert.ThrowsExactlyAsync<InvalidOperationException>(() => joiner);
-        Assert.IsTrue(await coordinator.RunAsync(1, _ => Task.CompletedTask), "a failed sync must not leave the repository blocked");
+        Assert.IsTrue(await coordinator.RunAsync(Project1, _ => Task.CompletedTask), "a failed sync must not leave the repository blocked");
+    }
+
+    [TestMethod]
+    public async Task AProjectAndItsWikiAreSyncedIndependently()
+    {
+        var coordinator = new SyncCoordinator();
+        var release = new TaskCompletionSource();
+        var project = coordinator.RunAsync(Project1, _ => release.Task);
+        Assert.IsTrue(await coordinator.RunAsync(Project1 with { Kind = RepositoryKind.Wiki }, _ => Task.CompletedTask), "the wiki joined the project's sync");
+        release.SetResult();
+        Assert.IsTrue(await project);
+    }
+
+    [TestMethod]
+    public void TheLockNumberIsProjectIdTimesTwoPlusKindForEveryVersion()
+    {
+        // Instances of different versions must lock the same key for one repository.
+        Assert.AreEqual(15L, new RepositoryId(7, RepositoryKind.Wiki).Number);
+        Assert.AreEqual(14L, new RepositoryId(7, RepositoryKind.Project).Number);
+        Assert.IsTrue(Enum.GetValues<RepositoryKind>().All(k => k is RepositoryKind.Project or RepositoryKind.Wiki),
+            "a third repository kind would share numbers with the next project's: RepositoryId.Number needs a new scheme first");
     }
 }
