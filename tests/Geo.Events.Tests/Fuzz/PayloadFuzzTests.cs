@@ -19,7 +19,7 @@ namespace Geo.Events.Tests.Fuzz;
 /// fingerprint we carry. Every kind must be both accepted and rejected many times, or the fuzz proves nothing.
 /// <para>
 /// Runs for GEO_FUZZ_SECONDS (default 5, <c>make soak</c> 600), up to twice more if a kind is still thin. A failure prints CsCheck's seed; replay exactly
-/// that case with <c>CsCheck_Seed=&lt;seed&gt; dotnet test tests/Geo.Events.Tests -c Release --no-build --filter
+/// that case, alone, with <c>CsCheck_Seed=&lt;seed&gt; dotnet test tests/Geo.Events.Tests -c Release --no-build --filter
 /// "FullyQualifiedName~PayloadFuzzTests"</c>. The failing payload is printed too (kind, mutations, JSON).
 /// </para>
 /// </summary>
@@ -47,6 +47,14 @@ public sealed class PayloadFuzzTests
         var rejected = new ConcurrentDictionary<string, int>();
         var keysRead = 0;
         using var scratch = new Scratch();
+
+        // CsCheck_Seed=<seed> replays the one case a failure printed, and nothing else.
+        var replay = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CsCheck_Seed"));
+        if (replay)
+        {
+            Round();
+            return;
+        }
 
         // A slow machine may not reach every kind often enough in one round: it gets up to two more.
         IEnumerable<string> Thin() =>
@@ -90,7 +98,7 @@ public sealed class PayloadFuzzTests
             {
                 Interlocked.Increment(ref keysRead);
             }
-        }, time: seconds, print: c => c.ToString());
+        }, iter: replay ? 1 : 100, time: replay ? -1 : seconds, print: c => c.ToString());
     }
 
     /// <summary>The oracle for one accepted payload's event; returns true when ssh-keygen read its key line.</summary>
