@@ -240,5 +240,50 @@ public sealed class KeysTests
         Username = "jsmith",
     };
 
+    // GitLab's key hooks carry "username" only for a key that belongs to a user (Gitlab::HookData::KeyBuilder#user_data):
+    // a deploy key's key_create and key_destroy have none. Those keys must replicate too.
+    [TestMethod]
+    public async Task ADeployKeyWithoutAUsernameReplicatesAndIsDestroyed()
+    {
+        await using var site = await GeoSite.StartAsync(["tokyo"], startSecondaries: false);
+        var file = Path.Combine(site.Root, "authorized_keys");
+        site.StartSecondary("tokyo", new Dictionary<string, string> { ["Keys:AuthorizedKeysFile"] = file });
+        var deployKey = SshPublicKey.Parse(TestKeys.RandomEd25519());
+        var emptyNameKey = SshPublicKey.Parse(TestKeys.RandomEd25519());
+        JsonObject Hook(string eventName, long id, SshPublicKey key, string? username)
+        {
+            var hook = KeyHook(eventName, id, $"{key.Type} {key.Base64}");
+            hook.Remove("user_id");
+            hook.Remove("username");
+            if (username is not null)
+            {
+                hook["username"] = username;
+            }
 
+            return hook;
+        }
+
+        await site.Hooks.AcceptedAsync(Hook("key_create", 601, deployKey, username: null));
+        await site.Hooks.AcceptedAsync(Hook("key_create", 602, emptyNameKey, username: ""));
+        await GeoSite.WaitUntilAsync(async () => File.Exists(file) && (await File.ReadAllLinesAsync(file)).Length == 2,
+            TimeSpan.FromSeconds(60), () => $"the keys without a username did not reach authorized_keys\n{site.Secondary("tokyo").Log()}");
+        CollectionAssert.AreEqual(new[] { AuthorizedKeysLine(601, deployKey), AuthorizedKeysLine(602, emptyNameKey) }, await File.ReadAllLinesAsync(file));
+
+        await site.Hooks.AcceptedAsync(Hook("key_destroy", 601, deployKey, username: null));
+        await GeoSite.WaitUntilAsync(async () => (await File.ReadAllLinesAsync(file)).Length == 1,
+            TimeSpan.FromSeconds(60), () => "the deploy key's key_destroy did not remove it");
+        CollectionAssert.AreEqual(new[] { AuthorizedKeysLine(602, emptyNameKey) }, await File.ReadAllLinesAsync(file));
+        Assert.AreEqual(0L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letters"));
+
+        // A username that is present is still checked on the secondary: a forged one with a space is refused there.
+        await using (var bus = await site.ForgeryBusAsync())
+        {
+            await bus.Publish(Created(603, 1, deployKey) with { Username = "two words" });
+        }
+
+        await GeoSite.WaitUntilAsync(
+            async () => await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letters WHERE key_id = 603 AND exception_type LIKE '%InvalidSshKeyException'") == 1,
+            TimeSpan.FromSeconds(60), () => "the forged username did not land in the error queue");
+        Assert.AreEqual(0L, await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM ssh_keys WHERE key_id = 603"));
+    }
 }

@@ -16,7 +16,8 @@ public sealed class SshKeyConsumer(KeyRegistry registry, AuthorizedKeysWriter wr
 {
     public async Task Consume(ConsumeContext<SshKeyCreated> context)
     {
-        var evt = context.Message;
+        // An event recorded before deploy keys were mapped to "" carries a null username; a replay of it must apply.
+        var evt = context.Message with { Username = context.Message.Username ?? "" };
         CheckUsername(evt.Username);
         if (!SshPublicKey.TryParse($"{evt.KeyType} {evt.KeyBlob}", out var key, out var problem) || key.Type != evt.KeyType || key.Base64 != evt.KeyBlob)
         {
@@ -36,7 +37,7 @@ public sealed class SshKeyConsumer(KeyRegistry registry, AuthorizedKeysWriter wr
 
     public async Task Consume(ConsumeContext<SshKeyDestroyed> context)
     {
-        var evt = context.Message;
+        var evt = context.Message with { Username = context.Message.Username ?? "" };
         CheckUsername(evt.Username);
         var changed = await registry.DestroyAsync(evt, context.CancellationToken);
         if (changed)
@@ -55,11 +56,15 @@ public sealed class SshKeyConsumer(KeyRegistry registry, AuthorizedKeysWriter wr
         GeoMetrics.ReplicationLag.WithLabels(type).Observe((DateTimeOffset.UtcNow - evt.OccurredAt).TotalSeconds);
     }
 
-    private static void CheckUsername(string? username)
+    /// <summary>
+    /// A deploy key has no username (GitLab sends none; geo-primary maps that to ""). One that is present must be
+    /// printable ASCII without spaces, as geo-primary checked at ingest.
+    /// </summary>
+    private static void CheckUsername(string username)
     {
-        if (string.IsNullOrEmpty(username) || username.Length > 255 || !username.All(c => c > ' ' && c < '\x7f'))
+        if (username.Length > 255 || !username.All(c => c > ' ' && c < '\x7f'))
         {
-            throw new InvalidSshKeyException("the key's username is empty or not printable ASCII");
+            throw new InvalidSshKeyException("the key's username is not printable ASCII");
         }
     }
 }

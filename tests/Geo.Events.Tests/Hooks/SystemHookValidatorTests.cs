@@ -221,7 +221,7 @@ public sealed class SystemHookValidatorTests
     }
 
     [TestMethod]
-    public void AKeyDestroyNeedsAnIdAndAUsernameButNotAValidKey()
+    public void AKeyDestroyNeedsAnIdAndAPlainUsernameIfAnyButNotAValidKey()
     {
         var payload = Parse("""{"event_name":"key_destroy","username":"root","key":"whatever","id":4}""");
         Assert.IsTrue(_validator.Validate(payload).IsValid);
@@ -233,6 +233,63 @@ public sealed class SystemHookValidatorTests
         var errors = Errors(_validator.Validate(payload));
         StringAssert.Contains(errors, "'id'");
         StringAssert.Contains(errors, "'username'");
+    }
+
+    // Gitlab::HookData::KeyBuilder#user_data adds "username" only when the key belongs to a user: a deploy key's
+    // key_create and key_destroy carry none (spec/lib/gitlab/hook_data/key_builder_spec.rb, "keys that do not
+    // belong to a user"). An explicit "" is read as missing.
+    [TestMethod]
+    [DataRow("key_create", null)]
+    [DataRow("key_create", "")]
+    [DataRow("key_destroy", null)]
+    [DataRow("key_destroy", "")]
+    public void AKeyEventWithoutAUsernameIsADeployKeyAndMapsToAnEmptyUsername(string kind, string? username)
+    {
+        var payload = Parse(KeyCreatePayload(Keys.SshPublicKeyTests.Ed25519).Replace("\"key_create\"", $"\"{kind}\"", StringComparison.Ordinal));
+        payload.Username = username;
+        var result = _validator.Validate(payload);
+        Assert.IsTrue(result.IsValid, Errors(result));
+
+        var evt = HookKinds.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        var mapped = evt switch
+        {
+            SshKeyCreated created => created.Username,
+            SshKeyDestroyed destroyed => destroyed.Username,
+            _ => throw new AssertFailedException($"{kind} mapped to {evt.GetType().Name}"),
+        };
+        Assert.AreEqual("", mapped, "a missing username must map to an empty string, never to null");
+    }
+
+    [TestMethod]
+    [DataRow("key_create", "two words")]
+    [DataRow("key_create", " ")]
+    [DataRow("key_create", "tab\there")]
+    [DataRow("key_create", "new\nline")]
+    [DataRow("key_create", "nul\u0000")]
+    [DataRow("key_create", "j\u00f6rg")]
+    [DataRow("key_create", "del\u007f")]
+    [DataRow("key_destroy", "two words")]
+    [DataRow("key_destroy", "\u202ejsmith")]
+    public void AUsernameThatIsPresentMustBePrintableAsciiWithoutSpaces(string kind, string username)
+    {
+        var payload = Parse(KeyCreatePayload(Keys.SshPublicKeyTests.Ed25519).Replace("\"key_create\"", $"\"{kind}\"", StringComparison.Ordinal));
+        payload.Username = username;
+        var result = _validator.Validate(payload);
+        Assert.IsFalse(result.IsValid, $"username {JsonSerializer.Serialize(username)} was accepted");
+        StringAssert.Contains(Errors(result), "'username' must be printable ASCII without spaces");
+    }
+
+    [TestMethod]
+    [DataRow("key_create")]
+    [DataRow("key_destroy")]
+    public void AUsernameIsAtMost255Characters(string kind)
+    {
+        var payload = Parse(KeyCreatePayload(Keys.SshPublicKeyTests.Ed25519).Replace("\"key_create\"", $"\"{kind}\"", StringComparison.Ordinal));
+        payload.Username = new string('u', 255);
+        Assert.IsTrue(_validator.Validate(payload).IsValid);
+
+        payload.Username = new string('u', 256);
+        StringAssert.Contains(Errors(_validator.Validate(payload)), "'username'");
     }
 
     // GitLab's documented project_rename / project_transfer system hooks.
