@@ -365,11 +365,6 @@ internal static class HookPayloads
         if (roll < 22)
         {
             var replacement = OtherTypes[r.Next(OtherTypes.Length)]();
-            if (name is null && replacement is null)
-            {
-                replacement = new JsonObject(); // not null: KnownGapTests.ANullChangeInARepositoryUpdateIsRejected
-            }
-
             Set(parent, name, index, remove: false, replacement);
             return $"{label} := {replacement?.ToJsonString() ?? "null"}";
         }

@@ -418,4 +418,20 @@ public sealed class SystemHookValidatorTests
         var payload = new SystemHookPayload { EventName = name, Path = path, Size = size, Sha256 = sha };
         StringAssert.Contains(Errors(_validator.Validate(payload)), expected);
     }
+
+    /// <summary>
+    /// Found by the fuzz: FluentValidation's RuleForEach(...).ChildRules skips a null item, so a null change passed
+    /// and the mapping threw (ingest answered 500 instead of 422).
+    /// </summary>
+    [TestMethod]
+    public void ANullChangeInARepositoryUpdateIsRejected()
+    {
+        var payload = Parse("""
+            {"event_name":"repository_update","project_id":1,"project":{"id":1,"path_with_namespace":"jsmith/example"},
+             "changes":[{"before":"8205ea8d81ce0c6b90fbe8280d118cc9fdad6130","after":"4045ea7a3df38697b3730a20fb73c8bed8a3e69e","ref":"refs/heads/main"},null]}
+            """);
+        var result = _validator.Validate(payload);
+        Assert.IsFalse(result.IsValid, "a null change was accepted (and the mapping would throw on it)");
+        Assert.IsTrue(result.Errors.Any(e => e.ErrorMessage == "'changes[]' must be objects with ref, before and after"), string.Join("; ", result.Errors));
+    }
 }

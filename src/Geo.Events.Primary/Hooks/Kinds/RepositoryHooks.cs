@@ -24,6 +24,8 @@ internal static class RepositoryHooks
         ProjectRules(v);
         v.RuleFor(p => p.Changes).NotNull().WithMessage("'changes' is required for repository_update");
         v.RuleFor(p => p.Changes!.Count).LessThanOrEqualTo(10_000).When(p => p.Changes is not null);
+        // ChildRules skips a null item: it needs a rule of its own, or the mapping would meet it.
+        v.RuleForEach(p => p.Changes).NotNull().WithMessage("'changes[]' must be objects with ref, before and after");
         v.RuleForEach(p => p.Changes).ChildRules(change =>
         {
             change.RuleFor(c => c.Ref).Must(GitRef.IsValid).WithMessage("'changes[].ref' must be a full git ref name");
