@@ -29,9 +29,9 @@ if (!app.SettingsAreValid("geo-primary")) // every setting checked once, before 
 }
 
 await app.MigrateAsync();
-app.MapHookEndpoints();
-app.MapSecondaryEndpoints();
-app.MapFileEndpoints();       // GET /api/v1/secondaries/{name}/files/{kind}/{path}: bytes for secondaries, Range and ETag  // POST /api/v1/secondaries (registration), PUT …/{name}/status (heartbeat)
-app.MapHealthEndpoints();
+app.MapHookEndpoints();       // POST /hooks/system
+app.MapSecondaryEndpoints();  // POST /api/v1/secondaries (registration), PUT …/{name}/status (heartbeat), inventory
+app.MapFileEndpoints();       // GET /api/v1/secondaries/{name}/files/{kind}/{path}: bytes for secondaries, Range and ETag
+app.MapHealthEndpoints();     // /health/live, /health/ready, /metrics
 await app.RunAsync();
 return 0;

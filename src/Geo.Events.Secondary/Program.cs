@@ -17,7 +17,7 @@ builder.AddGeoTracing("geo-secondary");    // OpenTelemetry: hook → outbox →
 builder.AddRegistry()      // PostgreSQL: the secondary's registry, repository and file locks
        .AddMirrors()       // bare mirrors on disk, fetched with LibGit2Sharp
        .AddKeys()          // SSH keys: registry with tombstones, batched authorized_keys rewrites
-       .AddConsumers()     // RabbitMQ: geo.secondary.<name> → RepositorySyncConsumer, SshKeyConsumer, ProjectLifecycleConsumer
+       .AddConsumers()     // RabbitMQ: geo.secondary.<name> → RepositorySyncConsumer, ProjectLifecycleConsumer, SshKeyConsumer, FileConsumer
        .AddRegistration(); // registers with geo-primary when not registered yet, then reports status
 
 var app = builder.Build();
