@@ -140,22 +140,29 @@ public sealed class FileTests
     [TestMethod]
     public async Task TheWatcherAnnouncesSettledFilesOnlyAndCatchesUpAfterARestart()
     {
-        var watching = new Dictionary<string, string> { ["Primary:FileScanInterval"] = "00:00:01", ["Primary:FileSettleTime"] = "00:00:02" };
+        var settle = TimeSpan.FromSeconds(10);
+        var watching = new Dictionary<string, string> { ["Primary:FileScanInterval"] = "00:00:01", ["Primary:FileSettleTime"] = settle.ToString() };
         await using var site = await GeoSite.StartAsync(["tokyo"], register: true, primarySettings: watching);
         var (_, sha) = WriteRandom(Path.Combine(site.PrimaryFiles("upload"), "a/first.txt"), 50_000);
         await WaitForStateAsync(site, "tokyo", "a/first.txt", "present");
         Assert.AreEqual(sha, Sha256(Path.Combine(site.SecondaryFiles("tokyo", "upload"), "a/first.txt")));
 
-        // Written slowly, for longer than the settle time: never announced half-written.
+        // Written in chunks with pauses, as an upload arrives. After each chunk the watcher records the file
+        // at its new size, then scans the store once more from start to end while the writer pauses: a watcher
+        // that does not wait for the settle time announces it then. Paced by the watcher's scans, not a clock.
         var slow = Path.Combine(site.PrimaryFiles("upload"), "a/slow.bin");
         await using (var writer = new FileStream(slow, FileMode.Create, FileAccess.Write, FileShare.Read))
         {
-            for (var i = 0; i < 6; i++)
+            for (var i = 1; i <= 3; i++)
             {
+                var chunkWritten = DateTime.UtcNow;
                 await writer.WriteAsync(RandomNumberGenerator.GetBytes(10_000));
                 await writer.FlushAsync();
-                await Task.Delay(700);
-                Assert.AreEqual(0L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM event_log WHERE body->>'Path' = 'a/slow.bin'"), "announced while still being written");
+                await WaitForAnotherScanAsync(site, "a/slow.bin", i * 10_000L, $"marker-{i}");
+                var paused = DateTime.UtcNow - chunkWritten;
+                Assert.IsTrue(paused < settle, $"a pause between chunks took {paused.TotalSeconds:0.0} s, longer than the settle time: the check below would prove nothing");
+                Assert.AreEqual(0L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM event_log WHERE body->>'Path' = 'a/slow.bin'"),
+                    $"announced after chunk {i} of 3 while still being written");
             }
         }
 
@@ -203,6 +210,27 @@ public sealed class FileTests
         Assert.AreEqual(sha, Sha256(copy));
         StringAssert.Contains(site.Secondary("tokyo").Log(), "Resuming big/object.bin at byte 157286400", "the partial download was not resumed with Range");
         Assert.IsTrue(growth < 64L * 1024 * 1024, $"peak memory grew by {growth / (1024 * 1024)} MiB while copying a {size / (1024 * 1024)} MiB file");
+    }
+
+    /// <summary>
+    /// Waits until the storage watcher has recorded the upload at <paramref name="path"/> with
+    /// <paramref name="size"/> bytes and then walked the upload store once more, start to end: a marker file
+    /// is created, recorded, deleted, and its removal noticed, which only a walk that began after the marker
+    /// was recorded (so after the upload's size was) can do, at its end.
+    /// </summary>
+    private static async Task WaitForAnotherScanAsync(GeoSite site, string path, long size, string marker)
+    {
+        const string Count = "SELECT count(*) FROM file_inventory WHERE path = @path AND (@size IS NULL OR size = @size)";
+        await GeoSite.WaitUntilAsync(async () => await site.QueryPrimaryAsync<long>(Count, new { path, size = (long?)size }) == 1,
+            TimeSpan.FromSeconds(60), () => $"the watcher never recorded {path} at {size} bytes");
+        var file = Path.Combine(site.PrimaryFiles("upload"), "markers", marker);
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        await File.WriteAllBytesAsync(file, []);
+        await GeoSite.WaitUntilAsync(async () => await site.QueryPrimaryAsync<long>(Count, new { path = "markers/" + marker, size = (long?)null }) == 1,
+            TimeSpan.FromSeconds(60), () => $"the watcher never recorded {marker}");
+        File.Delete(file);
+        await GeoSite.WaitUntilAsync(async () => await site.QueryPrimaryAsync<long>(Count, new { path = "markers/" + marker, size = (long?)null }) == 0,
+            TimeSpan.FromSeconds(60), () => $"the watcher never noticed {marker} was deleted");
     }
 
     internal static JsonObject FileEvent(string name, string path, long? size = null, string? sha256 = null)

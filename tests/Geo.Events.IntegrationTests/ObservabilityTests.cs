@@ -91,31 +91,169 @@ public sealed partial class ObservabilityTests
     [TestMethod]
     public async Task OneTraceFollowsAnEventFromTheHookThroughTheOutboxToTheSecondary()
     {
-        // A hook whose repository does not exist fails on the secondary; its dead letter keeps the headers
-        // the secondary received, so it shows which trace arrived there.
-        await using var site = await GeoSite.StartAsync(["tokyo"], secondarySettings: new Dictionary<string, string>
+        // Both processes export their spans over OTLP/HTTP to a collector of our own, so the test sees each
+        // span's parent: the spans must join, hook request → outbox publish → broker → secondary, not merely
+        // carry the same trace id.
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<Span>();
+        var (collector, collectorUrl) = await LoopbackServer.StartAsync(async http =>
         {
-            ["Retry:Immediate"] = "none",
-            ["Retry:Delays"] = "none",
+            using var body = new MemoryStream();
+            await http.Request.Body.CopyToAsync(body);
+            if (http.Request.Path == "/v1/traces")
+            {
+                foreach (var span in Span.ParseExportRequest(body.ToArray()))
+                {
+                    spans.Enqueue(span);
+                }
+            }
+
+            http.Response.ContentType = "application/x-protobuf"; // an empty ExportTraceServiceResponse
         });
-        var traceId = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
-        using (var request = new HttpRequestMessage(HttpMethod.Post, "/hooks/system")
+        var otel = new Dictionary<string, string>
         {
-            Content = System.Net.Http.Json.JsonContent.Create(Hooks.Push("push", 71, "obs/missing", "refs/heads/main", Zero, new string('b', 40))),
-        })
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collectorUrl.ToString().TrimEnd('/'),
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+        };
+        foreach (var (name, value) in otel)
         {
-            request.Headers.Add("X-Gitlab-Token", GeoSite.Token);
-            request.Headers.Add("traceparent", $"00-{traceId}-{Convert.ToHexStringLower(Guid.NewGuid().ToByteArray())[..16]}-01");
-            using var response = await site.Http.SendAsync(request);
-            Assert.AreEqual(HttpStatusCode.Accepted, response.StatusCode);
+            Environment.SetEnvironmentVariable(name, value); // inherited by the processes the site starts
         }
 
-        await GeoSite.WaitUntilAsync(async () => await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letters") == 1,
-            TimeSpan.FromSeconds(60), () => "the failing event never reached the dead letters");
-        var carried = await site.QueryPrimaryAsync<long>(
-            "SELECT count(*) FROM dead_letters WHERE headers::text LIKE '%' || @traceId || '%' OR convert_from(body, 'UTF8') LIKE '%' || @traceId || '%'",
-            new { traceId });
-        Assert.AreEqual(1L, carried, "the message that reached the secondary does not carry the hook request's trace");
+        try
+        {
+            // A hook whose repository does not exist fails on the secondary; its dead letter keeps the headers
+            // the secondary received.
+            await using var site = await GeoSite.StartAsync(["tokyo"], secondarySettings: new Dictionary<string, string>
+            {
+                ["Retry:Immediate"] = "none",
+                ["Retry:Delays"] = "none",
+            });
+            var traceId = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
+            var callerSpan = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray())[..16];
+            using (var request = new HttpRequestMessage(HttpMethod.Post, "/hooks/system")
+            {
+                Content = System.Net.Http.Json.JsonContent.Create(Hooks.Push("push", 71, "obs/missing", "refs/heads/main", Zero, new string('b', 40))),
+            })
+            {
+                request.Headers.Add("X-Gitlab-Token", GeoSite.Token);
+                request.Headers.Add("traceparent", $"00-{traceId}-{callerSpan}-01");
+                using var response = await site.Http.SendAsync(request);
+                Assert.AreEqual(HttpStatusCode.Accepted, response.StatusCode);
+            }
+
+            await GeoSite.WaitUntilAsync(async () => await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letters") == 1,
+                TimeSpan.FromSeconds(60), () => "the failing event never reached the dead letters");
+            var headers = await site.QueryPrimaryAsync<string>("SELECT headers::text FROM dead_letters");
+            var received = Regex.Match(headers, $"00-{traceId}-(?<span>[0-9a-f]{{16}})-0[01]");
+            Assert.IsTrue(received.Success, $"the message that reached the secondary does not carry the hook request's trace: {headers}");
+            var messageSpan = received.Groups["span"].Value;
+
+            // From the span the message carried, parent by parent, back to the caller's span; and a span of the
+            // secondary's whose parent is the message's.
+            string Chain()
+            {
+                var byId = spans.Where(x => x.TraceId == traceId).GroupBy(x => x.SpanId).ToDictionary(g => g.Key, g => g.First());
+                var chain = new List<string>();
+                for (var id = messageSpan; byId.TryGetValue(id, out var span); id = span.ParentSpanId)
+                {
+                    chain.Add($"{span.Name} ({span.SpanId} ← {span.ParentSpanId})");
+                    if (span.ParentSpanId == callerSpan)
+                    {
+                        return spans.Any(x => x.TraceId == traceId && x.ParentSpanId == messageSpan) ? "" : "no span is a child of the message's";
+                    }
+                }
+
+                return $"the spans from the message's back do not reach the caller's span {callerSpan}: {string.Join(" → ", chain)}; exported in the trace: "
+                    + string.Join(", ", spans.Where(x => x.TraceId == traceId).Select(x => $"{x.Name} ({x.SpanId} ← {x.ParentSpanId})"));
+            }
+
+            await GeoSite.WaitUntilAsync(() => Task.FromResult(Chain().Length == 0), TimeSpan.FromSeconds(60), Chain);
+            var hops = 0;
+            var all = spans.Where(x => x.TraceId == traceId).GroupBy(x => x.SpanId).ToDictionary(g => g.Key, g => g.First());
+            for (var id = messageSpan; id != callerSpan; id = all[id].ParentSpanId)
+            {
+                hops++;
+            }
+
+            Assert.IsTrue(hops >= 3, $"only {hops} spans between the caller and the message: the hook request's and the outbox publish's should both be there");
+        }
+        finally
+        {
+            foreach (var name in otel.Keys)
+            {
+                Environment.SetEnvironmentVariable(name, null);
+            }
+
+            await collector.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// One span of an OTLP ExportTraceServiceRequest (opentelemetry-proto, trace/v1/trace.proto): only the
+    /// ids and the name, read straight from the protobuf wire format.
+    /// </summary>
+    private sealed record Span(string TraceId, string SpanId, string ParentSpanId, string Name)
+    {
+        public static IEnumerable<Span> ParseExportRequest(byte[] body) =>
+            from resourceSpans in Fields(body, 1)
+            from scopeSpans in Fields(resourceSpans, 2)
+            from span in Fields(scopeSpans, 2)
+            select new Span(
+                Convert.ToHexStringLower(Fields(span, 1).FirstOrDefault() ?? []),
+                Convert.ToHexStringLower(Fields(span, 2).FirstOrDefault() ?? []),
+                Convert.ToHexStringLower(Fields(span, 4).FirstOrDefault() ?? []),
+                System.Text.Encoding.UTF8.GetString(Fields(span, 5).FirstOrDefault() ?? []));
+
+        /// <summary>The values of the length-delimited fields numbered <paramref name="number"/>; others skipped.</summary>
+        private static List<byte[]> Fields(byte[] message, int number)
+        {
+            var found = new List<byte[]>();
+            var i = 0;
+            while (i < message.Length)
+            {
+                var tag = Varint(message, ref i);
+                switch (tag & 7)
+                {
+                    case 0:
+                        Varint(message, ref i);
+                        break;
+                    case 1:
+                        i += 8;
+                        break;
+                    case 5:
+                        i += 4;
+                        break;
+                    case 2:
+                        var length = (int)Varint(message, ref i);
+                        if ((int)(tag >> 3) == number)
+                        {
+                            found.Add(message[i..(i + length)]);
+                        }
+
+                        i += length;
+                        break;
+                    default:
+                        throw new FormatException($"wire type {tag & 7} in an OTLP request");
+                }
+            }
+
+            return found;
+        }
+
+        private static ulong Varint(byte[] message, ref int i)
+        {
+            ulong value = 0;
+            for (var shift = 0; ; shift += 7)
+            {
+                var b = message[i++];
+                value |= (ulong)(b & 0x7f) << shift;
+                if (b < 0x80)
+                {
+                    return value;
+                }
+            }
+        }
     }
 
     private static async Task<bool> ReadyAsync(HttpClient http)

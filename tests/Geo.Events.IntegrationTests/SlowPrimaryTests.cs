@@ -81,9 +81,12 @@ public sealed class SlowPrimaryTests
 
         await FileTests.WaitForStateAsync(site, "tokyo", path, "present", Timeout);
         Assert.AreEqual(sha, FileTests.Sha256(Path.Combine(site.SecondaryFiles("tokyo", "upload"), path)));
-        // Three requests: the one that stalled midway, the one that got no answer (without a limit on the wait
-        // for headers it would hold the consumer for ever), and the one that finished.
-        Assert.AreEqual(3, Volatile.Read(ref downloads), "the download did not take exactly a stalled, a silent and a good attempt");
+        // The stalled request and the silent one (without a limit on the wait for headers it would hold the
+        // consumer for ever) were both given up, and the file came within the retry budget: one request per
+        // attempt, 1 + 3 quick retries. A busy machine may starve one good attempt past the idle timeout, so
+        // the count is a range, not exactly three.
+        var requests = Volatile.Read(ref downloads);
+        Assert.IsTrue(requests is >= 3 and <= 4, $"{requests} download requests: not a stalled, a silent and a good one within 1 + 3 attempts");
         var log = site.Secondary("tokyo").Log();
         StringAssert.Contains(log, "no bytes of stalls/big.bin for 1s");
         StringAssert.Contains(log, "Resuming stalls/big.bin at byte 300000", "the third attempt did not resume where the stalled one stopped");
