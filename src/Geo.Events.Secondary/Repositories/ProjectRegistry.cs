@@ -12,18 +12,26 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
 {
     public sealed record Entry(
         long ProjectId, string PathWithNamespace, string State, long MaxSeenSequence, long LastSyncedSequence, TimeSpan? SinceLastSync,
-        string? LinkedPath, short Kind)
+        string? LinkedPath, short Kind, bool PathTaken)
     {
         public RepositoryKind RepositoryKind => (RepositoryKind)Kind;
 
         public bool Destroyed => State == ProjectState.Destroyed;
     }
 
+    /// <summary>
+    /// PathTaken: another live project of the same kind was recorded at this path by a newer event (this one's path
+    /// is stale: it was renamed, or destroyed, on the primary, and another project took the path since).
+    /// </summary>
     private const string EntryColumns =
-        """
+        $"""
         project_id AS ProjectId, path_with_namespace AS PathWithNamespace, state AS State,
         max_seen_sequence AS MaxSeenSequence, last_synced_sequence AS LastSyncedSequence,
-        now() - last_synced_at AS SinceLastSync, linked_path AS LinkedPath, kind AS Kind
+        now() - last_synced_at AS SinceLastSync, linked_path AS LinkedPath, kind AS Kind,
+        EXISTS (SELECT 1 FROM projects AS other
+                 WHERE other.kind = projects.kind AND other.path_with_namespace = projects.path_with_namespace
+                   AND other.project_id <> projects.project_id AND other.path_sequence > projects.path_sequence
+                   AND other.state <> '{ProjectState.Destroyed}') AS PathTaken
         """;
 
     /// <summary>

@@ -67,6 +67,16 @@ public sealed class RepositorySync(
             return false;
         }
 
+        if (entry.PathTaken)
+        {
+            // A late event under a path another project has taken since: fetching it would fetch the other
+            // project, and linking it would hide the other's mirror. This project's own rename or destroy follows.
+            // Its events are covered all the same: nothing is left for them to do.
+            logger.LogInformation("Not syncing project {ProjectId} at {Path}: a newer event gave the path to another project", projectId, entry.PathWithNamespace);
+            await registry.MarkSyncedAsync(projectId, kind, entry.MaxSeenSequence, TimeSpan.Zero, CancellationToken.None, absent: false, linkedPath: null);
+            return false;
+        }
+
         bool exists;
         var fetchStarted = Stopwatch.GetTimestamp();
         try
