@@ -102,7 +102,7 @@ public sealed record SshPublicKey(string Type, string Base64)
         var complete = type switch
         {
             "ssh-ed25519" => reader.TryString(out var pk) && pk.Length == 32,
-            "ssh-rsa" => reader.TryString(out var e) && e.Length > 0 && reader.TryString(out var n) && n.Length >= 128,
+            "ssh-rsa" => reader.TryString(out var e) && PositiveMpint(e, minimumBits: 1) && reader.TryString(out var n) && PositiveMpint(n, MinimumRsaBits),
             "sk-ssh-ed25519@openssh.com" => reader.TryString(out var pk) && pk.Length == 32 && reader.TryString(out _),
             "sk-ecdsa-sha2-nistp256@openssh.com" => EcdsaFields(ref reader, "nistp256") && reader.TryString(out _),
             _ => EcdsaFields(ref reader, type["ecdsa-sha2-".Length..]),
@@ -115,8 +115,53 @@ public sealed record SshPublicKey(string Type, string Base64)
         return reader.AtEnd ? null : "the key body has trailing bytes";
     }
 
+    /// <summary>OpenSSH refuses smaller RSA moduli (SSH_RSA_MINIMUM_MODULUS_SIZE): sshd would skip the line.</summary>
+    public const int MinimumRsaBits = 1024;
+
+    /// <summary>
+    /// An mpint (RFC 4251 §5) that is positive with at least <paramref name="minimumBits"/> bits. Leading zero bytes
+    /// are skipped, as OpenSSH's sshbuf_get_bignum2 does; a set high bit is a negative number, which it refuses.
+    /// </summary>
+    private static bool PositiveMpint(ReadOnlySpan<byte> value, int minimumBits)
+    {
+        if (value.IsEmpty || (value[0] & 0x80) != 0)
+        {
+            return false;
+        }
+
+        var significant = value.TrimStart((byte)0);
+        var bits = significant.IsEmpty ? 0 : ((significant.Length - 1) * 8) + (32 - System.Numerics.BitOperations.LeadingZeroCount(significant[0]));
+        return bits >= minimumBits;
+    }
+
     private static bool EcdsaFields(ref WireReader reader, string curve) =>
-        reader.TryString(out var name) && Encoding.ASCII.GetString(name) == curve && reader.TryString(out var q) && q.Length > 0 && q[0] == 0x04;
+        reader.TryString(out var name) && Encoding.ASCII.GetString(name) == curve && reader.TryString(out var q) && OnCurve(curve, q);
+
+    /// <summary>An uncompressed point (0x04, X, Y) of the curve's size that lies on the curve, as OpenSSH requires.</summary>
+    private static bool OnCurve(string curve, ReadOnlySpan<byte> q)
+    {
+        var (named, size) = curve switch
+        {
+            "nistp256" => (ECCurve.NamedCurves.nistP256, 32),
+            "nistp384" => (ECCurve.NamedCurves.nistP384, 48),
+            "nistp521" => (ECCurve.NamedCurves.nistP521, 66),
+            _ => (default(ECCurve), 0),
+        };
+        if (size == 0 || q.Length != 1 + (2 * size) || q[0] != 0x04)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var key = ECDsa.Create(new ECParameters { Curve = named, Q = new ECPoint { X = q.Slice(1, size).ToArray(), Y = q.Slice(1 + size, size).ToArray() } });
+            return true;
+        }
+        catch (CryptographicException)
+        {
+            return false; // not a point of the curve
+        }
+    }
 
     private static string Printable(string value) =>
         new(value.Take(40).Select(c => char.IsControl(c) || c > '~' ? '?' : c).ToArray());

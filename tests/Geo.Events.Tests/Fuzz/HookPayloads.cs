@@ -512,8 +512,9 @@ internal static class HookPayloads
             blob = [];
         }
 
-        return r.Next(22) switch
+        return r.Next(23) switch
         {
+            22 => KeysOpenSshRefuses[r.Next(KeysOpenSshRefuses.Length)].Key(r),
             0 => "command=\"/bin/sh\" " + key,
             1 => "no-pty,permitopen=\"*:*\" " + key,
             2 => key + "\nssh-ed25519 " + body,
@@ -541,8 +542,9 @@ internal static class HookPayloads
     }
 
     /// <summary>
-    /// Keys that SshPublicKey accepts and OpenSSH refuses (<c>ssh-keygen -l</c>: "is not a public key file"), kept out
-    /// of <see cref="MutateKey"/> until the parser refuses them too (KnownGapTests), so that the fuzz stays green on everything else.
+    /// Keys that well-formed wire parsing accepts and OpenSSH refuses (<c>ssh-keygen -l</c>: "is not a public key file"):
+    /// found by the fuzz's OpenSSH oracle, refused by SshPublicKey since (OpenSshAgreementTests), and mutations of
+    /// <see cref="MutateKey"/>.
     /// </summary>
     public static readonly (string Name, Func<Random, string> Key)[] KeysOpenSshRefuses =
     [

@@ -35,10 +35,17 @@ public sealed class SshPublicKeyTests
         var sk = Blob(Encoding.ASCII.GetBytes("sk-ssh-ed25519@openssh.com"), new byte[32], Encoding.ASCII.GetBytes("ssh:"));
         Assert.IsTrue(SshPublicKey.TryParse("sk-ssh-ed25519@openssh.com " + Convert.ToBase64String(sk), out _, out var problem), problem);
 
-        var point = new byte[65];
-        point[0] = 4;
+        // A point of the curve (OpenSSH refuses one that is not, and so do we).
+        using var ec = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var q = ec.ExportParameters(includePrivateParameters: false).Q;
+        byte[] point = [4, .. q.X!, .. q.Y!];
         var ecdsaSk = Blob(Encoding.ASCII.GetBytes("sk-ecdsa-sha2-nistp256@openssh.com"), Encoding.ASCII.GetBytes("nistp256"), point, Encoding.ASCII.GetBytes("ssh:"));
         Assert.IsTrue(SshPublicKey.TryParse("sk-ecdsa-sha2-nistp256@openssh.com " + Convert.ToBase64String(ecdsaSk), out _, out problem), problem);
+
+        var zero = new byte[65];
+        zero[0] = 4;
+        var offCurve = Blob(Encoding.ASCII.GetBytes("sk-ecdsa-sha2-nistp256@openssh.com"), Encoding.ASCII.GetBytes("nistp256"), zero, Encoding.ASCII.GetBytes("ssh:"));
+        Assert.IsFalse(SshPublicKey.TryParse("sk-ecdsa-sha2-nistp256@openssh.com " + Convert.ToBase64String(offCurve), out _, out _), "(0, 0) is not a point of nistp256");
     }
 
     [TestMethod]

@@ -3,21 +3,16 @@ using Geo.Events.Core.Keys;
 
 namespace Geo.Events.Tests.Fuzz;
 
-/// <summary>
-/// What the fuzz found outside the code its authors could change: each case is pinned here, ignored with the
-/// reason, and kept out of <see cref="HookPayloads"/> so that the fuzz stays green on everything else. When the
-/// code is fixed, drop the Ignore and give the case back to the fuzz.
-/// </summary>
+/// <summary>Keys the fuzz found that a wire-format parse accepts and OpenSSH refuses: SshPublicKey refuses them too.</summary>
 [TestClass]
-public sealed class KnownGapTests
+public sealed class OpenSshAgreementTests
 {
     /// <summary>
     /// Keys the fuzz's OpenSSH oracle found that SshPublicKey accepts and <c>ssh-keygen -l</c> refuses
-    /// (<see cref="HookPayloads.KeysOpenSshRefuses"/>). sshd skips such a line, so the key just does not work, but the
-    /// architecture says a key must parse before it is replicated.
+    /// (<see cref="HookPayloads.KeysOpenSshRefuses"/>). sshd would skip such a line, and the architecture says a
+    /// key must parse before it is replicated.
     /// </summary>
     [TestMethod]
-    [Ignore("known gap: SshPublicKey accepts RSA moduli under 1024 bits or negative, and ECDSA points off their curve")]
     public void KeysOpenSshRefusesAreRefusedAtIngest()
     {
         var folder = Directory.CreateTempSubdirectory("geo-keygap-").FullName;
