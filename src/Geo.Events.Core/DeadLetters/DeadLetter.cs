@@ -82,11 +82,29 @@ public sealed record DeadLetter
             RetryCount = IntHeader("MT-Fault-RetryCount"),
             RedeliveryCount = IntHeader(Contracts.GeoHeaders.RedeliveryCount),
             FaultedAt = DateTimeOffset.TryParse(Header("MT-Fault-Timestamp"), out var at) ? at : null,
-            Properties = propertiesJson,
-            Headers = headersJson,
+            Properties = Storable(propertiesJson),
+            Headers = Storable(headersJson),
             Body = body,
-        };
+        }.Storable();
     }
+
+    /// <summary>
+    /// PostgreSQL's text and jsonb cannot hold a NUL, which a forged or broken message may carry in its path and so in
+    /// its fault message: shown as ␀ (U+2400) instead, or the letter could not be stored at all. The body (bytea) keeps
+    /// the exact bytes, so a replay sends what arrived.
+    /// </summary>
+    private DeadLetter Storable() => this with
+    {
+        MessageId = Storable(MessageId),
+        MessageType = Storable(MessageType),
+        ProjectPath = Storable(ProjectPath),
+        ExceptionType = Storable(ExceptionType),
+        ExceptionMessage = Storable(ExceptionMessage),
+        StackTrace = Storable(StackTrace),
+    };
+
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(text))]
+    private static string? Storable(string? text) => text?.Replace("\\u0000", "\u2400", StringComparison.Ordinal).Replace('\0', '\u2400');
 
     private static long? Long(JsonNode? node) => node is JsonValue value && value.TryGetValue<long>(out var number) ? number : null;
 
