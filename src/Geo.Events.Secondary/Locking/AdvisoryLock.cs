@@ -18,40 +18,31 @@ public sealed class AdvisoryLock(NpgsqlDataSource dataSource)
     public const int FileSpace = 0x4745_4F01;
 
     /// <summary>Waits up to <paramref name="timeout"/> for the lock (<paramref name="space"/>, <paramref name="key"/>).</summary>
-    public async Task<IAsyncDisposable> AcquireAsync(int space, int key, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        try
-        {
-            // Advisory lock waits obey lock_timeout: a wedged holder turns into an error, not a stuck consumer.
-            // Both statements go in one round trip.
-            await connection.ExecuteAsync(new CommandDefinition(
-                $"SET lock_timeout = {(long)timeout.TotalMilliseconds}; SELECT pg_advisory_lock(@space, @key)",
-                new { space, key },
-                commandTimeout: CommandTimeout(timeout),
-                cancellationToken: cancellationToken));
-            return new Lease(connection, space, key);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    public Task<IAsyncDisposable> AcquireAsync(int space, int key, TimeSpan timeout, CancellationToken cancellationToken) =>
+        LockAsync(space, timeout, "SELECT @key FROM (SELECT pg_advisory_lock(@space, @key)) AS locked", new { space, key }, cancellationToken);
 
     /// <summary>
     /// Waits up to <paramref name="timeout"/> for the lock (<paramref name="space"/>, <c>hashtext(<paramref name="name"/>)</c>):
     /// PostgreSQL computes the key in the same statement that takes the lock.
     /// </summary>
-    public async Task<IAsyncDisposable> AcquireAsync(int space, string name, TimeSpan timeout, CancellationToken cancellationToken)
+    public Task<IAsyncDisposable> AcquireAsync(int space, string name, TimeSpan timeout, CancellationToken cancellationToken) =>
+        LockAsync(space, timeout,
+            "SELECT k.key FROM (SELECT hashtext(@name) AS key) AS k CROSS JOIN LATERAL (SELECT pg_advisory_lock(@space, k.key)) AS locked",
+            new { space, name }, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="takeLock"/>, which takes the lock and returns its key, on a connection of its own that the
+    /// lease keeps. Advisory lock waits obey lock_timeout, set in the same round trip: a wedged holder turns into an
+    /// error, not a stuck consumer.
+    /// </summary>
+    private async Task<IAsyncDisposable> LockAsync(int space, TimeSpan timeout, string takeLock, object parameters, CancellationToken cancellationToken)
     {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         try
         {
             var key = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
-                $"SET lock_timeout = {(long)timeout.TotalMilliseconds}; " +
-                "SELECT k.key FROM (SELECT hashtext(@name) AS key) AS k CROSS JOIN LATERAL (SELECT pg_advisory_lock(@space, k.key)) AS locked",
-                new { space, name },
+                $"SET lock_timeout = {(long)timeout.TotalMilliseconds}; {takeLock}",
+                parameters,
                 commandTimeout: CommandTimeout(timeout),
                 cancellationToken: cancellationToken));
             return new Lease(connection, space, key);

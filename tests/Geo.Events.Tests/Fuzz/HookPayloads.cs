@@ -136,32 +136,10 @@ internal static class HookPayloads
         };
     }
 
-    // doc/administration/system_hooks.md "Project created / destroyed / renamed / transferred".
-    private static JsonObject Project(string kind, Random r, bool old)
-    {
-        var path = ProjectPath(r);
-        var doc = new JsonObject
-        {
-            ["created_at"] = "2012-07-21T07:30:58Z",
-            ["updated_at"] = "2012-07-21T07:38:22Z",
-            ["event_name"] = kind,
-            ["name"] = path.Split('/')[^1],
-            ["owner_email"] = "johnsmith@example.com",
-            ["owner_name"] = "John Smith",
-            ["owners"] = new JsonArray(new JsonObject { ["name"] = "John", ["email"] = "user1@example.com" }),
-            ["path"] = path.Split('/')[^1],
-            ["path_with_namespace"] = path,
-            ["project_id"] = ProjectId(r),
-            ["project_namespace_id"] = r.NextInt64(1, 1000),
-            ["project_visibility"] = "internal",
-        };
-        if (old)
-        {
-            doc["old_path_with_namespace"] = ProjectPath(r);
-        }
-
-        return doc;
-    }
+    // doc/administration/system_hooks.md "Project created / destroyed / renamed / transferred": the shape the
+    // integration tests post too.
+    private static JsonObject Project(string kind, Random r, bool old) =>
+        Testing.Hooks.ProjectEvent(kind, ProjectId(r), ProjectPath(r), old ? ProjectPath(r) : null);
 
     // doc/administration/system_hooks.md "Group renamed".
     private static JsonObject GroupRename(Random r)
