@@ -28,7 +28,11 @@ public sealed class GeoProcess : IAsyncDisposable
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 
-    public static GeoProcess Start(string project, string dll, IReadOnlyDictionary<string, string> settings, string logPath, params string[] args)
+    public static GeoProcess Start(string project, string dll, IReadOnlyDictionary<string, string> settings, string logPath, params string[] args) =>
+        Start(project, dll, settings, logPath, environment: null, args);
+
+    /// <summary>Starts the process with <paramref name="environment"/> set as it is (not GEO_-prefixed), e.g. GIT_SSH_COMMAND.</summary>
+    public static GeoProcess Start(string project, string dll, IReadOnlyDictionary<string, string> settings, string logPath, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var path = Path.Combine(TestServers.RepoRoot, "src", project, "bin", TestServers.Configuration, "net10.0", dll);
         if (!File.Exists(path))
@@ -51,6 +55,11 @@ public sealed class GeoProcess : IAsyncDisposable
         foreach (var (key, value) in settings)
         {
             info.Environment["GEO_" + key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
         }
 
         var log = new StreamWriter(logPath, append: true) { AutoFlush = true };

@@ -177,7 +177,11 @@ public sealed class GeoSite : IAsyncDisposable
         }, TimeSpan.FromSeconds(60), () => "geo-primary did not become ready:\n" + Tail(_primary.Log()));
     }
 
-    public void StartSecondary(string name, IReadOnlyDictionary<string, string>? extra = null)
+    /// <summary>
+    /// Starts a secondary; <paramref name="extra"/> settings go last so a test can point it elsewhere, and
+    /// <paramref name="environment"/> is set in its process as it is (e.g. GIT_SSH_COMMAND for an ssh:// primary).
+    /// </summary>
+    public void StartSecondary(string name, IReadOnlyDictionary<string, string>? extra = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var settings = Common(SecondaryDatabase(name));
         settings["Secondary:Name"] = name;
@@ -203,7 +207,7 @@ public sealed class GeoSite : IAsyncDisposable
         var url = _secondaryUrls.TryGetValue(name, out var known) ? known : new Uri($"http://127.0.0.1:{GeoProcess.FreePort()}");
         _secondaryUrls[name] = url;
         settings["Urls"] = url.ToString();
-        _secondaries[name] = GeoProcess.Start("Geo.Events.Secondary", "geo-secondary.dll", settings, Path.Combine(Root, "logs", $"geo-secondary-{name}.log"));
+        _secondaries[name] = GeoProcess.Start("Geo.Events.Secondary", "geo-secondary.dll", settings, Path.Combine(Root, "logs", $"geo-secondary-{name}.log"), environment);
     }
 
     /// <summary>Waits until a secondary answers /health/ready: migrated, connected, consuming.</summary>

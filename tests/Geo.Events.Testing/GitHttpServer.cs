@@ -7,6 +7,8 @@ namespace Geo.Events.Testing;
 /// <summary>
 /// The primary's repositories over git's smart HTTP protocol, served by git itself: each request runs
 /// <c>git http-backend</c> as a CGI program (as Apache or nginx+fcgiwrap would) under Kestrel on 127.0.0.1.
+/// Given credentials, it demands them as GitLab does: a request without HTTP Basic authorization, or with other
+/// credentials, gets 401 with <c>WWW-Authenticate: Basic</c> and never reaches git.
 /// </summary>
 public sealed class GitHttpServer : IAsyncDisposable
 {
@@ -20,15 +22,40 @@ public sealed class GitHttpServer : IAsyncDisposable
 
     public Uri BaseUrl { get; }
 
-    public static async Task<GitHttpServer> StartAsync(string projectRoot)
+    /// <summary>Requests answered 401: no credentials, or not the demanded ones.</summary>
+    public int Refused => _refused;
+
+    /// <summary>Requests that carried the demanded credentials and were served by git.</summary>
+    public int Authorized => _authorized;
+
+    private int _refused;
+    private int _authorized;
+
+    public static async Task<GitHttpServer> StartAsync(string projectRoot, System.Net.NetworkCredential? demanded = null)
     {
-        var (app, baseUrl) = await LoopbackServer.StartAsync(context => ServeAsync(context, projectRoot));
-        return new GitHttpServer(app, baseUrl);
+        GitHttpServer? server = null;
+        var (app, baseUrl) = await LoopbackServer.StartAsync(context => server!.ServeAsync(context, projectRoot, demanded));
+        server = new GitHttpServer(app, baseUrl);
+        return server;
     }
 
-    private static async Task ServeAsync(HttpContext context, string projectRoot)
+    private async Task ServeAsync(HttpContext context, string projectRoot, System.Net.NetworkCredential? demanded)
     {
         var request = context.Request;
+        if (demanded is not null)
+        {
+            var expected = "Basic " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{demanded.UserName}:{demanded.Password}"));
+            if (request.Headers.Authorization.ToString() != expected)
+            {
+                Interlocked.Increment(ref _refused);
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                context.Response.Headers.WWWAuthenticate = "Basic realm=\"GitLab\"";
+                return;
+            }
+
+            Interlocked.Increment(ref _authorized);
+        }
+
         var start = new ProcessStartInfo("git", ["http-backend"])
         {
             RedirectStandardInput = true,

@@ -26,25 +26,66 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
     {
         var mirrorPath = layout.DataPath(projectId, kind);
         var remoteUrl = RemoteUrl(pathWithNamespace, kind);
-        if (kind == RepositoryKind.Wiki && !RemoteExists(remoteUrl))
+        var refusal = new Refusal();
+        try
         {
-            return false;
-        }
+            if (kind == RepositoryKind.Wiki && !RemoteExists(remoteUrl, refusal))
+            {
+                return false;
+            }
 
-        if (Directory.Exists(mirrorPath))
-        {
-            Fetch(mirrorPath, remoteUrl);
-        }
-        else
-        {
-            Clone(mirrorPath, remoteUrl);
-        }
+            if (Directory.Exists(mirrorPath))
+            {
+                Fetch(mirrorPath, remoteUrl, refusal);
+            }
+            else
+            {
+                Clone(mirrorPath, remoteUrl, refusal);
+            }
 
-        return true;
+            return true;
+        }
+        catch (LibGit2SharpException e)
+        {
+            // libgit2 says "too many redirects or authentication replays" or "could not read refs from remote
+            // repository": the dead letter and the registry say what was refused, and where, without the secret.
+            // No inner exception: the dead letter shows the innermost one's message (MassTransit's fault headers).
+            throw new LibGit2SharpException(Reason(e, remoteUrl, refusal));
+        }
     }
 
+    /// <summary>Set by a credentials handler asked a second time on one connection: the server refused what it was given.</summary>
+    private sealed class Refusal
+    {
+        public bool CredentialsRefused { get; set; }
+    }
+
+    private string Reason(LibGit2SharpException e, string remoteUrl, Refusal refusal)
+    {
+        var where = Redacted(remoteUrl);
+        if (refusal.CredentialsRefused)
+        {
+            return $"the primary's git server refused the credentials of Secondary:GitUsername '{_options.GitUsername}' (HTTP 401) for {where}";
+        }
+
+        if (e.Message.Contains("authentication required", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"the primary's git server demands credentials (HTTP 401) for {where} and Secondary:GitUsername is not set";
+        }
+
+        return where.StartsWith("ssh://", StringComparison.Ordinal)
+            ? $"{e.Message} over ssh from {where}: the ssh client failed or was refused (its own message, e.g. 'Permission denied (publickey)', is in geo-secondary's log)"
+            : $"{e.Message} ({where})";
+    }
+
+    /// <summary>The remote as it may be shown: a password written into the configured URL is left out.</summary>
+    private static string Redacted(string remoteUrl) =>
+        Uri.TryCreate(remoteUrl, UriKind.Absolute, out var uri) && uri.UserInfo.Contains(':', StringComparison.Ordinal)
+            ? remoteUrl.Replace(uri.UserInfo + "@", uri.UserInfo.Split(':')[0] + "@", StringComparison.Ordinal)
+            : remoteUrl;
+
     /// <summary>A wiki exists on the primary only once a page was written: ask before cloning.</summary>
-    private bool RemoteExists(string remoteUrl)
+    private bool RemoteExists(string remoteUrl, Refusal refusal)
     {
         if (Path.IsPathFullyQualified(remoteUrl) || remoteUrl.StartsWith("file://", StringComparison.Ordinal))
         {
@@ -54,7 +95,7 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
 
         try
         {
-            var credentials = CredentialsProvider();
+            var credentials = CredentialsProvider(refusal);
             _ = credentials is null ? Repository.ListRemoteReferences(remoteUrl) : Repository.ListRemoteReferences(remoteUrl, credentials);
             return true;
         }
@@ -64,7 +105,7 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
         }
     }
 
-    private void Clone(string mirrorPath, string remoteUrl)
+    private void Clone(string mirrorPath, string remoteUrl, Refusal refusal)
     {
         var temp = Path.Combine(layout.TempRoot, Guid.NewGuid().ToString("N") + ".git");
         try
@@ -74,8 +115,8 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
             {
                 repo.Network.Remotes.Add(RemoteName, remoteUrl, MirrorRefSpec);
                 repo.Config.Set($"remote.{RemoteName}.mirror", true);
-                FetchObserved("clone", repo, "geo-events: initial mirror", FetchOptions);
-                UpdateHead(repo);
+                FetchObserved("clone", repo, "geo-events: initial mirror", () => FetchOptions(refusal));
+                UpdateHead(repo, refusal);
             }
 
             Directory.CreateDirectory(Path.GetDirectoryName(mirrorPath)!);
@@ -92,7 +133,7 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
         }
     }
 
-    private void Fetch(string mirrorPath, string remoteUrl)
+    private void Fetch(string mirrorPath, string remoteUrl, Refusal refusal)
     {
         using var repo = new Repository(mirrorPath);
         var remote = repo.Network.Remotes[RemoteName];
@@ -106,18 +147,18 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
             repo.Network.Remotes.Update(RemoteName, r => r.Url = remoteUrl);
         }
 
-        FetchObserved("fetch", repo, "geo-events: sync", FetchOptions);
+        FetchObserved("fetch", repo, "geo-events: sync", () => FetchOptions(refusal));
         if (repo.Head.Tip is null)
         {
-            UpdateHead(repo); // the default branch was deleted or renamed on the primary
+            UpdateHead(repo, refusal); // the default branch was deleted or renamed on the primary
         }
     }
 
     /// <summary>Points HEAD where the primary's HEAD points, so clones from the mirror check out the default branch.</summary>
-    private void UpdateHead(Repository repo)
+    private void UpdateHead(Repository repo, Refusal refusal)
     {
         var remote = repo.Network.Remotes[RemoteName];
-        var credentials = CredentialsProvider();
+        var credentials = CredentialsProvider(refusal);
         var remoteRefs = credentials is null ? repo.Network.ListReferences(remote) : repo.Network.ListReferences(remote, credentials);
         var remoteHead = remoteRefs.FirstOrDefault(r => r.CanonicalName == "HEAD");
         if (remoteHead?.TargetIdentifier is { } target && target.StartsWith("refs/", StringComparison.Ordinal) && repo.Refs[target] is not null)
@@ -141,17 +182,37 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
         GeoMetrics.FetchDuration.WithLabels(kind).Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
-    private FetchOptions FetchOptions() => new()
+    private FetchOptions FetchOptions(Refusal refusal) => new()
     {
         Prune = true,
         TagFetchMode = TagFetchMode.None, // the mirror refspec already brings refs/tags/*
-        CredentialsProvider = CredentialsProvider(),
+        CredentialsProvider = CredentialsProvider(refusal),
     };
 
-    private LibGit2Sharp.Handlers.CredentialsHandler? CredentialsProvider() =>
-        _options.GitUsername is { Length: > 0 } user
-            ? (_, _, _) => new UsernamePasswordCredentials { Username = user, Password = _options.GitPassword ?? "" }
-            : null;
+    /// <summary>
+    /// One handler per connection. libgit2 asks again after every 401 and gives up only after many replays; asked
+    /// a second time, the credentials were refused, so stop at once: repeated failed logins get an address banned
+    /// by GitLab (Rack::Attack), and the refusal is reported as such.
+    /// </summary>
+    private LibGit2Sharp.Handlers.CredentialsHandler? CredentialsProvider(Refusal refusal)
+    {
+        if (_options.GitUsername is not { Length: > 0 } user)
+        {
+            return null;
+        }
+
+        var asked = 0;
+        return (_, _, _) =>
+        {
+            if (++asked > 1)
+            {
+                refusal.CredentialsRefused = true;
+                throw new LibGit2SharpException("the primary's git server refused the credentials");
+            }
+
+            return new UsernamePasswordCredentials { Username = user, Password = _options.GitPassword ?? "" };
+        };
+    }
 
     /// <summary>Built from configuration plus the validated path, never taken from a payload.</summary>
     private string RemoteUrl(string pathWithNamespace, RepositoryKind kind) => _primaryGitBaseUrl + "/" + pathWithNamespace + MirrorLayout.Suffix(kind);
