@@ -6,11 +6,11 @@ namespace Geo.Events.Benchmarks.Scenarios;
 
 /// <summary>
 /// Pushes at a steady rate over many repositories, each announced by its push hook, with three
-/// secondaries: the lag from the hook's 202 to the moment each mirror has the pushed commit.
+/// secondaries: the lag from the moment the hook is sent to the moment each mirror has the pushed commit.
 /// </summary>
 public static class ReplicationLag
 {
-    private sealed record Pending(string Site, BareRepository Repo, int Index, long AcceptedTicks);
+    private sealed record Pending(string Site, BareRepository Repo, int Index, long SentTicks);
 
     public static async Task<List<double>> LagsMsAsync(GeoSite site, string[] sites, int repositories, int pushesPerSecond, TimeSpan duration, long firstProjectId)
     {
@@ -52,7 +52,7 @@ public static class ReplicationLag
                         if (sha is not null && pushIndex.TryGetValue(sha, out var reached) && reached >= entry.Index
                             && pending.TryRemove((entry.Site, entry.Repo.PathWithNamespace, entry.Index), out _))
                         {
-                            lags.Add(Stopwatch.GetElapsedTime(entry.AcceptedTicks).TotalMilliseconds);
+                            lags.Add(Stopwatch.GetElapsedTime(entry.SentTicks).TotalMilliseconds);
                         }
                     }
 
@@ -78,12 +78,14 @@ public static class ReplicationLag
                 pushIndex[after] = index;
                 posting.Add(Task.Run(async () =>
                 {
-                    await site.Hooks.AcceptedAsync(Hooks.Push("push", firstProjectId + i, repo.PathWithNamespace, "refs/heads/main", before, after));
-                    var accepted = Stopwatch.GetTimestamp();
+                    // The clock starts before the hook is sent: the lag includes geo-primary's answer, as GitLab sees it.
+                    var sent = Stopwatch.GetTimestamp();
                     foreach (var name in sites)
                     {
-                        pending[(name, repo.PathWithNamespace, index)] = new Pending(name, repo, index, accepted);
+                        pending[(name, repo.PathWithNamespace, index)] = new Pending(name, repo, index, sent);
                     }
+
+                    await site.Hooks.AcceptedAsync(Hooks.Push("push", firstProjectId + i, repo.PathWithNamespace, "refs/heads/main", before, after));
                 }));
             }
 
