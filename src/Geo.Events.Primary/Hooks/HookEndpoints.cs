@@ -1,5 +1,6 @@
 using System.Text.Json;
 using FluentValidation;
+using Geo.Events.Contracts;
 using Geo.Events.Contracts.Api;
 using Geo.Events.Core.Observability;
 using Geo.Events.Core.Outbox;
@@ -33,6 +34,7 @@ public static class HookEndpoints
         HttpRequest request,
         HookToken token,
         IValidator<SystemHookPayload> validator,
+        StoredPaths storedPaths,
         EventLog eventLog,
         OutboxSignal signal,
         Microsoft.Extensions.Options.IOptions<PrimaryOptions> options,
@@ -114,6 +116,12 @@ public static class HookEndpoints
             return Problem(StatusCodes.Status400BadRequest, "Malformed JSON", "the body must be a JSON object");
         }
 
+        if (TestSamples.IsSample(payload))
+        {
+            logger.LogInformation("Acknowledged GitLab's {Kind} Test sample without recording it", kind);
+            return Results.Ok(new HookIgnored(kind, $"GitLab's Test sample data for {kind} events: the hook works; sample data is never replicated", Test: true));
+        }
+
         var validation = await validator.ValidateAsync(payload, cancellationToken);
         if (!validation.IsValid)
         {
@@ -124,7 +132,7 @@ public static class HookEndpoints
                 detail: string.Join("; ", validation.Errors.Select(e => e.ErrorMessage).Distinct()));
         }
 
-        var evt = hookKind.Map(payload, new EventStamp(Guid.CreateVersion7(), DateTimeOffset.UtcNow));
+        var (evt, replacedPath) = storedPaths.Reconcile(hookKind.Map(payload, new EventStamp(Guid.CreateVersion7(), DateTimeOffset.UtcNow)));
         EventLog.Appended appended;
         try
         {
@@ -144,7 +152,10 @@ public static class HookEndpoints
             logger.LogInformation("Recorded {Kind} as event {Sequence}", kind, appended.Sequence);
         }
 
-        return Results.Accepted(value: new HookRecorded(appended.Sequence, appended.EventId, appended.Duplicate));
+        return Results.Accepted(value: replacedPath is null
+            ? new HookRecorded(appended.Sequence, appended.EventId, appended.Duplicate)
+            : new HookRecorded(appended.Sequence, appended.EventId, appended.Duplicate, ((RepositoryChanged)evt).PathWithNamespace,
+                $"GitLab's storage has project {((RepositoryChanged)evt).ProjectId} at this path, not at '{replacedPath}': recorded under its path"));
     }
 
     /// <summary>GitLab 17.4+ sends Idempotency-Key, the same on every retry of one delivery; older ones only X-Gitlab-Event-UUID.</summary>
