@@ -33,8 +33,9 @@ public sealed record ProjectDestroyed : IProjectEvent
 }
 
 /// <summary>
-/// GitLab's <c>group_rename</c> system hook: a group's full path changed, and with it the path of every
-/// project below it (GitLab sends no project_rename for those).
+/// GitLab's <c>group_rename</c> and <c>user_rename</c> system hooks: a namespace's full path changed (a group's, or a
+/// user's personal namespace with their username), and with it the path of every project below it (GitLab sends no
+/// project_rename for those).
 /// </summary>
 public sealed record NamespaceRenamed : IGeoEvent
 {
@@ -48,4 +49,7 @@ public sealed record NamespaceRenamed : IGeoEvent
 
     /// <summary>GitLab's <c>old_full_path</c>.</summary>
     public required string OldFullPath { get; init; }
+
+    /// <summary>group_rename or user_rename (events recorded before this field existed were group renames).</summary>
+    public string Trigger { get; init; } = "group_rename";
 }

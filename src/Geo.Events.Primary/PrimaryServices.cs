@@ -49,6 +49,7 @@ public static class PrimaryServices
         builder.Services.AddSingleton<HookToken>();
         builder.Services.AddSingleton<IValidator<SystemHookPayload>>(sp =>
             new SystemHookValidator(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<PrimaryOptions>>().Value.FileRoots()));
+        builder.Services.AddSingleton<StoredPaths>();
         builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddHostedService<OutboxDispatcher>();
         builder.Services.AddHostedService<Files.StorageWatcher>();

@@ -66,12 +66,26 @@ public sealed class HookIngestTests
     }
 
     [TestMethod]
-    public Task UnknownEventIs422()
+    public async Task AnUnknownEventIsAcknowledgedButNotRecorded()
     {
         var payload = ValidPush();
         payload["event_name"] = "definitely_not_gitlab";
         payload["object_kind"] = "definitely_not_gitlab";
-        return AssertRejectedAsync(HttpStatusCode.UnprocessableEntity, "not a GitLab event", Json(payload.ToJsonString()));
+        payload["changes"] = new JsonObject { ["title"] = new JsonObject { ["previous"] = "a", ["current"] = "b" } };
+        var before = await _site.EventCountAsync();
+        var (status, body) = await SendAsync(Json(payload.ToJsonString()));
+        Assert.AreEqual(HttpStatusCode.OK, status, body);
+        StringAssert.Contains(body, "\"ignored\":true");
+        StringAssert.Contains(body, "not a GitLab event this version of Geo.Events knows");
+        Assert.AreEqual(before, await _site.EventCountAsync());
+    }
+
+    [TestMethod]
+    public Task AnEventNameThatIsNoNameIs422()
+    {
+        var payload = ValidPush();
+        payload["event_name"] = "push'; DROP TABLE event_log;--";
+        return AssertRejectedAsync(HttpStatusCode.UnprocessableEntity, "is not an event name", Json(payload.ToJsonString()));
     }
 
     [TestMethod]

@@ -169,6 +169,47 @@ public sealed class ProjectLifecycleTests
         await site.WaitForMirrorsAsync(b, "tokyo");
     }
 
+    [TestMethod]
+    public async Task AUserRenameMovesEveryProjectOfThePersonalNamespace()
+    {
+        await using var site = await GeoSite.StartAsync(Sites);
+        var repos = new List<PrimaryRepository>();
+        foreach (var (path, id) in new[] { ("jdoe/dotfiles", 91L), ("jdoe/notes", 92L), ("jdoe-team/c", 93L) })
+        {
+            var (repo, _) = await site.CreatePushedRepositoryAsync(path, id, path);
+            await site.WaitForMirrorsAsync(repo);
+            repos.Add(repo);
+        }
+
+        var dotfiles = await repos[0].MoveAsync("jane/dotfiles");
+        var notes = await repos[1].MoveAsync("jane/notes");
+        // GitLab's documented user_rename system hook: the personal namespace follows the username, and no project_rename
+        // is sent for the projects in it.
+        await site.Hooks.AcceptedAsync(new System.Text.Json.Nodes.JsonObject
+        {
+            ["event_name"] = "user_rename",
+            ["created_at"] = "2026-11-01T11:21:04Z",
+            ["updated_at"] = "2026-11-01T14:04:47Z",
+            ["name"] = "Jane Doe",
+            ["email"] = "jane@example.com",
+            ["user_id"] = 58,
+            ["username"] = "jane",
+            ["old_username"] = "jdoe",
+        });
+        await WaitForMoveAsync(site, "jdoe/dotfiles", "jane/dotfiles");
+        await WaitForMoveAsync(site, "jdoe/notes", "jane/notes");
+        foreach (var name in Sites)
+        {
+            Assert.IsFalse(Path.Exists(Path.Combine(site.MirrorRoot(name), "jdoe")), $"{name}: the old personal namespace folder was left behind");
+            Assert.IsTrue(Directory.Exists(site.MirrorPath(name, "jdoe-team/c")), $"{name}: a namespace whose name merely starts the same was moved too");
+            Assert.AreEqual(2L, await site.QuerySecondaryAsync<long>(name, "SELECT count(*) FROM projects WHERE kind = 0 AND starts_with(path_with_namespace, 'jane/')"));
+        }
+
+        await site.PushWithHookAsync(notes, 92, "after the user rename");
+        await site.WaitForMirrorsAsync(notes);
+        await site.WaitForMirrorsAsync(dotfiles);
+    }
+
     private static async Task WaitForMoveAsync(GeoSite site, string from, string to)
     {
         foreach (var name in Sites)

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using FluentValidation;
+using Geo.Events.Contracts;
+using Geo.Events.Contracts.Api;
 using Geo.Events.Core.Observability;
 using Geo.Events.Core.Outbox;
 using Geo.Events.Primary.Outbox;
@@ -32,6 +34,7 @@ public static class HookEndpoints
         HttpRequest request,
         HookToken token,
         IValidator<SystemHookPayload> validator,
+        StoredPaths storedPaths,
         EventLog eventLog,
         OutboxSignal signal,
         Microsoft.Extensions.Options.IOptions<PrimaryOptions> options,
@@ -61,6 +64,43 @@ public static class HookEndpoints
             return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"hook bodies are limited to {limit} bytes (Primary:MaxBodyBytes)");
         }
 
+        // The kind first, from the body's top level alone: only a kind we replicate is parsed strictly. Anything
+        // else, whatever its shape (merge_request's object 'changes', a kind newer than this version), is
+        // acknowledged, because GitLab never retries a hook and may disable one that keeps failing.
+        string? kind;
+        try
+        {
+            kind = HookKinds.KindOf(body);
+        }
+        catch (JsonException e)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Malformed JSON", $"the body is not a JSON object geo-primary can read: {e.Message}");
+        }
+
+        if (kind is null)
+        {
+            return Problem(StatusCodes.Status422UnprocessableEntity, "Unknown event", "the payload has neither 'event_name' nor 'object_kind'");
+        }
+
+        if (!HookKinds.IsEventName(kind))
+        {
+            return Problem(StatusCodes.Status422UnprocessableEntity, "Unknown event",
+                $"'{Truncate(kind)}' is not an event name: GitLab names its events in lowercase letters, digits and '_' (at most {HookKinds.MaxNameLength})");
+        }
+
+        if (!HookKinds.Replicated.TryGetValue(kind, out var hookKind))
+        {
+            var documented = HookKinds.Ignored.Contains(kind);
+            if (!documented)
+            {
+                logger.LogInformation("Acknowledged a {Kind} hook, a kind this version does not know", kind);
+            }
+
+            return Results.Ok(new HookIgnored(kind, documented
+                ? $"'{kind}' events are not replicated by this version of Geo.Events"
+                : $"'{kind}' is not a GitLab event this version of Geo.Events knows; it is acknowledged and not replicated"));
+        }
+
         SystemHookPayload? payload;
         try
         {
@@ -68,7 +108,7 @@ public static class HookEndpoints
         }
         catch (JsonException e)
         {
-            return Problem(StatusCodes.Status400BadRequest, "Malformed JSON", $"the body is not a JSON object geo-primary can read: {e.Message}");
+            return Problem(StatusCodes.Status400BadRequest, "Malformed JSON", $"the {kind} payload does not have the shape GitLab documents: {e.Message}");
         }
 
         if (payload is null)
@@ -76,20 +116,10 @@ public static class HookEndpoints
             return Problem(StatusCodes.Status400BadRequest, "Malformed JSON", "the body must be a JSON object");
         }
 
-        var kind = payload.Kind;
-        if (kind is null)
+        if (TestSamples.IsSample(payload))
         {
-            return Problem(StatusCodes.Status422UnprocessableEntity, "Unknown event", "the payload has neither 'event_name' nor 'object_kind'");
-        }
-
-        if (HookKinds.Ignored.Contains(kind))
-        {
-            return Results.Ok(new { ignored = true, reason = $"'{kind}' events are not replicated by this version of Geo.Events" });
-        }
-
-        if (!HookKinds.Replicated.TryGetValue(kind, out var hookKind))
-        {
-            return Problem(StatusCodes.Status422UnprocessableEntity, "Unknown event", $"'{Truncate(kind)}' is not a GitLab event Geo.Events knows");
+            logger.LogInformation("Acknowledged GitLab's {Kind} Test sample without recording it", kind);
+            return Results.Ok(new HookIgnored(kind, $"GitLab's Test sample data for {kind} events: the hook works; sample data is never replicated", Test: true));
         }
 
         var validation = await validator.ValidateAsync(payload, cancellationToken);
@@ -102,7 +132,7 @@ public static class HookEndpoints
                 detail: string.Join("; ", validation.Errors.Select(e => e.ErrorMessage).Distinct()));
         }
 
-        var evt = hookKind.Map(payload, new EventStamp(Guid.CreateVersion7(), DateTimeOffset.UtcNow));
+        var (evt, replacedPath) = storedPaths.Reconcile(hookKind.Map(payload, new EventStamp(Guid.CreateVersion7(), DateTimeOffset.UtcNow)));
         EventLog.Appended appended;
         try
         {
@@ -122,7 +152,10 @@ public static class HookEndpoints
             logger.LogInformation("Recorded {Kind} as event {Sequence}", kind, appended.Sequence);
         }
 
-        return Results.Accepted(value: new { id = appended.Sequence, eventId = appended.EventId, duplicate = appended.Duplicate });
+        return Results.Accepted(value: replacedPath is null
+            ? new HookRecorded(appended.Sequence, appended.EventId, appended.Duplicate)
+            : new HookRecorded(appended.Sequence, appended.EventId, appended.Duplicate, ((RepositoryChanged)evt).PathWithNamespace,
+                $"GitLab's storage has project {((RepositoryChanged)evt).ProjectId} at this path, not at '{replacedPath}': recorded under its path"));
     }
 
     /// <summary>GitLab 17.4+ sends Idempotency-Key, the same on every retry of one delivery; older ones only X-Gitlab-Event-UUID.</summary>

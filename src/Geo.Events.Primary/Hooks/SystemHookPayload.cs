@@ -42,6 +42,9 @@ public sealed class SystemHookPayload
 
     public string? Username { get; set; }
 
+    /// <summary>user_rename: the username (the personal namespace's path) before.</summary>
+    public string? OldUsername { get; set; }
+
     /// <summary>project_create / _destroy / _rename / _transfer: the project's path, at the top level.</summary>
     public string? PathWithNamespace { get; set; }
 
@@ -67,7 +70,8 @@ public sealed class SystemHookPayload
 
     public HookObjectAttributes? ObjectAttributes { get; set; }
 
-    public string? Kind => EventName ?? ObjectKind;
+    /// <summary>The event's kind: a non-empty <c>event_name</c>, else <c>object_kind</c> (as <see cref="HookKinds.KindOf"/> reads it).</summary>
+    public string? Kind => string.IsNullOrEmpty(EventName) ? string.IsNullOrEmpty(ObjectKind) ? null : ObjectKind : EventName;
 
     /// <summary>GitLab names a wiki repository <c>&lt;project path&gt;.wiki</c>.</summary>
     public const string WikiSuffix = ".wiki";

@@ -19,8 +19,8 @@ public sealed class ProjectLifecycleConsumer(
     ILogger<ProjectLifecycleConsumer> logger) : IConsumer<ProjectRenamed>, IConsumer<ProjectDestroyed>, IConsumer<NamespaceRenamed>
 {
     /// <summary>
-    /// GitLab's <c>group_rename</c>: every project under the old full path moves, and GitLab sends no
-    /// project_rename for them. Each is moved like a rename, with this event's sequence.
+    /// GitLab's <c>group_rename</c> and <c>user_rename</c>: every project under the old full path moves, and GitLab
+    /// sends no project_rename for them. Each is moved like a rename, with this event's sequence.
     /// </summary>
     public async Task Consume(ConsumeContext<NamespaceRenamed> context)
     {
@@ -40,12 +40,12 @@ public sealed class ProjectLifecycleConsumer(
             var newPath = evt.FullPath + path[evt.OldFullPath.Length..];
             if (ProjectPath.Problem(newPath) is null)
             {
-                await mover.MoveAsync(projectId, newPath, evt.Sequence, "group_rename", context.CancellationToken);
+                await mover.MoveAsync(projectId, newPath, evt.Sequence, evt.Trigger, context.CancellationToken);
                 moved++;
             }
         }
 
-        logger.LogInformation("Group {Old} renamed to {New}: {Count} projects moved", evt.OldFullPath, evt.FullPath, moved);
+        logger.LogInformation("Namespace {Old} renamed to {New} ({Trigger}): {Count} projects moved", evt.OldFullPath, evt.FullPath, evt.Trigger, moved);
         Observe(nameof(NamespaceRenamed), started);
     }
 

@@ -409,6 +409,44 @@ public sealed class SystemHookValidatorTests
     }
 
     [TestMethod]
+    public void GitLabsDocumentedUserRenameMovesThePersonalNamespace()
+    {
+        var payload = Parse("""
+            {"event_name": "user_rename", "created_at": "2017-11-01T11:21:04Z", "updated_at": "2017-11-01T14:04:47Z",
+             "name": "new-name", "email": "best-email@example.tld", "user_id": 58, "username": "new-exciting-name",
+             "old_username": "old-boring-name"}
+            """);
+        Assert.IsTrue(_validator.Validate(payload).IsValid, Errors(_validator.Validate(payload)));
+        var evt = (NamespaceRenamed)HookKinds.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        Assert.AreEqual("new-exciting-name", evt.FullPath);
+        Assert.AreEqual("old-boring-name", evt.OldFullPath);
+        Assert.AreEqual("user_rename", evt.Trigger);
+
+        payload.OldUsername = "group/user";
+        StringAssert.Contains(Errors(_validator.Validate(payload)), "'old_username' must be a single path segment");
+        payload.OldUsername = null;
+        StringAssert.Contains(Errors(_validator.Validate(payload)), "'old_username' is empty");
+    }
+
+    [TestMethod]
+    [DataRow("""{"event_name":"push","object_kind":"push"}""", "push")]
+    [DataRow("""{"object_kind":"merge_request","changes":{"title":{"previous":"a","current":"b"}}}""", "merge_request")]
+    [DataRow("""{"event_name":"","object_kind":"wiki_page"}""", "wiki_page")]
+    [DataRow("""{"event_name":null,"project":{"event_name":"push"}}""", null)]
+    [DataRow("""{"project_id":1}""", null)]
+    public void TheKindIsReadFromTheTopLevelAlone(string body, string? kind) =>
+        Assert.AreEqual(kind, HookKinds.KindOf(System.Text.Encoding.UTF8.GetBytes(body)));
+
+    [TestMethod]
+    [DataRow("")]
+    [DataRow("[]")]
+    [DataRow("""{"event_name":5}""")]
+    [DataRow("""{"event_name":"push"} x""")]
+    [DataRow("""{"event_name":"push",""")]
+    public void ABodyWithoutAReadableKindIsNotJson(string body) =>
+        Assert.Throws<JsonException>(() => HookKinds.KindOf(System.Text.Encoding.UTF8.GetBytes(body)), body);
+
+    [TestMethod]
     [DataRow("upload_create", "a/b.png", 10L, "a", "'sha256'")]
     [DataRow("upload_create", "a/b.png", -1L, "0000000000000000000000000000000000000000000000000000000000000000", "'size'")]
     [DataRow("lfs_object_create", "../b", 10L, "0000000000000000000000000000000000000000000000000000000000000000", "'path'")]

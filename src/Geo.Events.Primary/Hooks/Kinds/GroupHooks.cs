@@ -24,5 +24,6 @@ internal static class GroupHooks
         GroupId = payload.GroupId,
         FullPath = payload.FullPath!,
         OldFullPath = payload.OldFullPath!,
+        Trigger = HookKinds.GroupRename,
     };
 }
