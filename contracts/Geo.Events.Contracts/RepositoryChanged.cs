@@ -25,6 +25,16 @@ public sealed record RepositoryChanged : IProjectEvent
 
     /// <summary>The ref updates GitLab reported (may be empty).</summary>
     public IReadOnlyList<RefChange> Changes { get; init; } = [];
+
+    /// <summary>
+    /// Set by geo-primary's repository change detector (<see cref="Trigger"/> <c>repository_scan</c>): the refs
+    /// checksum (v1, as the inventory's) of the primary's repository when the detector read it. A mirror whose refs
+    /// already have this checksum, and whose HEAD is <see cref="Head"/>, needs no fetch for this event.
+    /// </summary>
+    public string? RefsChecksum { get; init; }
+
+    /// <summary>Set by the change detector: what the primary's HEAD pointed at (e.g. <c>refs/heads/main</c>).</summary>
+    public string? Head { get; init; }
 }
 
 /// <summary>One ref update as GitLab reports it; an all-zero sha means "created" (before) or "deleted" (after).</summary>

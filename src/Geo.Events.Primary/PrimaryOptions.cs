@@ -27,6 +27,35 @@ public sealed class PrimaryOptions
     public string RepositoryRoot { get; set; } = "";
 
     /// <summary>
+    /// More of GitLab's repository storages by name (GitLab's <c>git_data_dirs</c>); Primary:RepositoryRoot is the
+    /// storage named <c>default</c>. The change detector walks every one of them.
+    /// </summary>
+    public Dictionary<string, string> RepositoryStorages { get; set; } = [];
+
+    /// <summary>How often the repository change detector walks the storages; zero turns it off.</summary>
+    public TimeSpan RepositoryScanInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long the change detector waits for a hook to announce a change it saw before it announces the change
+    /// itself (GitLab posts push hooks from Sidekiq, moments after the push). Zero announces at first sight.
+    /// </summary>
+    public TimeSpan RepositoryHookGrace { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Every repository storage by name, as full paths (Primary:RepositoryRoot as <c>default</c>).</summary>
+    public IReadOnlyDictionary<string, string> Storages()
+    {
+        var storages = RepositoryStorages
+            .Where(s => !string.IsNullOrWhiteSpace(s.Value))
+            .ToDictionary(s => s.Key, s => Path.GetFullPath(s.Value), StringComparer.Ordinal);
+        if (!string.IsNullOrWhiteSpace(RepositoryRoot))
+        {
+            storages["default"] = Path.GetFullPath(RepositoryRoot);
+        }
+
+        return storages;
+    }
+
+    /// <summary>
     /// GitLab's file stores by kind (<c>upload</c>, <c>lfs_object</c>, <c>avatar</c>): served to secondaries
     /// (nothing outside them is reachable) and watched for files that appear or disappear.
     /// </summary>
@@ -88,6 +117,22 @@ public sealed class PrimaryOptions
             if (FileRootsProblem(options) is { } problem)
             {
                 yield return problem;
+            }
+
+            foreach (var name in options.RepositoryStorages.Keys.Where(n => n.Length is 0 or > 64 || !n.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-')))
+            {
+                yield return $"Primary:RepositoryStorages:{name}: a storage name is ASCII letters, digits, '_' and '-' (at most 64)";
+            }
+
+            if (options.RepositoryStorages.TryGetValue("default", out var other) && !string.IsNullOrWhiteSpace(options.RepositoryRoot)
+                && Path.GetFullPath(other) != Path.GetFullPath(options.RepositoryRoot))
+            {
+                yield return "Primary:RepositoryStorages:default differs from Primary:RepositoryRoot, which is the storage named default: set one of them";
+            }
+
+            if (options.RepositoryScanInterval < TimeSpan.Zero)
+            {
+                yield return "Primary:RepositoryScanInterval must be 00:00:00 (off) or a positive time span";
             }
         }
 

@@ -53,6 +53,7 @@ public static class PrimaryServices
         builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddHostedService<OutboxDispatcher>();
         builder.Services.AddHostedService<Files.StorageWatcher>();
+        builder.Services.AddHostedService<Repositories.RepositoryScanner>();
         builder.Services.AddProblemDetails();
         return builder;
     }

@@ -94,6 +94,10 @@ public sealed class GeoSite : IAsyncDisposable
     public Task<PrimaryRepository> CreateRepositoryAsync(string pathWithNamespace) =>
         PrimaryRepository.CreateAsync(StorageRoot, pathWithNamespace, Path.Combine(Root, "work"));
 
+    /// <summary>A repository in GitLab's hashed storage, reachable by the secondaries at its path (see <see cref="PrimaryRepository.CreateHashedAsync"/>).</summary>
+    public Task<PrimaryRepository> CreateHashedRepositoryAsync(string projectPath, long projectId, bool wiki = false) =>
+        PrimaryRepository.CreateHashedAsync(StorageRoot, projectId, projectPath, Path.Combine(Root, "work"), wiki);
+
     /// <summary>
     /// How most tests begin: a repository on the primary with one commit on main, pushed with git and announced
     /// by GitLab's push hook (accepted with 202). Returns the repository and that commit.
@@ -144,6 +148,7 @@ public sealed class GeoSite : IAsyncDisposable
         settings["Primary:HookTokenSha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Token)));
         settings["Primary:RepositoryRoot"] = StorageRoot;
         settings["Primary:FileScanInterval"] = "00:00:00"; // the storage watcher is off unless a test turns it on
+        settings["Primary:RepositoryScanInterval"] = "00:00:00"; // so is the repository change detector
         foreach (var kind in new[] { "upload", "lfs_object", "avatar" })
         {
             Directory.CreateDirectory(PrimaryFiles(kind));

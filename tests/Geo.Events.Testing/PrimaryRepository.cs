@@ -35,6 +35,53 @@ public sealed class PrimaryRepository
         return repo;
     }
 
+    /// <summary>
+    /// A bare repository in GitLab's hashed storage: <c>@hashed/ab/cd/&lt;sha256(id)&gt;.git</c> (<c>.wiki.git</c> for a
+    /// wiki), with <c>gitlab.fullpath</c> in its config as GitLab writes it. GitLab's git server reaches it by its
+    /// path; here a symbolic link <c>&lt;root&gt;/&lt;path&gt;.git</c> stands in for that server (the secondaries fetch
+    /// through it; the change detector never follows a link). A wiki's <see cref="PathWithNamespace"/> ends in <c>.wiki</c>.
+    /// </summary>
+    public static async Task<PrimaryRepository> CreateHashedAsync(string storageRoot, long projectId, string projectPath, string workRoot, bool wiki = false)
+    {
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(projectId.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        var suffix = wiki ? ".wiki.git" : ".git";
+        var bare = Path.Combine(storageRoot, "@hashed", hash[..2], hash[2..4], hash + suffix);
+        var path = wiki ? projectPath + ".wiki" : projectPath;
+        var work = Path.Combine(workRoot, path.Replace('/', '_'));
+        Directory.CreateDirectory(bare);
+        Directory.CreateDirectory(work);
+        await Shell.RunAsync("git", bare, "init", "-q", "--bare", "-b", "main");
+        await Shell.RunAsync("git", bare, "config", "gitlab.fullpath", path);
+        var repo = new PrimaryRepository(storageRoot, path, bare, work) { Hashed = true };
+        repo.LinkPath();
+        await repo.GitAsync("init", "-q", "-b", "main");
+        await repo.GitAsync("remote", "add", "origin", bare);
+        return repo;
+    }
+
+    /// <summary>True for a repository in hashed storage (<see cref="CreateHashedAsync"/>).</summary>
+    public bool Hashed { get; private init; }
+
+    private void LinkPath()
+    {
+        var link = Path.Combine(StorageRoot, PathWithNamespace + ".git");
+        Directory.CreateDirectory(Path.GetDirectoryName(link)!);
+        File.CreateSymbolicLink(link, BarePath);
+    }
+
+    /// <summary>
+    /// A hashed repository's project moves to <paramref name="newPath"/> (a group transfer): GitLab rewrites
+    /// <c>gitlab.fullpath</c> and nothing moves on disk; the stand-in server's link follows.
+    /// </summary>
+    public async Task<PrimaryRepository> TransferAsync(string newPath)
+    {
+        await Shell.RunAsync("git", BarePath, "config", "gitlab.fullpath", newPath);
+        File.Delete(Path.Combine(StorageRoot, PathWithNamespace + ".git"));
+        var moved = new PrimaryRepository(StorageRoot, newPath, BarePath, WorkPath) { _commits = _commits, Hashed = true };
+        moved.LinkPath();
+        return moved;
+    }
+
     /// <summary>Moves the bare repository to <paramref name="newPath"/>, as GitLab's rename or transfer does; the working clone follows.</summary>
     public async Task<PrimaryRepository> MoveAsync(string newPath)
     {

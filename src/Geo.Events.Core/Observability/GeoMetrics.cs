@@ -29,6 +29,22 @@ public static class GeoMetrics
     public static readonly Gauge DeadLetters = Metrics.CreateGauge(
         "geo_dead_letters", "Dead letters stored by geo-primary, by secondary and state.", "secondary", "state");
 
+    public static readonly Histogram RepositoryScanDuration = Metrics.CreateHistogram(
+        "geo_repository_scan_duration_seconds", "Duration of one pass of the repository change detector over every storage.",
+        new HistogramConfiguration { Buckets = LatencyBuckets });
+
+    public static readonly Gauge RepositoriesScanned = Metrics.CreateGauge(
+        "geo_repository_scan_repositories", "Repositories the change detector looked at in its last pass.");
+
+    public static readonly Gauge RepositoriesUnreadable = Metrics.CreateGauge(
+        "geo_repository_scan_unreadable", "Repositories the change detector could not read in its last pass (each is logged).");
+
+    public static readonly Counter RepositoryChangesAnnounced = Metrics.CreateCounter(
+        "geo_repository_scan_announced_total", "Events the change detector recorded, by type.", "type");
+
+    public static readonly Counter RepositoryChangesCovered = Metrics.CreateCounter(
+        "geo_repository_scan_covered_total", "Changes the detector saw that hooks had already announced.");
+
     // geo-secondary
     public static readonly Counter EventsApplied = Metrics.CreateCounter(
         "geo_events_applied_total", "Events a secondary handled, by type and outcome (applied, coalesced, unchanged, failed).", "type", "outcome");

@@ -22,14 +22,21 @@ public static class RefsChecksum
     public static string Compute(string gitDir)
     {
         using var repo = new Repository(gitDir);
-        var lines = repo.Refs
-            .Where(r => r.CanonicalName.StartsWith("refs/", StringComparison.Ordinal))
-            .Select(r => r is SymbolicReference symbolic ? $"{r.CanonicalName} ref:{symbolic.TargetIdentifier}\n" : $"{r.CanonicalName} {r.TargetIdentifier}\n")
-            .Order(StringComparer.Ordinal);
+        return Of(Read(repo));
+    }
+
+    /// <summary>The refs under <c>refs/</c>: name → object id, or <c>ref:&lt;target&gt;</c> for a symbolic ref.</summary>
+    public static Dictionary<string, string> Read(Repository repo) => repo.Refs
+        .Where(r => r.CanonicalName.StartsWith("refs/", StringComparison.Ordinal))
+        .ToDictionary(r => r.CanonicalName, r => r is SymbolicReference symbolic ? "ref:" + symbolic.TargetIdentifier : r.TargetIdentifier, StringComparer.Ordinal);
+
+    /// <summary>The checksum of refs as <see cref="Read"/> returns them.</summary>
+    public static string Of(IReadOnlyDictionary<string, string> refs)
+    {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var line in lines)
+        foreach (var name in refs.Keys.Order(StringComparer.Ordinal))
         {
-            hash.AppendData(Encoding.UTF8.GetBytes(line));
+            hash.AppendData(Encoding.UTF8.GetBytes($"{name} {refs[name]}\n"));
         }
 
         return Version + ":" + Convert.ToHexStringLower(hash.GetHashAndReset());

@@ -148,9 +148,30 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
         }
 
         FetchObserved("fetch", repo, "geo-events: sync", () => FetchOptions(refusal));
-        if (repo.Head.Tip is null)
+        UpdateHead(repo, refusal); // a default-branch change on the primary sends no push: every sync follows HEAD
+    }
+
+    /// <summary>
+    /// True when the mirror already has refs whose checksum is <paramref name="checksum"/> and HEAD at
+    /// <paramref name="head"/>: an event of the change detector that asks for nothing a fetch would bring.
+    /// </summary>
+    public bool AlreadyAt(long projectId, RepositoryKind kind, string checksum, string? head)
+    {
+        var mirrorPath = layout.DataPath(projectId, kind);
+        if (!Directory.Exists(mirrorPath))
         {
-            UpdateHead(repo, refusal); // the default branch was deleted or renamed on the primary
+            return false;
+        }
+
+        try
+        {
+            using var repo = new Repository(mirrorPath);
+            var mirrorHead = repo.Refs.Head is SymbolicReference symbolic ? symbolic.TargetIdentifier : repo.Refs.Head?.TargetIdentifier;
+            return mirrorHead == head && Core.Repositories.RefsChecksum.Of(Core.Repositories.RefsChecksum.Read(repo)) == checksum;
+        }
+        catch (LibGit2SharpException)
+        {
+            return false; // being created or removed: let the sync decide
         }
     }
 
@@ -161,7 +182,8 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
         var credentials = CredentialsProvider(refusal);
         var remoteRefs = credentials is null ? repo.Network.ListReferences(remote) : repo.Network.ListReferences(remote, credentials);
         var remoteHead = remoteRefs.FirstOrDefault(r => r.CanonicalName == "HEAD");
-        if (remoteHead?.TargetIdentifier is { } target && target.StartsWith("refs/", StringComparison.Ordinal) && repo.Refs[target] is not null)
+        if (remoteHead?.TargetIdentifier is { } target && target.StartsWith("refs/", StringComparison.Ordinal) && repo.Refs[target] is not null
+            && (repo.Refs.Head as SymbolicReference)?.TargetIdentifier != target)
         {
             repo.Refs.UpdateTarget("HEAD", target);
         }

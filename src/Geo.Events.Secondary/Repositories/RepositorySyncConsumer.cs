@@ -13,7 +13,7 @@ namespace Geo.Events.Secondary.Repositories;
 /// had arrived before a successful sync started is covered by that sync (see <see cref="RepositorySync"/>).
 /// Projects outside Secondary:Namespaces are acknowledged and left alone.
 /// </summary>
-public sealed class RepositorySyncConsumer(RepositorySync sync, IOptions<SecondaryOptions> options) : IConsumer<RepositoryChanged>
+public sealed class RepositorySyncConsumer(RepositorySync sync, MirrorFetcher fetcher, IOptions<SecondaryOptions> options) : IConsumer<RepositoryChanged>
 {
     public async Task Consume(ConsumeContext<RepositoryChanged> context)
     {
@@ -30,6 +30,14 @@ public sealed class RepositorySyncConsumer(RepositorySync sync, IOptions<Seconda
         if (!ProjectPath.IsIn(evt.PathWithNamespace, options.Value.Namespaces))
         {
             Observe(evt, "filtered", started);
+            return;
+        }
+
+        // The change detector's event names the refs it saw: a mirror that has them already (a hook's sync
+        // brought them) needs no fetch, so hooked pushes cost no extra fetch because of the detector.
+        if (evt.RefsChecksum is { } checksum && await Task.Run(() => fetcher.AlreadyAt(evt.ProjectId, evt.Kind, checksum, evt.Head), context.CancellationToken))
+        {
+            Observe(evt, "unchanged", started);
             return;
         }
 

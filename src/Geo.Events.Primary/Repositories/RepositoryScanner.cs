@@ -1,0 +1,600 @@
+using System.Text.Json;
+using Dapper;
+using Geo.Events.Contracts;
+using Geo.Events.Core.Observability;
+using Geo.Events.Core.Outbox;
+using Geo.Events.Core.Repositories;
+using Geo.Events.Primary.Inventory;
+using Geo.Events.Primary.Outbox;
+using LibGit2Sharp;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Geo.Events.Primary.Repositories;
+
+/// <summary>
+/// The repository change detector. GitLab sends no hook for a git push to a wiki, for a fork or an import
+/// filling a new project, for a group transfer, and never retries a hook it failed to deliver; every
+/// Primary:RepositoryScanInterval this walks GitLab's repository storages and records, through the outbox, what
+/// changed and no hook announced: <see cref="RepositoryChanged"/> (trigger <c>repository_scan</c>) when a
+/// repository's refs or HEAD moved, <see cref="ProjectRenamed"/> when a hashed repository's
+/// <c>gitlab.fullpath</c> moved.
+/// </summary>
+/// <remarks>
+/// <para>Cheap when nothing changed: each repository costs a few <c>stat</c>s (<see cref="RepositoryProbe.Stat"/>);
+/// its refs are read only when those moved. What it saw is kept in <c>repository_scan</c>, changed in the same
+/// transaction as the events it adds, so a restart (even a SIGKILL) announces what changed meanwhile, and nothing twice.</para>
+/// <para>Not twice what a hook said: a change is covered when the ref updates of the hooks recorded for that
+/// repository since its last read (<c>read_seq</c>), undone in reverse order from the refs just read, give back
+/// exactly the refs read last time. Anything else (no hook, a lost hook, refs a hook does not list, a HEAD
+/// change) is announced. Content, not timing, decides, so a hook that arrives before or after the pass makes no
+/// difference, and a hookless change is announced by the first pass that sees it: within one interval plus one
+/// pass.</para>
+/// <para>Never writes to the storage and never follows a symbolic link (a linked folder or file is skipped or makes
+/// its repository unreadable); a repository it cannot read is logged once, counted in
+/// <c>geo_repository_scan_unreadable</c>, and the pass goes on.</para>
+/// <para>The first pass with no recorded state at all only records (a new deployment does not announce its whole
+/// storage: backfill covers what secondaries lack).</para>
+/// </remarks>
+public sealed class RepositoryScanner(
+    IOptions<PrimaryOptions> options, NpgsqlDataSource dataSource, EventLog eventLog, OutboxSignal signal, ILogger<RepositoryScanner> logger) : BackgroundService
+{
+    public const string Trigger = "repository_scan";
+    private const int MaxRemembered = 10_000;
+
+    private sealed record Row(string Storage, string DiskPath, short Kind, long ProjectId, string FullPath, string Stat, string Checksum, string? Head, long ReadSeq);
+
+    private sealed record Seen(string Storage, string Dir, StoredRepository Repository, string Stat, RepositoryProbe.State State, Row? Old);
+
+    private sealed record Pending(DateTime FirstSeen, long Since);
+
+    /// <summary>What one pass did.</summary>
+    public sealed record PassResult(int Scanned, int Read, int Unreadable, int Announced, TimeSpan Duration);
+
+    private readonly IOptions<PrimaryOptions> _options = options;
+    private readonly EventLog _eventLog = eventLog;
+    private readonly Dictionary<(string, string), Row> _known = [];
+    private bool _loaded;
+    private readonly Dictionary<(string, string), Pending> _pending = [];
+    private long? _previousPassStart;
+    private readonly Dictionary<string, long?> _hashedIds = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _reported = [];
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var interval = _options.Value.RepositoryScanInterval;
+        if (interval <= TimeSpan.Zero || _options.Value.Storages().Count == 0)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(interval);
+        do
+        {
+            try
+            {
+                await PassAsync(stoppingToken);
+                var grace = _options.Value.RepositoryHookGrace;
+                if (_pending.Count > 0 && grace < interval)
+                {
+                    // Changes no hook explained yet: look at those again once a hook has had time to arrive.
+                    await Task.Delay(grace, stoppingToken);
+                    await RunAsync(pendingOnly: true, stoppingToken);
+                }
+            }
+            catch (Exception e) when (e is NpgsqlException or IOException or UnauthorizedAccessException && !stoppingToken.IsCancellationRequested)
+            {
+                _loaded = false; // read the state again: a transaction may not have committed
+                logger.LogWarning("Repository change detector: the pass failed ({Error}); trying again next interval", e.Message);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>One pass over every storage.</summary>
+    public Task<PassResult> PassAsync(CancellationToken cancellationToken) => RunAsync(pendingOnly: false, cancellationToken);
+
+    /// <summary>A pass over every storage, or (<paramref name="pendingOnly"/>) over the changes held for a hook.</summary>
+    private async Task<PassResult> RunAsync(bool pendingOnly, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var passStart = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT coalesce(max(id), 0) FROM event_log", cancellationToken: cancellationToken));
+        var baseline = false;
+        if (!_loaded)
+        {
+            _known.Clear();
+            foreach (var row in await connection.QueryAsync<Row>(new CommandDefinition(
+                         "SELECT storage, disk_path AS DiskPath, kind, project_id AS ProjectId, full_path AS FullPath, stat, checksum, head, read_seq AS ReadSeq FROM repository_scan",
+                         cancellationToken: cancellationToken)))
+            {
+                _known[(row.Storage, row.DiskPath)] = row;
+            }
+
+            baseline = _known.Count == 0 && !pendingOnly;
+            _loaded = true;
+        }
+
+        // Walk: stat everything, read what moved.
+        var seenKeys = new HashSet<(string, string)>();
+        var walked = new HashSet<string>(StringComparer.Ordinal);
+        var moved = new List<Seen>();
+        int scanned = 0, unreadable = 0;
+        foreach (var (storage, root) in _options.Value.Storages())
+        {
+            if (!Directory.Exists(root))
+            {
+                logger.LogWarning("Repository change detector: storage {Storage} ({Root}) is missing; its repositories are left as they were", storage, root);
+                continue;
+            }
+
+            if (!pendingOnly)
+            {
+                walked.Add(storage);
+            }
+
+            foreach (var (dir, repository) in pendingOnly ? PendingIn(storage, root) : Walk(root))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                scanned++;
+                var key = (storage, repository.DiskPath);
+                seenKeys.Add(key);
+                var old = _known.GetValueOrDefault(key);
+                try
+                {
+                    var stat = RepositoryProbe.Stat(dir);
+                    if (old?.Stat == stat)
+                    {
+                        continue;
+                    }
+
+                    moved.Add(new Seen(storage, dir, repository, stat, RepositoryProbe.Read(dir), old));
+                }
+                catch (Exception e) when (e is LibGit2SharpException or IOException or UnauthorizedAccessException)
+                {
+                    unreadable++;
+                    Report(storage, repository.DiskPath, $"cannot be read: {e.Message}");
+                }
+            }
+        }
+
+        // Identify (project id, path) and announce.
+        var identify = new Identifier(this, cancellationToken);
+        await identify.ResolveHashesAsync(moved.Where(m => m.Old is null && m.Repository.Hash is not null).Select(m => m.Repository.Hash!));
+        var announced = 0;
+        var unchanged = new List<Row>();
+        var recorded = new List<Row>();
+        foreach (var seen in moved)
+        {
+            var (projectId, path) = await identify.ProjectAsync(seen);
+            if (projectId is null || path is null)
+            {
+                Report(seen.Storage, seen.Repository.DiskPath, projectId is null
+                    ? "has no known project id yet (legacy storage: until a hook names its path; hashed: beyond Primary:HashedIdScanLimit)"
+                    : "has no valid gitlab.fullpath in its config");
+                continue;
+            }
+
+            var row = new Row(seen.Storage, seen.Repository.DiskPath, (short)seen.Repository.Kind, projectId.Value, path, seen.Stat, seen.State.Checksum, seen.State.Head, passStart);
+            if (seen.Old is { } old && old.ProjectId == row.ProjectId && old.FullPath == row.FullPath && old.Checksum == row.Checksum && old.Head == row.Head)
+            {
+                unchanged.Add(row);
+                continue;
+            }
+
+            if (baseline)
+            {
+                recorded.Add(row);
+                continue;
+            }
+
+            announced += await RecordAsync(connection, seen, row, since: seen.Old?.ReadSeq ?? _previousPassStart ?? passStart, identify, cancellationToken);
+        }
+
+        await SaveAsync(connection, recorded, cancellationToken);
+        await SaveUnchangedAsync(connection, unchanged, cancellationToken);
+        if (!pendingOnly)
+        {
+            await ForgetGoneAsync(connection, seenKeys, walked, cancellationToken);
+            _previousPassStart = passStart;
+            foreach (var key in _pending.Keys.Where(k => !seenKeys.Contains(k)).ToList())
+            {
+                _pending.Remove(key); // gone, or unreadable now
+            }
+        }
+
+        if (announced > 0)
+        {
+            signal.Notify();
+        }
+
+        var duration = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        if (!pendingOnly)
+        {
+            GeoMetrics.RepositoryScanDuration.Observe(duration.TotalSeconds);
+            GeoMetrics.RepositoriesScanned.Set(scanned);
+            GeoMetrics.RepositoriesUnreadable.Set(unreadable);
+        }
+
+        if (baseline && _known.Count > 0)
+        {
+            logger.LogInformation("Repository change detector: first pass recorded {Count} repositories without announcing them", _known.Count);
+        }
+        else if (announced > 0 || moved.Count > 0)
+        {
+            logger.LogInformation("Repository change detector: {Scanned} repositories, {Read} read, {Announced} events recorded, {Unreadable} unreadable, in {Duration} ms",
+                scanned, moved.Count, announced, unreadable, (long)duration.TotalMilliseconds);
+        }
+
+        return new PassResult(scanned, moved.Count, unreadable, announced, duration);
+    }
+
+    /// <summary>
+    /// Records one repository's new state and the events it calls for, in one transaction, and returns the events
+    /// added; or holds a change no hook explains until it has been seen for Primary:RepositoryHookGrace.
+    /// </summary>
+    private async Task<int> RecordAsync(NpgsqlConnection connection, Seen seen, Row row, long since, Identifier identify, CancellationToken cancellationToken)
+    {
+        var kind = seen.Repository.Kind;
+        var key = (row.Storage, row.DiskPath);
+        if (_pending.TryGetValue(key, out var pending))
+        {
+            since = Math.Min(since, pending.Since);
+        }
+
+        var events = new List<IGeoEvent>();
+        // A path change the storage shows (a group transfer, a rename whose hook was lost): the same event a rename hook makes.
+        if (kind == RepositoryKind.Project && seen.Old is { } old && old.FullPath != row.FullPath && await identify.AnnouncedPathAsync(row.ProjectId) != row.FullPath)
+        {
+            events.Add(new ProjectRenamed
+            {
+                EventId = Guid.CreateVersion7(),
+                Sequence = 0,
+                OccurredAt = DateTimeOffset.UtcNow,
+                ProjectId = row.ProjectId,
+                PathWithNamespace = row.FullPath,
+                OldPathWithNamespace = old.FullPath,
+                Trigger = Trigger,
+            });
+        }
+
+        // A new repository without a ref (a project just created, a wiki not written yet) has nothing to mirror: its first refs will be announced.
+        var refsMoved = seen.Old is null ? seen.State.Refs.Count > 0 : seen.Old.Checksum != row.Checksum || seen.Old.Head != row.Head;
+        if (refsMoved)
+        {
+            var previous = seen.Old?.Checksum ?? RefsChecksum.Of(new Dictionary<string, string>());
+            var headKept = seen.Old is null || seen.Old.Head == row.Head;
+            if (headKept && await ExplainedByHooksAsync(connection, row.ProjectId, kind, since, previous, seen.State.Refs, cancellationToken))
+            {
+                GeoMetrics.RepositoryChangesCovered.Inc();
+            }
+            else
+            {
+                events.Add(new RepositoryChanged
+                {
+                    EventId = Guid.CreateVersion7(),
+                    Sequence = 0,
+                    OccurredAt = DateTimeOffset.UtcNow,
+                    ProjectId = row.ProjectId,
+                    PathWithNamespace = row.FullPath,
+                    Kind = kind,
+                    Trigger = Trigger,
+                    RefsChecksum = row.Checksum,
+                    Head = row.Head,
+                });
+            }
+        }
+
+        var now = DateTime.UtcNow;
+        if (events.Count > 0 && now - (pending?.FirstSeen ?? now) < _options.Value.RepositoryHookGrace)
+        {
+            _pending.TryAdd(key, new Pending(now, since)); // a hook may still be on its way
+            return 0;
+        }
+
+        _pending.Remove(key);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Another geo-primary instance may have recorded the same change: only the one whose update finds the old state wins.
+        var written = await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO repository_scan (storage, disk_path, kind, project_id, full_path, stat, checksum, head, read_seq)
+            VALUES (@Storage, @DiskPath, @Kind, @ProjectId, @FullPath, @Stat, @Checksum, @Head, @ReadSeq)
+            ON CONFLICT (storage, disk_path) DO UPDATE SET
+                kind = EXCLUDED.kind, project_id = EXCLUDED.project_id, full_path = EXCLUDED.full_path, stat = EXCLUDED.stat,
+                checksum = EXCLUDED.checksum, head = EXCLUDED.head, read_seq = EXCLUDED.read_seq, changed_at = now()
+            WHERE repository_scan.checksum = @OldChecksum AND repository_scan.full_path = @OldFullPath
+            """,
+            new { row.Storage, row.DiskPath, row.Kind, row.ProjectId, row.FullPath, row.Stat, row.Checksum, row.Head, row.ReadSeq, OldChecksum = seen.Old?.Checksum, OldFullPath = seen.Old?.FullPath },
+            transaction, cancellationToken: cancellationToken));
+        if (written == 0)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            _loaded = false;
+            return 0;
+        }
+
+        foreach (var evt in events)
+        {
+            await EventLog.AppendAsync(connection, transaction, evt, null, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        _known[(row.Storage, row.DiskPath)] = row;
+        foreach (var evt in events)
+        {
+            GeoMetrics.RepositoryChangesAnnounced.WithLabels(evt.GetType().Name).Inc();
+            GeoMetrics.EventsIngested.WithLabels(evt.GetType().Name).Inc();
+            logger.LogInformation("Repository change detector: {Type} for project {ProjectId} ({Kind}) at {Path}, which no hook announced",
+                evt.GetType().Name, row.ProjectId, kind, row.FullPath);
+        }
+
+        return events.Count;
+    }
+
+    /// <summary>
+    /// True when the ref updates of the hooks recorded for this repository after <paramref name="since"/>, undone
+    /// newest first from <paramref name="refs"/>, give back refs whose checksum is <paramref name="previous"/>:
+    /// those hooks announced everything that changed.
+    /// </summary>
+    private static async Task<bool> ExplainedByHooksAsync(
+        NpgsqlConnection connection, long projectId, RepositoryKind kind, long since, string previous, IReadOnlyDictionary<string, string> refs, CancellationToken cancellationToken)
+    {
+        var bodies = await connection.QueryAsync<string>(new CommandDefinition(
+            "SELECT body::text FROM event_log WHERE project_id = @projectId AND id > @since AND event_type = @type ORDER BY id DESC",
+            new { projectId, since, type = nameof(RepositoryChanged) }, cancellationToken: cancellationToken));
+        var undone = new Dictionary<string, string>(refs, StringComparer.Ordinal);
+        var any = false;
+        foreach (var body in bodies)
+        {
+            var hook = JsonSerializer.Deserialize<RepositoryChanged>(body);
+            if (hook is null || hook.Kind != kind || hook.Trigger == Trigger)
+            {
+                continue;
+            }
+
+            any = true;
+            foreach (var change in hook.Changes.Reverse())
+            {
+                var after = IsZero(change.After) ? null : change.After;
+                if (undone.GetValueOrDefault(change.Ref) != after)
+                {
+                    return false; // the repository moved past what this hook said
+                }
+
+                if (IsZero(change.Before))
+                {
+                    undone.Remove(change.Ref);
+                }
+                else
+                {
+                    undone[change.Ref] = change.Before;
+                }
+            }
+        }
+
+        return any && RefsChecksum.Of(undone) == previous;
+    }
+
+    private static bool IsZero(string sha) => sha.All(c => c == '0');
+
+    /// <summary>The first pass's rows, in bulk: nothing is announced, so no event shares their transaction.</summary>
+    private async Task SaveAsync(NpgsqlConnection connection, List<Row> rows, CancellationToken cancellationToken)
+    {
+        foreach (var chunk in rows.Chunk(5000))
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                """
+                INSERT INTO repository_scan (storage, disk_path, kind, project_id, full_path, stat, checksum, head, read_seq)
+                SELECT * FROM unnest(@storages, @paths, @kinds, @ids, @fullPaths, @stats, @checksums, @heads, @seqs)
+                ON CONFLICT (storage, disk_path) DO NOTHING
+                """,
+                new
+                {
+                    storages = chunk.Select(r => r.Storage).ToArray(),
+                    paths = chunk.Select(r => r.DiskPath).ToArray(),
+                    kinds = chunk.Select(r => r.Kind).ToArray(),
+                    ids = chunk.Select(r => r.ProjectId).ToArray(),
+                    fullPaths = chunk.Select(r => r.FullPath).ToArray(),
+                    stats = chunk.Select(r => r.Stat).ToArray(),
+                    checksums = chunk.Select(r => r.Checksum).ToArray(),
+                    heads = chunk.Select(r => r.Head).ToArray(),
+                    seqs = chunk.Select(r => r.ReadSeq).ToArray(),
+                }, cancellationToken: cancellationToken));
+            foreach (var row in chunk)
+            {
+                _known[(row.Storage, row.DiskPath)] = row;
+            }
+        }
+    }
+
+    private async Task SaveUnchangedAsync(NpgsqlConnection connection, List<Row> rows, CancellationToken cancellationToken)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE repository_scan r SET stat = u.stat, read_seq = u.read_seq
+              FROM unnest(@storages, @paths, @stats, @seqs) AS u(storage, disk_path, stat, read_seq)
+             WHERE r.storage = u.storage AND r.disk_path = u.disk_path
+            """,
+            new
+            {
+                storages = rows.Select(r => r.Storage).ToArray(),
+                paths = rows.Select(r => r.DiskPath).ToArray(),
+                stats = rows.Select(r => r.Stat).ToArray(),
+                seqs = rows.Select(r => r.ReadSeq).ToArray(),
+            }, cancellationToken: cancellationToken));
+        foreach (var row in rows)
+        {
+            _known[(row.Storage, row.DiskPath)] = row;
+        }
+    }
+
+    /// <summary>Repositories gone from a storage that was walked: their rows go (a project_destroy hook announces a destroy).</summary>
+    private async Task ForgetGoneAsync(NpgsqlConnection connection, HashSet<(string, string)> seen, HashSet<string> walked, CancellationToken cancellationToken)
+    {
+        var gone = _known.Keys.Where(k => walked.Contains(k.Item1) && !seen.Contains(k)).ToList();
+        if (gone.Count == 0)
+        {
+            return;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM repository_scan r USING unnest(@storages, @paths) AS g(storage, disk_path) WHERE r.storage = g.storage AND r.disk_path = g.disk_path",
+            new { storages = gone.Select(g => g.Item1).ToArray(), paths = gone.Select(g => g.Item2).ToArray() }, cancellationToken: cancellationToken));
+        foreach (var key in gone)
+        {
+            _known.Remove(key);
+        }
+    }
+
+    /// <summary>The held changes' repositories in one storage, unless their folder became a link meanwhile.</summary>
+    private IEnumerable<(string Dir, StoredRepository Repository)> PendingIn(string storage, string root)
+    {
+        foreach (var (_, diskPath) in _pending.Keys.Where(k => k.Item1 == storage).ToList())
+        {
+            var dir = Path.Combine(root, diskPath);
+            if (StoredRepository.Classify(diskPath) is { } repository && Directory.Exists(dir) && new DirectoryInfo(dir).LinkTarget is null)
+            {
+                yield return (dir, repository);
+            }
+        }
+    }
+
+    /// <summary>Git repositories under <paramref name="root"/> that GitLab replicates; symbolic links are never followed.</summary>
+    private static IEnumerable<(string Dir, StoredRepository Repository)> Walk(string root)
+    {
+        var pending = new Stack<string>([root]);
+        while (pending.Count > 0)
+        {
+            var folder = pending.Pop();
+            IEnumerable<DirectoryInfo> children;
+            try
+            {
+                children = new DirectoryInfo(folder).EnumerateDirectories().ToList();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue; // removed while we walked, or not ours to read
+            }
+
+            foreach (var child in children)
+            {
+                // Links are skipped (never followed); '+gitaly' and '+deleted' folders are GitLab's own; hidden ones are not GitLab's.
+                if (child.LinkTarget is not null || child.Name.StartsWith('.') || child.Name.StartsWith('+'))
+                {
+                    continue;
+                }
+
+                if (!child.Name.EndsWith(".git", StringComparison.Ordinal))
+                {
+                    pending.Push(child.FullName);
+                    continue;
+                }
+
+                var relative = Path.GetRelativePath(root, child.FullName).Replace(Path.DirectorySeparatorChar, '/');
+                if (StoredRepository.Classify(relative) is { } repository)
+                {
+                    yield return (child.FullName, repository);
+                }
+            }
+        }
+    }
+
+    private void Report(string storage, string diskPath, string problem)
+    {
+        if (_reported.Count < MaxRemembered && _reported.Add($"{storage}\0{diskPath}\0{problem}"))
+        {
+            logger.LogWarning("Repository change detector: {Storage}:{DiskPath} {Problem} (reported once)", storage, diskPath, problem);
+        }
+    }
+
+    /// <summary>Finds project ids and paths for one pass, reading the event log at most once.</summary>
+    private sealed class Identifier(RepositoryScanner scanner, CancellationToken cancellationToken)
+    {
+        private Dictionary<long, string>? _latest;
+        private Dictionary<string, long?>? _byPath;
+
+        public async Task<(long? ProjectId, string? Path)> ProjectAsync(Seen seen)
+        {
+            var repository = seen.Repository;
+            if (repository.LegacyPath is { } legacyPath)
+            {
+                if (seen.Old is { } old)
+                {
+                    return (old.ProjectId, legacyPath);
+                }
+
+                // Two projects naming the same path (one renamed away without its hook yet): not sure, so not known.
+                _byPath ??= (await LatestAsync()).GroupBy(p => p.Value, StringComparer.Ordinal)
+                    .ToDictionary(g => g.Key, g => g.Count() == 1 ? (long?)g.First().Key : null, StringComparer.Ordinal);
+                return (_byPath.GetValueOrDefault(legacyPath), legacyPath);
+            }
+
+            var path = StoredRepository.ProjectPathFromConfig(seen.State.FullPath, repository.Kind);
+            return (seen.Old?.ProjectId ?? await HashedIdAsync(repository.Hash!), path);
+        }
+
+        /// <summary>The path the project's events last named (after group renames); null when none did.</summary>
+        public async Task<string?> AnnouncedPathAsync(long projectId) => (await LatestAsync()).GetValueOrDefault(projectId);
+
+        private async Task<long?> HashedIdAsync(string hash)
+        {
+            await ResolveHashesAsync([hash]);
+            return scanner._hashedIds[hash];
+        }
+
+        /// <summary>
+        /// Finds the ids of hashes not looked up before: first among the projects the event log knows, then by hashing
+        /// ids upward once for all of them (1,000,000 ids take about a third of a second).
+        /// </summary>
+        public async Task ResolveHashesAsync(IEnumerable<string> hashes)
+        {
+            var wanted = hashes.Where(h => !scanner._hashedIds.ContainsKey(h)).ToHashSet(StringComparer.Ordinal);
+            if (wanted.Count == 0)
+            {
+                return;
+            }
+
+            var latest = await LatestAsync();
+            foreach (var id in latest.Keys)
+            {
+                var name = ProjectInventory.HashedName(id);
+                if (wanted.Remove(name))
+                {
+                    scanner._hashedIds[name] = id;
+                }
+            }
+
+            var upTo = Math.Max(scanner._options.Value.HashedIdScanLimit, latest.Keys.DefaultIfEmpty().Max() * 2);
+            for (var id = 1L; id <= upTo && wanted.Count > 0; id++)
+            {
+                var name = ProjectInventory.HashedName(id);
+                if (wanted.Remove(name))
+                {
+                    scanner._hashedIds[name] = id;
+                }
+            }
+
+            foreach (var hash in wanted)
+            {
+                scanner._hashedIds[hash] = null; // not within the limit: reported, and not looked for again until a restart
+            }
+        }
+
+        private async Task<Dictionary<long, string>> LatestAsync()
+        {
+            if (_latest is null)
+            {
+                var (latest, renames) = await scanner._eventLog.ProjectHistoryAsync(cancellationToken);
+                _latest = latest.Where(r => !r.Destroyed && r.Path is not null)
+                    .ToDictionary(r => r.ProjectId, r => ProjectInventory.FollowGroupRenames(r.Path!, r.Id, renames));
+            }
+
+            return _latest;
+        }
+    }
+}

@@ -1,0 +1,210 @@
+using Geo.Events.Testing;
+
+namespace Geo.Events.IntegrationTests;
+
+/// <summary>
+/// geo-primary's repository change detector over a real storage layout (hashed and legacy), with real git
+/// pushes and real processes: what GitLab announces with no hook still reaches every secondary.
+/// </summary>
+[TestClass]
+public sealed class ChangeDetectorTests
+{
+    private static readonly string[] Sites = ["tokyo", "berlin"];
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+
+    private static readonly Dictionary<string, string> Detector = new()
+    {
+        ["Primary:RepositoryScanInterval"] = "00:00:01",
+        ["Primary:RepositoryHookGrace"] = "00:00:00.500",
+    };
+
+    private static Task<GeoSite> StartAsync(bool startSecondaries = true) => GeoSite.StartAsync(Sites, startSecondaries, primarySettings: Detector);
+
+    [TestMethod]
+    public async Task AWikiPushAndAPushWhoseHookWasLostReachEverySecondary()
+    {
+        await using var site = await StartAsync();
+        const long id = 21;
+        var project = await site.CreateHashedRepositoryAsync("docs/handbook", id);
+        await site.PushWithHookAsync(project, id, "code");
+        await site.WaitForMirrorsAsync(project);
+
+        // A git push to the wiki: GitLab records activity, sends no hook.
+        var wiki = await site.CreateHashedRepositoryAsync("docs/handbook", id, wiki: true);
+        await wiki.CommitAndPushAsync("home page");
+        await site.WaitForMirrorsAsync(wiki); // <root>/docs/handbook.wiki.git
+        await wiki.CommitAndPushAsync("second page");
+        await site.WaitForMirrorsAsync(wiki);
+
+        // A push whose hook never arrived, to the hashed project and to a legacy one.
+        await project.CommitAndPushAsync("lost hook");
+        await site.WaitForMirrorsAsync(project);
+        var (legacy, _) = await site.CreatePushedRepositoryAsync("platform/legacy", 22);
+        await site.WaitForMirrorsAsync(legacy);
+        await legacy.CommitAndPushAsync("lost hook too");
+        await site.WaitForMirrorsAsync(legacy);
+
+        foreach (var name in Sites)
+        {
+            Assert.AreEqual(2L, await site.QuerySecondaryAsync<long>(name, "SELECT count(*) FROM projects WHERE project_id = @id AND state = 'synced'", new { id }));
+        }
+    }
+
+    [TestMethod]
+    public async Task AForkOrImportFilledAfterItsCreateHookAndAProjectWithNoHookAtAllAreMirrored()
+    {
+        await using var site = await StartAsync();
+
+        // Fork: project_create arrives while the repository is empty; GitLab fills it afterwards, with no hook.
+        const long fork = 31;
+        var forked = await site.CreateHashedRepositoryAsync("team/fork", fork);
+        await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_create", fork, forked.PathWithNamespace));
+        await PassesAsync(site, 2);
+        await forked.CommitAsync("upstream history");
+        await forked.GitAsync("branch", "feature");
+        await forked.GitAsync("push", "-q", "origin", "main", "feature");
+        await site.WaitForMirrorsAsync(forked);
+
+        // Import into a new project GitLab never announced (its hook was lost): found by its hashed folder.
+        const long import = 32;
+        var imported = await site.CreateHashedRepositoryAsync("team/imported", import);
+        await imported.CommitAndPushAsync("imported history");
+        await imported.GitAsync("tag", "v1", "main");
+        await imported.GitAsync("push", "-q", "origin", "v1");
+        await site.WaitForMirrorsAsync(imported);
+    }
+
+    [TestMethod]
+    public async Task ADefaultBranchChangeAndAGroupTransferReachEverySecondary()
+    {
+        await using var site = await StartAsync();
+        const long id = 41;
+        var repo = await site.CreateHashedRepositoryAsync("platform/api", id);
+        await site.PushWithHookAsync(repo, id, "first");
+        await repo.GitAsync("checkout", "-q", "-b", "develop");
+        await repo.CommitAsync("develop work");
+        await repo.GitAsync("push", "-q", "origin", "develop");
+        await site.WaitForMirrorsAsync(repo);
+
+        // The default branch changes in GitLab's settings: HEAD moves, no ref does, no push hook is sent.
+        await Shell.RunAsync("git", repo.BarePath, "symbolic-ref", "HEAD", "refs/heads/develop");
+        foreach (var name in Sites)
+        {
+            await GeoSite.WaitUntilAsync(async () => (await HeadAsync(site.MirrorPath(name, repo.PathWithNamespace))) == "refs/heads/develop",
+                Timeout, () => $"{name}: the mirror's HEAD did not follow the primary's");
+        }
+
+        // A group transfer: GitLab rewrites gitlab.fullpath and sends no hook for the projects inside.
+        var moved = await repo.TransferAsync("infra/platform/api");
+        foreach (var name in Sites)
+        {
+            await GeoSite.WaitUntilAsync(
+                () => Task.FromResult(Directory.Exists(site.MirrorPath(name, moved.PathWithNamespace)) && !Path.Exists(site.MirrorPath(name, repo.PathWithNamespace))),
+                Timeout, () => $"{name}: the mirror did not move with the group");
+        }
+
+        await site.WaitForMirrorsAsync(moved);
+        Assert.AreEqual("refs/heads/develop", await HeadAsync(site.MirrorPath(Sites[0], moved.PathWithNamespace)));
+    }
+
+    [TestMethod]
+    public async Task HookedPushesAreNotAnnouncedAgain()
+    {
+        await using var site = await StartAsync();
+        const long id = 51;
+        var repo = await site.CreateHashedRepositoryAsync("platform/hooked", id);
+        var (sha, _) = await site.PushWithHookAsync(repo, id, "first");
+        for (var i = 0; i < 3; i++)
+        {
+            (sha, _) = await site.PushWithHookAsync(repo, id, $"push {i}", before: sha);
+        }
+
+        await site.WaitForMirrorsAsync(repo);
+        await PassesAsync(site, 3);
+        Assert.AreEqual(0L, await DetectorEventsAsync(site, id), "the detector announced pushes their hooks had announced");
+
+        // The barrier that shows the detector was looking: a push without a hook is announced.
+        await repo.CommitAndPushAsync("no hook");
+        await site.WaitForMirrorsAsync(repo);
+        Assert.AreEqual(1L, await DetectorEventsAsync(site, id));
+    }
+
+    [TestMethod]
+    public async Task AChangeMadeWhileGeoPrimaryWasKilledIsAnnouncedOnceItIsBack()
+    {
+        await using var site = await StartAsync();
+        const long id = 61;
+        var repo = await site.CreateHashedRepositoryAsync("platform/crash", id);
+        await site.PushWithHookAsync(repo, id, "first");
+        await site.WaitForMirrorsAsync(repo);
+        await PassesAsync(site, 2);
+
+        await site.KillPrimaryAsync(); // SIGKILL
+        await repo.CommitAndPushAsync("while geo-primary was down");
+        var wiki = await site.CreateHashedRepositoryAsync("platform/crash", id, wiki: true);
+        await wiki.CommitAndPushAsync("wiki while geo-primary was down");
+        await site.StartPrimaryAsync();
+
+        await site.WaitForMirrorsAsync(repo);
+        await site.WaitForMirrorsAsync(wiki);
+        await PassesAsync(site, 3);
+        Assert.AreEqual(2L, await DetectorEventsAsync(site, id), "each change is announced once");
+    }
+
+    [TestMethod]
+    public async Task APlantedSymbolicLinkIsNotFollowedAndAnUnreadableRepositoryDoesNotStopThePass()
+    {
+        await using var site = await StartAsync();
+        var outside = Path.Combine(site.Root, "outside");
+
+        // Repositories outside the storage, reached only through links planted in it.
+        const long linked = 71;
+        var elsewhere = await PrimaryRepository.CreateHashedAsync(outside, linked, "secret/repo", Path.Combine(site.Root, "work-outside"));
+        await elsewhere.CommitAndPushAsync("outside the storage");
+        var hashedLink = Path.GetRelativePath(outside, elsewhere.BarePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(site.StorageRoot, hashedLink))!);
+        File.CreateSymbolicLink(Path.Combine(site.StorageRoot, hashedLink), elsewhere.BarePath);
+        Directory.CreateDirectory(Path.Combine(outside, "legacy", "repo.git"));
+        await Shell.RunAsync("git", Path.Combine(outside, "legacy", "repo.git"), "init", "-q", "--bare");
+        File.CreateSymbolicLink(Path.Combine(site.StorageRoot, "legacy"), Path.Combine(outside, "legacy"));
+
+        // A repository whose config git cannot parse, moved into the storage in one rename.
+        const long broken = 72;
+        var bad = await PrimaryRepository.CreateHashedAsync(Path.Combine(site.Root, "staging"), broken, "platform/broken", Path.Combine(site.Root, "work-staging"));
+        await bad.CommitAndPushAsync("unreadable");
+        await File.WriteAllTextAsync(Path.Combine(bad.BarePath, "config"), "[core\n\tbare = true\n[gitlab\n");
+        var badInStorage = Path.Combine(site.StorageRoot, Path.GetRelativePath(Path.Combine(site.Root, "staging"), bad.BarePath));
+        Directory.CreateDirectory(Path.GetDirectoryName(badInStorage)!);
+        Directory.Move(bad.BarePath, badInStorage);
+
+        // The pass goes on: a hookless push elsewhere still arrives.
+        const long good = 73;
+        var repo = await site.CreateHashedRepositoryAsync("platform/good", good);
+        await repo.CommitAndPushAsync("no hook");
+        await site.WaitForMirrorsAsync(repo);
+        await PassesAsync(site, 2);
+
+        var metrics = await site.Http.GetStringAsync("/metrics");
+        Assert.AreEqual(1, ObservabilityTests.Metric(metrics, "geo_repository_scan_unreadable"));
+        StringAssert.Contains(site.Primary.Log(), Path.GetRelativePath(site.StorageRoot, badInStorage) + " cannot be read", StringComparison.Ordinal);
+        Assert.AreEqual(0L, await DetectorEventsAsync(site, linked), "a linked repository was announced");
+        Assert.AreEqual(0L, await DetectorEventsAsync(site, broken));
+        Assert.AreEqual(0L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM repository_scan WHERE project_id = @linked OR disk_path LIKE 'legacy/%'", new { linked }));
+        Assert.IsFalse(Path.Exists(site.MirrorPath(Sites[0], "secret/repo")));
+    }
+
+    /// <summary>Waits until the detector has finished <paramref name="count"/> more passes.</summary>
+    private static async Task PassesAsync(GeoSite site, int count)
+    {
+        var start = await PassCountAsync(site);
+        await GeoSite.WaitUntilAsync(async () => await PassCountAsync(site) >= start + count, Timeout, () => "the detector does not pass");
+    }
+
+    private static async Task<double> PassCountAsync(GeoSite site) =>
+        ObservabilityTests.Metric(await site.Http.GetStringAsync("/metrics"), "geo_repository_scan_duration_seconds_count") ?? 0;
+
+    private static Task<long> DetectorEventsAsync(GeoSite site, long projectId) => site.QueryPrimaryAsync<long>(
+        "SELECT count(*) FROM event_log WHERE project_id = @projectId AND body->>'Trigger' = 'repository_scan'", new { projectId });
+
+    private static async Task<string> HeadAsync(string gitDir) => Directory.Exists(gitDir) ? (await Shell.RunAsync("git", gitDir, "symbolic-ref", "HEAD")).Trim() : "";
+}
