@@ -67,21 +67,32 @@ internal static class HookPayloads
         _ => File(kind, r, create: false),
     };
 
-    private static JsonObject HookProject(long id, string path) => new()
-    {
-        ["id"] = id,
-        ["name"] = path.Split('/')[^1],
-        ["description"] = "",
-        ["web_url"] = $"http://example.com/{path}",
-        ["avatar_url"] = null,
-        ["git_ssh_url"] = $"git@example.com:{path}.git",
-        ["git_http_url"] = $"http://example.com/{path}.git",
-        ["namespace"] = path.Split('/')[0],
-        ["visibility_level"] = 0,
-        ["path_with_namespace"] = path,
-        ["default_branch"] = "main",
-        ["homepage"] = $"http://example.com/{path}",
-    };
+    // A wiki repository's payload carries the wiki's hook attributes (ProjectWiki#hook_attrs: no id, no name); a project
+    // may also really be called 'x.wiki'. Half the '.wiki' paths are each.
+    private static JsonObject HookProject(long id, string path) => path.EndsWith(".wiki", StringComparison.Ordinal) && id % 2 == 0
+        ? new JsonObject
+        {
+            ["web_url"] = $"http://example.com/{path}",
+            ["git_ssh_url"] = $"git@example.com:{path}.git",
+            ["git_http_url"] = $"http://example.com/{path}.git",
+            ["path_with_namespace"] = path,
+            ["default_branch"] = "main",
+        }
+        : new JsonObject
+        {
+            ["id"] = id,
+            ["name"] = path.Split('/')[^1],
+            ["description"] = "",
+            ["web_url"] = $"http://example.com/{path}",
+            ["avatar_url"] = null,
+            ["git_ssh_url"] = $"git@example.com:{path}.git",
+            ["git_http_url"] = $"http://example.com/{path}.git",
+            ["namespace"] = path.Split('/')[0],
+            ["visibility_level"] = 0,
+            ["path_with_namespace"] = path,
+            ["default_branch"] = "main",
+            ["homepage"] = $"http://example.com/{path}",
+        };
 
     // doc/administration/system_hooks.md "Push events" / "Tag events"; a project webhook names the kind in object_kind.
     private static JsonObject Push(string kind, Random r)

@@ -40,7 +40,17 @@ internal static class RepositoryHooks
     /// </summary>
     public const int MaxKeptChanges = 10_000;
 
-    /// <summary>A push to a wiki repository names the wiki (<c>group/project.wiki</c>): it is the project's wiki, not a project.</summary>
+    /// <summary>
+    /// A payload about a wiki repository. Current GitLab sends no system hook for a push to a wiki (PostReceive's
+    /// process_wiki_changes calls no hook), while a project may really be called <c>handbook.wiki</c> (GitLab only forbids
+    /// it beside a project or group <c>handbook</c>: HasWiki#check_wiki_path_conflict). So a path ending in <c>.wiki</c> is
+    /// the wiki only when the <c>project</c> object has the shape of a wiki's hook attributes (ProjectWiki#hook_attrs:
+    /// urls, path and default branch, but no id and no name), as older GitLab versions and scripts send it; a full
+    /// project object is the project at that path.
+    /// </summary>
+    public static bool IsWiki(SystemHookPayload payload) =>
+        payload.Project is { Id: null, Name: null, PathWithNamespace: { } path } && path.EndsWith(SystemHookPayload.WikiSuffix, StringComparison.Ordinal);
+
     public static IGeoEvent Map(SystemHookPayload payload, EventStamp stamp)
     {
         var whole = payload.Kind == HookKinds.RepositoryUpdate && payload.Changes!.Count > MaxKeptChanges;
@@ -49,7 +59,7 @@ internal static class RepositoryHooks
             : whole ? [] : payload.Changes!.Select(c => new RefChange(c.Ref!, c.Before!, c.After!)).ToList();
 
         var path = payload.Project!.PathWithNamespace!;
-        var wiki = path.EndsWith(SystemHookPayload.WikiSuffix, StringComparison.Ordinal);
+        var wiki = IsWiki(payload);
         return new RepositoryChanged
         {
             EventId = stamp.EventId,
