@@ -282,7 +282,7 @@ internal static class HookPayloads
     /// <summary>Keys ssh-keygen made (OpenSSH 9.2), and fresh ed25519 keys from the case's own bytes.</summary>
     private static readonly string[] RealKeys =
     [
-        Keys.SshPublicKeyTests.Ed25519, Keys.SshPublicKeyTests.Rsa, Keys.SshPublicKeyTests.Ecdsa256,
+        Keys.SshPublicKeyTests.Ed25519, Keys.SshPublicKeyTests.Rsa, Keys.SshPublicKeyTests.Dsa, Keys.SshPublicKeyTests.Ecdsa256,
         Keys.SshPublicKeyTests.Ecdsa384, Keys.SshPublicKeyTests.Ecdsa521,
     ];
 
@@ -501,8 +501,9 @@ internal static class HookPayloads
             blob = [];
         }
 
-        return r.Next(23) switch
+        return r.Next(24) switch
         {
+            23 => KeysGitLabAcceptsOpenSshRefuses[r.Next(KeysGitLabAcceptsOpenSshRefuses.Length)].Key(r),
             22 => KeysOpenSshRefuses[r.Next(KeysOpenSshRefuses.Length)].Key(r),
             0 => "command=\"/bin/sh\" " + key,
             1 => "no-pty,permitopen=\"*:*\" " + key,
@@ -537,12 +538,20 @@ internal static class HookPayloads
     /// </summary>
     public static readonly (string Name, Func<Random, string> Key)[] KeysOpenSshRefuses =
     [
-        // A modulus under OpenSSH's 1024-bit minimum (SSH_RSA_MINIMUM_MODULUS_SIZE): 128 bytes with a leading zero.
-        ("1016-bit RSA", r => "ssh-rsa " + Convert.ToBase64String(Blob("ssh-rsa", new byte[] { 1, 0, 1 }, (byte[])[0, .. Bytes(r, 127)]))),
         // A modulus mpint with its high bit set, which is negative: sshbuf_get_bignum2 refuses it.
         ("negative RSA modulus", r => "ssh-rsa " + Convert.ToBase64String(Blob("ssh-rsa", new byte[] { 1, 0, 1 }, (byte[])[(byte)(0x80 | r.Next(256)), .. Bytes(r, 255)]))),
         // A point that is not on the curve.
         ("ECDSA point off the curve", r => "ecdsa-sha2-nistp256 " + Convert.ToBase64String(Blob("ecdsa-sha2-nistp256", "nistp256", (byte[])[4, .. Bytes(r, 64)]))),
+    ];
+
+    /// <summary>
+    /// Keys GitLab accepts by default and OpenSSH refuses: accepted at ingest on purpose (a secondary lets in whoever the
+    /// primary lets in; sshd then skips the line), so the oracle does not ask ssh-keygen about them.
+    /// </summary>
+    public static readonly (string Name, Func<Random, string> Key)[] KeysGitLabAcceptsOpenSshRefuses =
+    [
+        // A modulus under OpenSSH's 1024-bit minimum (SSH_RSA_MINIMUM_MODULUS_SIZE); GitLab's rsa_key_restriction is 0 by default.
+        ("1016-bit RSA", r => "ssh-rsa " + Convert.ToBase64String(Blob("ssh-rsa", new byte[] { 1, 0, 1 }, (byte[])[0, .. Bytes(r, 127)]))),
     ];
 
     private static IEnumerable<(JsonNode Parent, string? Name, int Index)> Slots(JsonNode node)
