@@ -19,8 +19,8 @@ internal static class HookPayloads
 
     public static readonly string[] Kinds =
     [
-        "push", "tag_push", "repository_update", "project_create", "project_destroy", "project_rename", "project_transfer",
-        "group_rename", "wiki_page", "key_create", "key_destroy", "upload_create", "upload_destroy", "lfs_object_create",
+        "push", "tag_push", "repository_update", "project_create", "project_update", "project_destroy", "project_rename", "project_transfer",
+        "group_rename", "user_rename", "wiki_page", "key_create", "key_destroy", "upload_create", "upload_destroy", "lfs_object_create",
         "lfs_object_destroy", "avatar_create", "avatar_destroy",
     ];
 
@@ -58,9 +58,10 @@ internal static class HookPayloads
     {
         "push" or "tag_push" => Push(kind, r),
         "repository_update" => RepositoryUpdate(r),
-        "project_create" or "project_destroy" => Project(kind, r, old: false),
+        "project_create" or "project_update" or "project_destroy" => Project(kind, r, old: false),
         "project_rename" or "project_transfer" => Project(kind, r, old: true),
         "group_rename" => GroupRename(r),
+        "user_rename" => UserRename(r),
         "wiki_page" => WikiPage(r),
         "key_create" or "key_destroy" => Key(kind, r),
         _ when kind.EndsWith("_create", StringComparison.Ordinal) => File(kind, r, create: true),
@@ -153,6 +154,19 @@ internal static class HookPayloads
         Testing.Hooks.ProjectEvent(kind, ProjectId(r), ProjectPath(r), old ? ProjectPath(r) : null);
 
     // doc/administration/system_hooks.md "Group renamed".
+    // doc/administration/system_hooks.md "User renamed": the personal namespace follows the username.
+    private static JsonObject UserRename(Random r) => new()
+    {
+        ["event_name"] = "user_rename",
+        ["created_at"] = "2017-11-01T11:21:04Z",
+        ["updated_at"] = "2017-11-01T14:04:47Z",
+        ["name"] = "New Name",
+        ["email"] = "best-email@example.tld",
+        ["user_id"] = r.NextInt64(1, 100_000),
+        ["username"] = Username(r),
+        ["old_username"] = Username(r),
+    };
+
     private static JsonObject GroupRename(Random r)
     {
         var full = NamespacePath(r);
