@@ -20,7 +20,7 @@ public sealed record RepositoryChanged : IProjectEvent
     /// <summary>The repository's kind; <see cref="RepositoryKind.Project"/> today, wikis later.</summary>
     public RepositoryKind Kind { get; init; } = RepositoryKind.Project;
 
-    /// <summary>The GitLab event that produced this one: push, tag_push or repository_update.</summary>
+    /// <summary>The GitLab event that produced this one: push, tag_push, repository_update, project_create, wiki_page.</summary>
     public required string Trigger { get; init; }
 
     /// <summary>The ref updates GitLab reported (may be empty).</summary>
@@ -35,6 +35,12 @@ public sealed record RepositoryChanged : IProjectEvent
 
     /// <summary>Set by the change detector: what the primary's HEAD pointed at (e.g. <c>refs/heads/main</c>).</summary>
     public string? Head { get; init; }
+
+    /// <summary>
+    /// True when GitLab reported more ref updates than an event keeps: <see cref="Changes"/> is left empty and the
+    /// whole repository is synced (which every sync does: it converges to the primary's current refs).
+    /// </summary>
+    public bool WholeRepository { get; init; }
 }
 
 /// <summary>One ref update as GitLab reports it; an all-zero sha means "created" (before) or "deleted" (after).</summary>

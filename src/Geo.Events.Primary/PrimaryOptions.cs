@@ -82,8 +82,14 @@ public sealed class PrimaryOptions
     /// <summary>Hashed repositories with no event yet are identified by trying project ids up to this one.</summary>
     public long HashedIdScanLimit { get; set; } = 1_000_000;
 
-    /// <summary>Largest hook body accepted, in bytes; GitLab's push payloads carry at most 20 commits.</summary>
-    public long MaxBodyBytes { get; set; } = 4 * 1024 * 1024;
+    /// <summary>
+    /// Largest hook body accepted, in bytes: by default GitLab's own limit on what it sends (25 MiB,
+    /// <c>WebHookService::REQUEST_BODY_SIZE_LIMIT</c>), so no body a real GitLab sends is refused.
+    /// </summary>
+    public long MaxBodyBytes { get; set; } = GitLabMaxBodyBytes;
+
+    /// <summary>The largest hook body GitLab sends: 25 MiB.</summary>
+    public const long GitLabMaxBodyBytes = 25 * 1024 * 1024;
 
     /// <summary>Secondaries whose queues geo-primary declares at start, so none misses an event before it first runs.</summary>
     public List<string> Secondaries { get; set; } = [];

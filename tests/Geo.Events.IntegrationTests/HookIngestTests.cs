@@ -61,7 +61,7 @@ public sealed class HookIngestTests
     public Task OversizedBodyIs413()
     {
         var payload = ValidPush();
-        payload["padding"] = new string('x', 5 * 1024 * 1024);
+        payload["padding"] = new string('x', 25 * 1024 * 1024); // over GitLab's own 25 MiB, the default Primary:MaxBodyBytes
         return AssertRejectedAsync(HttpStatusCode.RequestEntityTooLarge, "limited to", Json(payload.ToJsonString()));
     }
 

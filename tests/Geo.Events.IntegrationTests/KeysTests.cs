@@ -81,6 +81,32 @@ public sealed class KeysTests
         Assert.IsFalse(lines[1].Contains("jsmith@laptop", StringComparison.Ordinal), "the key's comment was copied into authorized_keys");
     }
 
+    /// <summary>
+    /// GitLab accepts DSA keys by default (dsa_key_restriction 0). The secondary writes the line; whether it logs in is
+    /// sshd's decision: OpenSSH 9.2 (Debian 12) still supports DSA but turned it off by default, so this sshd and client
+    /// turn it on, and the key logs in.
+    /// </summary>
+    [TestMethod]
+    public async Task ADsaKeyLogsInThroughAnSshdThatAcceptsDsa()
+    {
+        await using var sshd = await SshServer.CreateAsync();
+        await using var site = await GeoSite.StartAsync(["tokyo"], secondarySettings: new Dictionary<string, string>
+        {
+            ["Keys:AuthorizedKeysFile"] = sshd.AuthorizedKeysFile,
+            ["Keys:ShellCommand"] = sshd.GitLabShell,
+            ["Keys:SshUser"] = SshServer.User,
+        });
+        await sshd.StartAsync(extraConfig: "PubkeyAcceptedAlgorithms +ssh-dss");
+        var dsa = await KeyPairAsync(Path.Combine(site.Root, "keys"), "dsa");
+
+        await site.Hooks.AcceptedAsync(KeyHook("key_create", 111, dsa.Public));
+        await GeoSite.WaitUntilAsync(async () =>
+        {
+            var (code, output) = await sshd.LoginAsync(dsa.Private, "PubkeyAcceptedAlgorithms=+ssh-dss");
+            return code == 0 && output == "gitlab-shell key-111";
+        }, TimeSpan.FromSeconds(60), () => $"the DSA key never logged in\n{sshd.SafeLog()}");
+    }
+
     [TestMethod]
     public async Task AuthorizedKeysCommandAnswersFromTheRegistry()
     {

@@ -210,6 +210,23 @@ public sealed class ProjectLifecycleTests
         await site.WaitForMirrorsAsync(dotfiles);
     }
 
+    [TestMethod]
+    public async Task AProjectUpdateSyncsTheRepository()
+    {
+        await using var site = await GeoSite.StartAsync(["tokyo"]);
+        const long id = 95;
+        var (repo, _) = await site.CreatePushedRepositoryAsync("team/settings", id);
+        await site.WaitForMirrorsAsync(repo, "tokyo");
+
+        // A new default branch, set on the primary: GitLab sends project_update (the payload names no attribute).
+        await repo.GitAsync("push", "-q", "origin", "main:release");
+        await Shell.RunAsync("git", repo.BarePath, "symbolic-ref", "HEAD", "refs/heads/release");
+        await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_update", id, repo.PathWithNamespace));
+        await site.WaitForMirrorsAsync(repo, "tokyo");
+        Assert.AreEqual("project_update", await site.QueryPrimaryAsync<string>(
+            "SELECT body->>'Trigger' FROM event_log WHERE project_id = @id ORDER BY id DESC LIMIT 1", new { id }));
+    }
+
     private static async Task WaitForMoveAsync(GeoSite site, string from, string to)
     {
         foreach (var name in Sites)

@@ -27,6 +27,10 @@ public sealed class Hooks(HttpClient http, string token)
         ["repository"] = new JsonObject { ["name"] = path.Split('/')[^1] },
     };
 
+    /// <summary>
+    /// A repository_update; a path ending in <c>.wiki</c> is sent as a push to that project's wiki, with the wiki's hook
+    /// attributes as its <c>project</c> (ProjectWiki#hook_attrs: no id, no name).
+    /// </summary>
     public static JsonObject RepositoryUpdate(long projectId, string path, params (string Ref, string Before, string After)[] changes) => new()
     {
         ["event_name"] = "repository_update",
@@ -35,7 +39,7 @@ public sealed class Hooks(HttpClient http, string token)
         ["user_email"] = "admin@example.com",
         ["user_avatar"] = "https://example.com/avatar.png",
         ["project_id"] = projectId,
-        ["project"] = Project(projectId, path),
+        ["project"] = path.EndsWith(".wiki", StringComparison.Ordinal) ? WikiProject(path) : Project(projectId, path),
         ["changes"] = new JsonArray(changes.Select(c => (JsonNode)new JsonObject { ["before"] = c.Before, ["after"] = c.After, ["ref"] = c.Ref }).ToArray()),
         ["refs"] = new JsonArray(changes.Select(c => (JsonNode)JsonValue.Create(c.Ref)!).ToArray()),
     };
@@ -91,6 +95,16 @@ public sealed class Hooks(HttpClient http, string token)
 
         return payload;
     }
+
+    /// <summary>ProjectWiki#hook_attrs: what GitLab put in <c>project</c> for a wiki repository.</summary>
+    private static JsonObject WikiProject(string path) => new()
+    {
+        ["web_url"] = $"http://gitlab.example.com/{path[..^5]}/-/wikis/home",
+        ["git_ssh_url"] = $"git@gitlab.example.com:{path}.git",
+        ["git_http_url"] = $"http://gitlab.example.com/{path}.git",
+        ["path_with_namespace"] = path,
+        ["default_branch"] = "main",
+    };
 
     private static JsonObject Project(long id, string path) => new()
     {

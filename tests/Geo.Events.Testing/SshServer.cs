@@ -52,8 +52,11 @@ public sealed class SshServer : IAsyncDisposable
         return path;
     }
 
-    /// <summary>Starts sshd with either an AuthorizedKeysFile or an AuthorizedKeysCommand.</summary>
-    public async Task StartAsync(string? authorizedKeysCommand = null)
+    /// <summary>
+    /// Starts sshd with either an AuthorizedKeysFile or an AuthorizedKeysCommand; <paramref name="extraConfig"/> adds
+    /// lines (e.g. <c>PubkeyAcceptedAlgorithms +ssh-dss</c>).
+    /// </summary>
+    public async Task StartAsync(string? authorizedKeysCommand = null, string extraConfig = "")
     {
         var keys = authorizedKeysCommand is null
             ? $"AuthorizedKeysFile {AuthorizedKeysFile}"
@@ -72,6 +75,7 @@ public sealed class SshServer : IAsyncDisposable
             UsePAM no
             StrictModes no
             LogLevel VERBOSE
+            {extraConfig}
 
             """);
         Directory.CreateDirectory("/run/sshd"); // privilege separation folder
@@ -101,16 +105,16 @@ public sealed class SshServer : IAsyncDisposable
     }
 
     /// <summary>Logs in with a private key, as a Git client would; returns ssh's exit code and output.</summary>
-    public async Task<(int ExitCode, string Output)> LoginAsync(string privateKey)
+    public async Task<(int ExitCode, string Output)> LoginAsync(string privateKey, params string[] options)
     {
         var info = new ProcessStartInfo("ssh") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[]
+        foreach (var arg in options.SelectMany(o => new[] { "-o", o }).Concat(new[]
         {
             "-i", privateKey, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
             "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
             $"{User}@127.0.0.1",
-        })
+        }))
         {
             info.ArgumentList.Add(arg);
         }

@@ -17,7 +17,7 @@ public sealed record SshPublicKey(string Type, string Base64)
 
     public static readonly IReadOnlySet<string> KnownTypes = new HashSet<string>(StringComparer.Ordinal)
     {
-        "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+        "ssh-ed25519", "ssh-rsa", "ssh-dss", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
         "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
     };
 
@@ -103,6 +103,8 @@ public sealed record SshPublicKey(string Type, string Base64)
         {
             "ssh-ed25519" => reader.TryString(out var pk) && pk.Length == 32,
             "ssh-rsa" => reader.TryString(out var e) && PositiveMpint(e, minimumBits: 1) && reader.TryString(out var n) && PositiveMpint(n, MinimumRsaBits),
+            // RFC 4253 §6.6: p, q, g, y.
+            "ssh-dss" => Mpints(ref reader, 4),
             "sk-ssh-ed25519@openssh.com" => reader.TryString(out var pk) && pk.Length == 32 && reader.TryString(out _),
             "sk-ecdsa-sha2-nistp256@openssh.com" => EcdsaFields(ref reader, "nistp256") && reader.TryString(out _),
             _ => EcdsaFields(ref reader, type["ecdsa-sha2-".Length..]),
@@ -115,8 +117,25 @@ public sealed record SshPublicKey(string Type, string Base64)
         return reader.AtEnd ? null : "the key body has trailing bytes";
     }
 
-    /// <summary>OpenSSH refuses smaller RSA moduli (SSH_RSA_MINIMUM_MODULUS_SIZE): sshd would skip the line.</summary>
-    public const int MinimumRsaBits = 1024;
+    /// <summary>
+    /// Any positive RSA modulus: GitLab accepts RSA keys of every size by default (<c>rsa_key_restriction</c> 0, "no
+    /// restriction"), and a secondary lets in whoever the primary lets in. OpenSSH refuses moduli under 1024 bits
+    /// (SSH_RSA_MINIMUM_MODULUS_SIZE); whether sshd honours such a line stays sshd's decision.
+    /// </summary>
+    public const int MinimumRsaBits = 1;
+
+    private static bool Mpints(ref WireReader reader, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (!reader.TryString(out var value) || !PositiveMpint(value, minimumBits: 1))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>
     /// An mpint (RFC 4251 §5) that is positive with at least <paramref name="minimumBits"/> bits. Leading zero bytes

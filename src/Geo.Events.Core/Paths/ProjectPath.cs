@@ -9,29 +9,42 @@ namespace Geo.Events.Core.Paths;
 /// </summary>
 public static partial class ProjectPath
 {
-    /// <summary>GitLab allows at most 20 levels of nested groups, plus the project itself.</summary>
-    public const int MaxSegments = 21;
+    /// <summary>
+    /// GitLab allows a group 20 ancestors (<c>Namespace::NUMBER_OF_ANCESTORS_ALLOWED</c>, app/models/namespace.rb): 21
+    /// levels of groups, plus the project itself.
+    /// </summary>
+    public const int MaxSegments = 22;
+
+    /// <summary>A namespace (a group's full path) has at most 21 segments.</summary>
+    public const int MaxNamespaceSegments = MaxSegments - 1;
 
     public const int MaxLength = 1024;
 
+    /// <summary>GitLab's <c>Namespace::URL_MAX_LENGTH</c>.</summary>
     public const int MaxSegmentLength = 255;
 
-    // GitLab's path rules: letters, digits, '_', '-', '.'; must start with a letter, digit or '_' and may not
-    // end in '.git' or '.atom' (GitLab's own Gitlab::PathRegex). ASCII only, so no look-alike characters.
-    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.\-]*\z", RegexOptions.CultureInvariant)]
+    /// <summary>geo-secondary's own staging folder under its mirror root: no namespace may take its name.</summary>
+    public const string ReservedTopLevel = ".tmp";
+
+    // GitLab's Gitlab::PathRegex: a path starts with an ASCII letter, digit, '_' or '.', goes on with those and '-',
+    // and does not end in '.git' or '.atom' (PATH_REGEX_STR and NO_SUFFIX_REGEX; namespaces are a little stricter, they
+    // may not end in '.', but older GitLab versions allowed it and the difference is harmless on disk). ASCII only, so
+    // no look-alike characters. Our own safety rules come on top: no '.' or '..' segment, nothing but '/' between
+    // segments, and the staging folder's name is taken.
+    [GeneratedRegex(@"^[A-Za-z0-9_.][A-Za-z0-9_.\-]*\z", RegexOptions.CultureInvariant)]
     private static partial Regex SegmentPattern();
 
     /// <summary>Returns null when <paramref name="path"/> is a valid project path, else the reason it is not.</summary>
-    public static string? Problem(string? path) => Check(path, minSegments: 2);
+    public static string? Problem(string? path) => Check(path, minSegments: 2, MaxSegments);
 
     /// <summary>Returns null when <paramref name="path"/> is a valid namespace (a group path such as <c>platform/tools</c>), else why not.</summary>
-    public static string? NamespaceProblem(string? path) => Check(path, minSegments: 1);
+    public static string? NamespaceProblem(string? path) => Check(path, minSegments: 1, MaxNamespaceSegments);
 
     /// <summary>True when the project at <paramref name="path"/> lies in one of <paramref name="namespaces"/>; every project does when there are none.</summary>
     public static bool IsIn(string path, IReadOnlyCollection<string> namespaces) =>
         namespaces.Count == 0 || namespaces.Any(ns => path.StartsWith(ns + "/", StringComparison.Ordinal));
 
-    private static string? Check(string? path, int minSegments)
+    private static string? Check(string? path, int minSegments, int maxSegments)
     {
         if (string.IsNullOrEmpty(path))
         {
@@ -49,9 +62,9 @@ public static partial class ProjectPath
             return "must be namespace/project";
         }
 
-        if (segments.Length > MaxSegments)
+        if (segments.Length > maxSegments)
         {
-            return $"has more than {MaxSegments} segments";
+            return $"has more than {maxSegments} segments (GitLab allows 20 ancestor groups)";
         }
 
         foreach (var segment in segments)
@@ -66,15 +79,25 @@ public static partial class ProjectPath
                 return $"has a segment longer than {MaxSegmentLength} characters";
             }
 
+            if (segment is "." or "..")
+            {
+                return $"has a segment '{segment}'";
+            }
+
             if (!SegmentPattern().IsMatch(segment))
             {
-                return $"segment '{Printable(segment)}' may only hold ASCII letters, digits, '_', '-' and '.', and must not start with '.' or '-'";
+                return $"segment '{Printable(segment)}' may only hold ASCII letters, digits, '_', '-' and '.', and must not start with '-'";
             }
 
             if (segment.EndsWith(".git", StringComparison.OrdinalIgnoreCase) || segment.EndsWith(".atom", StringComparison.OrdinalIgnoreCase))
             {
                 return $"segment '{segment}' must not end in .git or .atom";
             }
+        }
+
+        if (segments[0] == ReservedTopLevel)
+        {
+            return $"starts with '{ReservedTopLevel}', the folder geo-secondary stages mirrors in";
         }
 
         return null;

@@ -58,6 +58,14 @@ public static class HookEndpoints
         }
 
         var limit = options.Value.MaxBodyBytes;
+        // Kestrel's own cap (30 MB by default) must not refuse what Primary:MaxBodyBytes allows; this method enforces the
+        // limit. It is only ever raised: under its cap, Kestrel drains a refused body, so the client reads our 413.
+        if (request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize
+            && bodySize.MaxRequestBodySize < limit + 1)
+        {
+            bodySize.MaxRequestBodySize = limit + 1;
+        }
+
         var body = await ReadBodyAsync(request, limit, cancellationToken);
         if (body is null)
         {

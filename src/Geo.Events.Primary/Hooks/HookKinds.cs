@@ -22,6 +22,13 @@ public static class HookKinds
     public const string ProjectRename = "project_rename";
     public const string ProjectTransfer = "project_transfer";
 
+    /// <summary>
+    /// A project's attributes changed, its path excepted (doc/administration/system_hooks.md): its default branch among
+    /// them. The payload names no attribute (it has project_create's fields), so it is replicated as a sync of the
+    /// repository, whose fetch brings the primary's HEAD along.
+    /// </summary>
+    public const string ProjectUpdate = "project_update";
+
     /// <summary>A project webhook's "Wiki page events" (object_kind wiki_page): the wiki repository changed.</summary>
     public const string WikiPage = "wiki_page";
 
@@ -37,7 +44,8 @@ public static class HookKinds
         new(Push, RepositoryHooks.PushRules, RepositoryHooks.Map),
         new(TagPush, RepositoryHooks.TagPushRules, RepositoryHooks.Map),
         new(RepositoryUpdate, RepositoryHooks.UpdateRules, RepositoryHooks.Map),
-        new(ProjectCreate, ProjectHooks.Rules, ProjectHooks.MapCreate),
+        new(ProjectCreate, ProjectHooks.Rules, ProjectHooks.MapSync),
+        new(ProjectUpdate, ProjectHooks.Rules, ProjectHooks.MapSync),
         new(ProjectDestroy, ProjectHooks.Rules, ProjectHooks.MapDestroy),
         new(ProjectRename, ProjectHooks.RenameRules, ProjectHooks.MapRename),
         new(ProjectTransfer, ProjectHooks.RenameRules, ProjectHooks.MapRename),

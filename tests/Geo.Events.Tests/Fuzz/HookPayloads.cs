@@ -19,8 +19,8 @@ internal static class HookPayloads
 
     public static readonly string[] Kinds =
     [
-        "push", "tag_push", "repository_update", "project_create", "project_destroy", "project_rename", "project_transfer",
-        "group_rename", "wiki_page", "key_create", "key_destroy", "upload_create", "upload_destroy", "lfs_object_create",
+        "push", "tag_push", "repository_update", "project_create", "project_update", "project_destroy", "project_rename", "project_transfer",
+        "group_rename", "user_rename", "wiki_page", "key_create", "key_destroy", "upload_create", "upload_destroy", "lfs_object_create",
         "lfs_object_destroy", "avatar_create", "avatar_destroy",
     ];
 
@@ -58,30 +58,42 @@ internal static class HookPayloads
     {
         "push" or "tag_push" => Push(kind, r),
         "repository_update" => RepositoryUpdate(r),
-        "project_create" or "project_destroy" => Project(kind, r, old: false),
+        "project_create" or "project_update" or "project_destroy" => Project(kind, r, old: false),
         "project_rename" or "project_transfer" => Project(kind, r, old: true),
         "group_rename" => GroupRename(r),
+        "user_rename" => UserRename(r),
         "wiki_page" => WikiPage(r),
         "key_create" or "key_destroy" => Key(kind, r),
         _ when kind.EndsWith("_create", StringComparison.Ordinal) => File(kind, r, create: true),
         _ => File(kind, r, create: false),
     };
 
-    private static JsonObject HookProject(long id, string path) => new()
-    {
-        ["id"] = id,
-        ["name"] = path.Split('/')[^1],
-        ["description"] = "",
-        ["web_url"] = $"http://example.com/{path}",
-        ["avatar_url"] = null,
-        ["git_ssh_url"] = $"git@example.com:{path}.git",
-        ["git_http_url"] = $"http://example.com/{path}.git",
-        ["namespace"] = path.Split('/')[0],
-        ["visibility_level"] = 0,
-        ["path_with_namespace"] = path,
-        ["default_branch"] = "main",
-        ["homepage"] = $"http://example.com/{path}",
-    };
+    // A wiki repository's payload carries the wiki's hook attributes (ProjectWiki#hook_attrs: no id, no name); a project
+    // may also really be called 'x.wiki'. Half the '.wiki' paths are each.
+    private static JsonObject HookProject(long id, string path) => path.EndsWith(".wiki", StringComparison.Ordinal) && id % 2 == 0
+        ? new JsonObject
+        {
+            ["web_url"] = $"http://example.com/{path}",
+            ["git_ssh_url"] = $"git@example.com:{path}.git",
+            ["git_http_url"] = $"http://example.com/{path}.git",
+            ["path_with_namespace"] = path,
+            ["default_branch"] = "main",
+        }
+        : new JsonObject
+        {
+            ["id"] = id,
+            ["name"] = path.Split('/')[^1],
+            ["description"] = "",
+            ["web_url"] = $"http://example.com/{path}",
+            ["avatar_url"] = null,
+            ["git_ssh_url"] = $"git@example.com:{path}.git",
+            ["git_http_url"] = $"http://example.com/{path}.git",
+            ["namespace"] = path.Split('/')[0],
+            ["visibility_level"] = 0,
+            ["path_with_namespace"] = path,
+            ["default_branch"] = "main",
+            ["homepage"] = $"http://example.com/{path}",
+        };
 
     // doc/administration/system_hooks.md "Push events" / "Tag events"; a project webhook names the kind in object_kind.
     private static JsonObject Push(string kind, Random r)
@@ -142,6 +154,19 @@ internal static class HookPayloads
         Testing.Hooks.ProjectEvent(kind, ProjectId(r), ProjectPath(r), old ? ProjectPath(r) : null);
 
     // doc/administration/system_hooks.md "Group renamed".
+    // doc/administration/system_hooks.md "User renamed": the personal namespace follows the username.
+    private static JsonObject UserRename(Random r) => new()
+    {
+        ["event_name"] = "user_rename",
+        ["created_at"] = "2017-11-01T11:21:04Z",
+        ["updated_at"] = "2017-11-01T14:04:47Z",
+        ["name"] = "New Name",
+        ["email"] = "best-email@example.tld",
+        ["user_id"] = r.NextInt64(1, 100_000),
+        ["username"] = Username(r),
+        ["old_username"] = Username(r),
+    };
+
     private static JsonObject GroupRename(Random r)
     {
         var full = NamespacePath(r);
@@ -271,7 +296,7 @@ internal static class HookPayloads
     /// <summary>Keys ssh-keygen made (OpenSSH 9.2), and fresh ed25519 keys from the case's own bytes.</summary>
     private static readonly string[] RealKeys =
     [
-        Keys.SshPublicKeyTests.Ed25519, Keys.SshPublicKeyTests.Rsa, Keys.SshPublicKeyTests.Ecdsa256,
+        Keys.SshPublicKeyTests.Ed25519, Keys.SshPublicKeyTests.Rsa, Keys.SshPublicKeyTests.Dsa, Keys.SshPublicKeyTests.Ecdsa256,
         Keys.SshPublicKeyTests.Ecdsa384, Keys.SshPublicKeyTests.Ecdsa521,
     ];
 
@@ -490,8 +515,9 @@ internal static class HookPayloads
             blob = [];
         }
 
-        return r.Next(23) switch
+        return r.Next(24) switch
         {
+            23 => KeysGitLabAcceptsOpenSshRefuses[r.Next(KeysGitLabAcceptsOpenSshRefuses.Length)].Key(r),
             22 => KeysOpenSshRefuses[r.Next(KeysOpenSshRefuses.Length)].Key(r),
             0 => "command=\"/bin/sh\" " + key,
             1 => "no-pty,permitopen=\"*:*\" " + key,
@@ -526,12 +552,20 @@ internal static class HookPayloads
     /// </summary>
     public static readonly (string Name, Func<Random, string> Key)[] KeysOpenSshRefuses =
     [
-        // A modulus under OpenSSH's 1024-bit minimum (SSH_RSA_MINIMUM_MODULUS_SIZE): 128 bytes with a leading zero.
-        ("1016-bit RSA", r => "ssh-rsa " + Convert.ToBase64String(Blob("ssh-rsa", new byte[] { 1, 0, 1 }, (byte[])[0, .. Bytes(r, 127)]))),
         // A modulus mpint with its high bit set, which is negative: sshbuf_get_bignum2 refuses it.
         ("negative RSA modulus", r => "ssh-rsa " + Convert.ToBase64String(Blob("ssh-rsa", new byte[] { 1, 0, 1 }, (byte[])[(byte)(0x80 | r.Next(256)), .. Bytes(r, 255)]))),
         // A point that is not on the curve.
         ("ECDSA point off the curve", r => "ecdsa-sha2-nistp256 " + Convert.ToBase64String(Blob("ecdsa-sha2-nistp256", "nistp256", (byte[])[4, .. Bytes(r, 64)]))),
+    ];
+
+    /// <summary>
+    /// Keys GitLab accepts by default and OpenSSH refuses: accepted at ingest on purpose (a secondary lets in whoever the
+    /// primary lets in; sshd then skips the line), so the oracle does not ask ssh-keygen about them.
+    /// </summary>
+    public static readonly (string Name, Func<Random, string> Key)[] KeysGitLabAcceptsOpenSshRefuses =
+    [
+        // A modulus under OpenSSH's 1024-bit minimum (SSH_RSA_MINIMUM_MODULUS_SIZE); GitLab's rsa_key_restriction is 0 by default.
+        ("1016-bit RSA", r => "ssh-rsa " + Convert.ToBase64String(Blob("ssh-rsa", new byte[] { 1, 0, 1 }, (byte[])[0, .. Bytes(r, 127)]))),
     ];
 
     private static IEnumerable<(JsonNode Parent, string? Name, int Index)> Slots(JsonNode node)

@@ -384,11 +384,24 @@ public sealed class SystemHookValidatorTests
     [TestMethod]
     public void ARepositoryUpdateOfAWikiRepositoryIsTheProjectsWiki()
     {
-        var payload = Parse(RepositoryUpdatePayload.Replace("\"path_with_namespace\": \"jsmith/example\"", "\"path_with_namespace\": \"jsmith/example.wiki\"", StringComparison.Ordinal));
+        // The wiki's hook attributes (ProjectWiki#hook_attrs) in place of a project's: no id, no name.
+        var payload = Parse(RepositoryUpdatePayload);
+        payload.Project = new HookProject { PathWithNamespace = "jsmith/example.wiki", DefaultBranch = "master" };
         Assert.IsTrue(_validator.Validate(payload).IsValid);
         var evt = (RepositoryChanged)HookKinds.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
         Assert.AreEqual(RepositoryKind.Wiki, evt.Kind);
         Assert.AreEqual("jsmith/example", evt.PathWithNamespace);
+    }
+
+    [TestMethod]
+    public void AProjectWhosePathEndsInWikiIsThatProject()
+    {
+        // GitLab lets a project be called 'example.wiki' when its namespace has no 'example'; its hooks carry a full project.
+        var payload = Parse(RepositoryUpdatePayload.Replace("\"path_with_namespace\": \"jsmith/example\"", "\"path_with_namespace\": \"jsmith/example.wiki\"", StringComparison.Ordinal));
+        Assert.IsTrue(_validator.Validate(payload).IsValid);
+        var evt = (RepositoryChanged)HookKinds.Map(payload, Guid.NewGuid(), DateTimeOffset.UtcNow);
+        Assert.AreEqual(RepositoryKind.Project, evt.Kind);
+        Assert.AreEqual("jsmith/example.wiki", evt.PathWithNamespace);
     }
 
     [TestMethod]

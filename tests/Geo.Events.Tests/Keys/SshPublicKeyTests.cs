@@ -10,6 +10,7 @@ public sealed class SshPublicKeyTests
 {
     public const string Ed25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAZeD+GmfQ9mCiWKWQ5r3hI52QskNgxdUHcZdM5kDQk+ user@host";
     public const string Rsa = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC+2Q6K7Rfx02+XCdRZb90AA0A0w77Vv84vxqX402RNsiFQJxPf9KtewcH3kZYyna1ibgouNfRKf6XmMGyk2C5ZtK4Cb3mQK5RPu26AKhSDQTqpdq7Y619eTTjsdHUnO8oreMV3DQ9/JLQGjZsa3hMx+i8yBCAOIa2vGWgDjtp4lj5p3pJ70w3kSF076TzmS2a+uiHNljq6vgA/FTnByiHMwpbM++GtYN2TCkXPO7Q5586Oldke/r8RnsrLsxbje3ElEL5pAKrV2cQYwttDXzgMOvs7e8lvL9CedDI++2JfPQBaS6PEMbgodu34QNKUxkcnBr4ZXicU0beGG8XeNwlf user@host";
+    public const string Dsa = "ssh-dss AAAAB3NzaC1kc3MAAACBAIpe1DTiMwNBxFR9FSOck+GkzcWPzRRgBntxju0HXuAkar/RPfmnzNXyL4223u8JW6QE8hbyPUbUws2Og1ERXP84xWbcDM55sWFB5+yj3ni8ICo8dMYKn7xvn7xWHmf9ppe4ZiA7pEp7/UG/ZtBgTV3oOhhyLGRDqzcxztfX6hYVAAAAFQCeIPuCJPW4Nslf4mwvPXjQIOKebQAAAIBtwcMeRBOTSL9oPykmeYmhvTmOM9I6DX2BMrZ+1Q1p285BP95p5pLrdYlgxZDKtyaZZSRRN1zXgIvnLOjBFLLvLc/HXpNV7KXqXL9m4vXeRErNWAp+RU+dogpWqxHLk2Q2vzj7lcMZ2KjwFFtA90NXyiU8UH1xyTW9udYJgPIaBAAAAIAgT8/IsOnmJmLMdlNwF2ouQgkKwbcxlFmMglFvZkY7YOH6Rmg0OiN5YPRfbhyVHXvJ2vzCohkQSj4XBXOT0kOZjIUoWWQtJz263tV3a09a7Re5e1AB2Iti5pb/gb9vNnDK5f/wYZp2scHxUn2jnBYO6AKeSdZjDgdqNmYhMO9M1Q== user@host";
     public const string Ecdsa256 = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBGFcgeVnapqwKCFno21GrrksMfJyFzxqdS7/jRNXV1i36GcibocD/pU4xfk3Vj39RXxb3rnkHtbG9irbtEnJi7w= user@host";
     public const string Ecdsa384 = "ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQAAAAIbmlzdHAzODQAAABhBCJnZ7fe5P06IumdrDkG8qeq8YJqI/US3BY7ph0rh+hWJhOYF2rQlXBMOZ5b6fUU42R3toCfag1zwUQiIpZp6NuNBmVBFM8LNwmVsQzkNm3prFxQXCbJr9Sojw6P0tkX5Q== user@host";
     public const string Ecdsa521 = "ecdsa-sha2-nistp521 AAAAE2VjZHNhLXNoYTItbmlzdHA1MjEAAAAIbmlzdHA1MjEAAACFBAHD3TmFq9j/on95K2Ff3R/TjfQrKN8P0oT8ZF19o0jgtXF3OmecwrpVHQFB5NBo87jWznn8pQxtxRQSB1Tzl/qtCQF8RWwh4bQ6C+ie7cDyBemdpsvsUQbsos1pNX2Lri6e8fcIgJqS699YZ46bKk5xoQ5HP0shDRd+h+7pkgTi/Pk9ng== user@host";
@@ -17,6 +18,7 @@ public sealed class SshPublicKeyTests
     [TestMethod]
     [DataRow(Ed25519, "SHA256:IixCxH7Gtu5QCWuJsVhr72RU2S79tvH1LThqAlA3BEM")]
     [DataRow(Rsa, "SHA256:OwRDvAvZCOSZm8Oqi6PeWy9X6RaIyCsfpjR/aj8c3kg")]
+    [DataRow(Dsa, "SHA256:F/WXuNBSkiHQh46yZsA6azWX58EvN38oSUSZ1Glm4Jw")] // GitLab's dsa_key_restriction allows DSA by default
     [DataRow(Ecdsa256, "SHA256:l7pmGyqLb0a40k9Uk7mUNNlZKT6YONjTods9gIrvTUc")]
     [DataRow(Ecdsa384, "SHA256:oLzBTThj8bjTNEkBEiF870CD/PSduvgtH4Yse/dBKKI")]
     [DataRow(Ecdsa521, "SHA256:3Z2xlfqDrFBcQXPQBLlskAC8538M2ZseSMswszPOZOk")]
@@ -27,6 +29,22 @@ public sealed class SshPublicKeyTests
         Assert.AreEqual(text.Split(' ')[1], key.Base64);
         Assert.AreEqual(fingerprint, key.Fingerprint);
         Assert.AreEqual(string.Join(' ', text.Split(' ')[..2]), key.ToString(), "the comment is dropped");
+    }
+
+    [TestMethod]
+    public void AnRsaKeyUnder1024BitsIsAcceptedAsGitLabAcceptsIt()
+    {
+        // GitLab's rsa_key_restriction defaults to no restriction; OpenSSH's ssh-keygen refuses to make one, so it is built here.
+        var modulus = new byte[97];
+        new Random(7).NextBytes(modulus);
+        modulus[0] = 0;
+        modulus[1] |= 0x80; // 768 bits, positive
+        var text = "ssh-rsa " + Convert.ToBase64String(Blob(Encoding.ASCII.GetBytes("ssh-rsa"), [1, 0, 1], modulus));
+        Assert.IsTrue(SshPublicKey.TryParse(text, out var key, out var problem), problem);
+        Assert.AreEqual("ssh-rsa", key.Type);
+
+        modulus[1] = 0x80; // the same bits with the sign bit set in the first byte: negative, still refused
+        Assert.IsFalse(SshPublicKey.TryParse("ssh-rsa " + Convert.ToBase64String(Blob(Encoding.ASCII.GetBytes("ssh-rsa"), [1, 0, 1], modulus[1..])), out _, out _));
     }
 
     [TestMethod]
@@ -55,7 +73,8 @@ public sealed class SshPublicKeyTests
     [DataRow("environment=\"LD_PRELOAD=/x\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAZeD+GmfQ9mCiWKWQ5r3hI52QskNgxdUHcZdM5kDQk+", "options")]
     [DataRow("no-pty,permitopen=\"*:*\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAZeD+GmfQ9mCiWKWQ5r3hI52QskNgxdUHcZdM5kDQk+", "options")]
     [DataRow("ssh-ed25519 \"AAAAC3NzaC1lZDI1NTE5AAAAIAZeD+GmfQ9mCiWKWQ5r3hI52QskNgxdUHcZdM5kDQk+", "base64")]
-    [DataRow("ssh-dss AAAAB3NzaC1kc3MAAACBAP", "not a supported key type")]
+    [DataRow("ssh-dss AAAAB3NzaC1kc3MAAACBAP", "not valid base64")]
+    [DataRow("ssh-dss AAAAB3NzaC1kc3MAAAABAQ==", "truncated or malformed")]
     [DataRow("ssh-ed25519", "no base64 body")]
     [DataRow("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAZeD+GmfQ9mCiWKWQ5r3hI52QskNgxd", "truncated")]
     [DataRow("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAZeD+GmfQ9mCiWKWQ5r3hI52QskNgxdUHcZdM5kDQk", "base64")]

@@ -47,6 +47,10 @@ public sealed class EventKindsTests
     }
 
     [TestMethod]
+    public void TheFuzzGeneratesEveryReplicatedKind() =>
+        CollectionAssert.AreEquivalent(HookKinds.Replicated.Keys.ToList(), Fuzz.HookPayloads.Kinds.ToList());
+
+    [TestMethod]
     public void EveryKindIsEitherReplicatedOrIgnoredNeverBoth()
     {
         var both = HookKinds.Replicated.Keys.Intersect(HookKinds.Ignored).ToList();

@@ -9,6 +9,11 @@ public sealed class ProjectPathTests
     [DataRow("group/project")]
     [DataRow("group/sub.group/my-project_2")]
     [DataRow("_under/score")]
+    [DataRow("group/.hidden")] // GitLab's PATH_REGEX_STR lets a path start with '.' (legacy paths)
+    [DataRow(".dotted-group/project")]
+    [DataRow("group/...")]
+    [DataRow("group/project.")]
+    [DataRow("docs/handbook.wiki")] // a project, when its namespace has no 'handbook' (HasWiki#check_wiki_path_conflict)
     public void GitLabStylePathsAreAccepted(string path) => Assert.IsNull(ProjectPath.Problem(path));
 
     [TestMethod]
@@ -21,7 +26,9 @@ public sealed class ProjectPathTests
     [DataRow("group/project/", "empty segment")]
     [DataRow("group\\project", "namespace/project")]
     [DataRow("group/sub\\project", "segment")]
-    [DataRow("group/.hidden", "segment '.hidden'")]
+    [DataRow("group/.", "segment '.'")]
+    [DataRow("./project", "segment '.'")]
+    [DataRow(".tmp/project", "stages mirrors")]
     [DataRow("group/-dash", "segment '-dash'")]
     [DataRow("group/pro\u0000ject", "segment")]
     [DataRow("group/proj\u0435ct", "segment")]
@@ -42,7 +49,17 @@ public sealed class ProjectPathTests
     {
         StringAssert.Contains(ProjectPath.Problem("g/" + new string('a', 256)), "longer than 255");
         StringAssert.Contains(ProjectPath.Problem(string.Join('/', Enumerable.Repeat("abcdefgh", 200))), "longer than 1024");
-        StringAssert.Contains(ProjectPath.Problem(string.Join('/', Enumerable.Repeat("a", 22))), "more than 21 segments");
+        StringAssert.Contains(ProjectPath.Problem(string.Join('/', Enumerable.Repeat("a", 23))), "more than 22 segments");
+        StringAssert.Contains(ProjectPath.NamespaceProblem(string.Join('/', Enumerable.Repeat("a", 22))), "more than 21 segments");
+    }
+
+    [TestMethod]
+    public void TheDeepestNestingGitLabAllowsIsAccepted()
+    {
+        // 20 ancestor groups (Namespace::NUMBER_OF_ANCESTORS_ALLOWED), the group itself, and the project: 22 segments.
+        var group = string.Join('/', Enumerable.Range(1, 21).Select(i => $"level{i}"));
+        Assert.IsNull(ProjectPath.NamespaceProblem(group));
+        Assert.IsNull(ProjectPath.Problem(group + "/project"));
     }
 
     [TestMethod]

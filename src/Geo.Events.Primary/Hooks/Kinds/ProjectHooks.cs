@@ -5,7 +5,7 @@ using Geo.Events.Core.Paths;
 namespace Geo.Events.Primary.Hooks.Kinds;
 
 /// <summary>
-/// <c>project_create</c>, <c>project_destroy</c>, <c>project_rename</c>, <c>project_transfer</c>: the project's id
+/// <c>project_create</c>, <c>project_update</c>, <c>project_destroy</c>, <c>project_rename</c>, <c>project_transfer</c>: the project's id
 /// and path at the top level of the payload.
 /// </summary>
 internal static class ProjectHooks
@@ -26,8 +26,11 @@ internal static class ProjectHooks
             .WithMessage(p => $"'old_path_with_namespace' {ProjectPath.Problem(p.OldPathWithNamespace)}");
     }
 
-    /// <summary>A new project is a repository to sync: it may already have refs (an import, a fork).</summary>
-    public static IGeoEvent MapCreate(SystemHookPayload payload, EventStamp stamp) => new RepositoryChanged
+    /// <summary>
+    /// project_create and project_update are a repository to sync: a new project may already have refs (an import, a
+    /// fork); an updated one may have a new default branch, which the sync's fetch brings along with HEAD.
+    /// </summary>
+    public static IGeoEvent MapSync(SystemHookPayload payload, EventStamp stamp) => new RepositoryChanged
     {
         EventId = stamp.EventId,
         Sequence = 0,

@@ -23,7 +23,6 @@ internal static class RepositoryHooks
     {
         ProjectRules(v);
         v.RuleFor(p => p.Changes).NotNull().WithMessage("'changes' is required for repository_update");
-        v.RuleFor(p => p.Changes!.Count).LessThanOrEqualTo(10_000).When(p => p.Changes is not null);
         // ChildRules skips a null item: it needs a rule of its own, or the mapping would meet it.
         v.RuleForEach(p => p.Changes).NotNull().WithMessage("'changes[]' must be objects with ref, before and after");
         v.RuleForEach(p => p.Changes).ChildRules(change =>
@@ -34,15 +33,33 @@ internal static class RepositoryHooks
         });
     }
 
-    /// <summary>A push to a wiki repository names the wiki (<c>group/project.wiki</c>): it is the project's wiki, not a project.</summary>
+    /// <summary>
+    /// The most ref changes an event keeps. A bigger push (GitLab sends up to 25 MiB of them) is still replicated: it is
+    /// recorded as a sync of the whole repository without its list, which every sync is anyway (the mirror converges
+    /// to the primary's current refs; the list only says what triggered it).
+    /// </summary>
+    public const int MaxKeptChanges = 10_000;
+
+    /// <summary>
+    /// A payload about a wiki repository. Current GitLab sends no system hook for a push to a wiki (PostReceive's
+    /// process_wiki_changes calls no hook), while a project may really be called <c>handbook.wiki</c> (GitLab only forbids
+    /// it beside a project or group <c>handbook</c>: HasWiki#check_wiki_path_conflict). So a path ending in <c>.wiki</c> is
+    /// the wiki only when the <c>project</c> object has the shape of a wiki's hook attributes (ProjectWiki#hook_attrs:
+    /// urls, path and default branch, but no id and no name), as older GitLab versions and scripts send it; a full
+    /// project object is the project at that path.
+    /// </summary>
+    public static bool IsWiki(SystemHookPayload payload) =>
+        payload.Project is { Id: null, Name: null, PathWithNamespace: { } path } && path.EndsWith(SystemHookPayload.WikiSuffix, StringComparison.Ordinal);
+
     public static IGeoEvent Map(SystemHookPayload payload, EventStamp stamp)
     {
-        IReadOnlyList<RefChange> changes = payload.Kind == HookKinds.RepositoryUpdate
-            ? payload.Changes!.Select(c => new RefChange(c.Ref!, c.Before!, c.After!)).ToList()
-            : [new RefChange(payload.Ref!, payload.Before!, payload.After!)];
+        var whole = payload.Kind == HookKinds.RepositoryUpdate && payload.Changes!.Count > MaxKeptChanges;
+        IReadOnlyList<RefChange> changes = payload.Kind != HookKinds.RepositoryUpdate
+            ? [new RefChange(payload.Ref!, payload.Before!, payload.After!)]
+            : whole ? [] : payload.Changes!.Select(c => new RefChange(c.Ref!, c.Before!, c.After!)).ToList();
 
         var path = payload.Project!.PathWithNamespace!;
-        var wiki = path.EndsWith(SystemHookPayload.WikiSuffix, StringComparison.Ordinal);
+        var wiki = IsWiki(payload);
         return new RepositoryChanged
         {
             EventId = stamp.EventId,
@@ -53,6 +70,7 @@ internal static class RepositoryHooks
             Kind = wiki ? RepositoryKind.Wiki : RepositoryKind.Project,
             Trigger = payload.Kind!,
             Changes = changes,
+            WholeRepository = whole,
         };
     }
 
