@@ -10,6 +10,12 @@ foreach (var command in SecondaryCommands.Build().Concat(ReconcileCommands.Build
     root.Subcommands.Add(command);
 }
 
+// A pipe or a file has no width: Spectre would cut every table to 80 columns (headers like "secon…").
+if (Console.IsOutputRedirected)
+{
+    Spectre.Console.AnsiConsole.Profile.Width = 4096;
+}
+
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {
