@@ -5,6 +5,7 @@ using Geo.Events.Admin.Secondaries;
 
 var root = new RootCommand("geo-admin: operate a Geo.Events deployment (settings: appsettings.json beside the binary, then GEO_ variables)");
 root.Subcommands.Add(DlqCommands.Build());
+root.Subcommands.Add(WaitCommand.Build());
 foreach (var command in SecondaryCommands.Build().Concat(ReconcileCommands.Build()))
 {
     root.Subcommands.Add(command);
