@@ -32,8 +32,14 @@ public static class MirrorEndpoints
         var entry = await registry.FindAsync(id, RepositoryKind.Project, cancellationToken);
         var answer = new MirrorFreshness
         {
-            ProjectId = id, Path = entry?.PathWithNamespace, State = entry?.State ?? "unknown", UpToDate = false, Detail = "",
-            Ref = @ref, WantedSha = sha, EventsPending = entry is not null && entry.MaxSeenSequence > entry.LastSyncedSequence,
+            ProjectId = id,
+            Path = entry?.PathWithNamespace,
+            State = entry?.State ?? "unknown",
+            UpToDate = false,
+            Detail = "",
+            Ref = @ref,
+            WantedSha = sha,
+            EventsPending = entry is not null && entry.MaxSeenSequence > entry.LastSyncedSequence,
             LastError = entry?.State == ProjectState.Failed ? await registry.LastErrorAsync(id, cancellationToken) : null,
         };
         if (entry is null)
@@ -75,7 +81,10 @@ public static class MirrorEndpoints
             var same = actual == wanted;
             return Results.Ok(answer with
             {
-                UpToDate = same, WantedSha = wanted, MirrorSha = actual, DifferingRefs = same ? 0 : 1,
+                UpToDate = same,
+                WantedSha = wanted,
+                MirrorSha = actual,
+                DifferingRefs = same ? 0 : 1,
                 Detail = same ? "" : $"{@ref} is at {Short(actual)} on this mirror, wanted {Short(wanted)}",
             });
         }
@@ -85,7 +94,8 @@ public static class MirrorEndpoints
             .Count(name => current.GetValueOrDefault(name) != mirrorRefs.GetValueOrDefault(name));
         return Results.Ok(answer with
         {
-            UpToDate = differing == 0, DifferingRefs = differing,
+            UpToDate = differing == 0,
+            DifferingRefs = differing,
             Detail = differing == 0 ? "" : $"{differing} of the primary's {current.Count} refs differ on this mirror",
         });
     }
