@@ -20,4 +20,7 @@ public static class ExitCodes
 
     /// <summary>geo-admin status: at least one secondary is not "ok" (behind, stale, failing, broken or unknown).</summary>
     public const int Unhealthy = 5;
+
+    /// <summary>geo-admin wait: the secondary did not have the commit before --timeout.</summary>
+    public const int TimedOut = 6;
 }

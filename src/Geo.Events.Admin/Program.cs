@@ -5,9 +5,16 @@ using Geo.Events.Admin.Secondaries;
 
 var root = new RootCommand("geo-admin: operate a Geo.Events deployment (settings: appsettings.json beside the binary, then GEO_ variables)");
 root.Subcommands.Add(DlqCommands.Build());
+root.Subcommands.Add(WaitCommand.Build());
 foreach (var command in SecondaryCommands.Build().Concat(ReconcileCommands.Build()))
 {
     root.Subcommands.Add(command);
+}
+
+// A pipe or a file has no width: Spectre would cut every table to 80 columns (headers like "secon…").
+if (Console.IsOutputRedirected)
+{
+    Spectre.Console.AnsiConsole.Profile.Width = 4096;
 }
 
 var parse = root.Parse(args);

@@ -69,6 +69,7 @@ public static class PrimaryServices
 
         var eventLog = app.Services.GetRequiredService<EventLog>();
         var deadLetters = app.Services.GetRequiredService<DeadLetterStore>();
+        var secondaries = app.Services.GetRequiredService<SecondaryStore>();
         Prometheus.Metrics.DefaultRegistry.AddBeforeCollectCallback(async cancellationToken =>
         {
             var (backlog, oldest) = await eventLog.BacklogAsync(cancellationToken);
@@ -77,6 +78,12 @@ public static class PrimaryServices
             foreach (var (secondary, state, count) in await deadLetters.CountsAsync(cancellationToken))
             {
                 GeoMetrics.DeadLetters.WithLabels(secondary, state).Set(count);
+            }
+
+            foreach (var lag in await secondaries.LagAsync(null, cancellationToken))
+            {
+                GeoMetrics.SecondaryUnapplied.WithLabels(lag.Name).Set(lag.Unapplied);
+                GeoMetrics.SecondaryOldestUnappliedAge.WithLabels(lag.Name).Set(lag.OldestUnappliedSeconds ?? 0);
             }
         });
     }

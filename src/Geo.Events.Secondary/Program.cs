@@ -3,6 +3,7 @@ using Geo.Events.Core.Observability;
 using Geo.Events.Secondary;
 using Geo.Events.Secondary.Keys;
 using Geo.Events.Secondary.Registration;
+using Geo.Events.Secondary.Repositories;
 
 if (args is [AuthorizedKeysCommand.Verb, ..])
 {
@@ -30,6 +31,7 @@ app.PrepareMirrors();      // libgit2 timeouts; no temp left by a killed clone
 await app.MigrateAsync();
 app.MapGeoHealthAndMetrics(services => // /health/live, /health/ready, /metrics
     services.GetRequiredService<PrimaryRegistration>().Problem is { } problem ? [$"geo-primary: {problem}"] : []);
+app.MapMirrorEndpoints();   // GET /api/v1/mirrors/{id}: is a commit on this site yet (geo-admin wait)
 app.CollectRegistryMetrics();
 await app.RunAsync();
 return 0;

@@ -23,6 +23,7 @@ public static class SecondaryServices
         builder.Services.AddSingleton<Locking.AdvisoryLock>();
         builder.Services.AddSingleton<RepositoryLock>();
         builder.Services.AddSingleton<Files.FileLock>();
+        builder.Services.AddSingleton<AppliedEvents>();
         return builder;
     }
 

@@ -46,4 +46,10 @@ public sealed record StatusAnswer
 {
     /// <summary>The requests geo-admin left for this secondary that no report has shown finished yet.</summary>
     public required IReadOnlyList<SecondaryRequest> Requests { get; init; }
+
+    /// <summary>
+    /// The secondary's low watermark as geo-primary computed it from this report: every event up to this sequence
+    /// that was routed to the secondary is finished with. The secondary forgets the sequences it recorded up to it.
+    /// </summary>
+    public long? AppliedThrough { get; init; }
 }

@@ -37,6 +37,25 @@ public sealed record SecondaryStatus
 
     /// <summary>The secondary's most recent reconcile runs, newest first.</summary>
     public IReadOnlyList<ReconcileRunStatus>? Runs { get; init; }
+
+    /// <summary>
+    /// Event sequences this secondary has finished with (applied, covered by a sync, filtered out by selective sync,
+    /// or dead-lettered) above the watermark geo-primary last answered (<see cref="StatusAnswer.AppliedThrough"/>),
+    /// lowest first, at most <see cref="MaxAppliedRanges"/> ranges. geo-primary advances the secondary's watermark
+    /// over them and computes the age of its oldest unapplied event from its own event log.
+    /// </summary>
+    public IReadOnlyList<SequenceRange>? Applied { get; init; }
+
+    /// <summary>The most ranges a report carries in <see cref="Applied"/> (the rest wait for the next report).</summary>
+    public const int MaxAppliedRanges = 500;
+}
+
+/// <summary>The event sequences <see cref="From"/> to <see cref="To"/>, both included.</summary>
+public sealed record SequenceRange
+{
+    public long From { get; init; }
+
+    public long To { get; init; }
 }
 
 /// <summary>

@@ -157,7 +157,7 @@ public static class ReconcileCommands
         new SecondaryStore(context.DataSource).NamesAsync(ct);
 
     /// <summary>An id as given, or the project whose latest event names this path.</summary>
-    private static async Task<long> ResolveProjectAsync(AdminContext context, string project, CancellationToken ct)
+    internal static async Task<long> ResolveProjectAsync(AdminContext context, string project, CancellationToken ct)
     {
         if (long.TryParse(project, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0)
         {

@@ -17,9 +17,16 @@ public static class SecondaryCommands
 
     private static readonly Option<string> Output = new("--output", "-o") { Description = "table (default) or json", DefaultValueFactory = _ => "table" };
 
+    /// <param name="OldestPendingSeconds">
+    /// Age of the oldest event routed to the secondary and not yet applied or covered, computed by geo-primary's
+    /// event log against the secondary's low watermark (<see cref="AppliedThrough"/>), not taken from the
+    /// secondary's report: it grows while the secondary is stopped and counts what waits in its queue.
+    /// </param>
+    /// <param name="Unapplied">How many such events there are.</param>
     public sealed record Health(
         string Name, string Verdict, string Reason, double? HeartbeatAgeSeconds, long? Queued, double? OldestPendingSeconds,
-        long Synced, long Pending, long Failed, long Destroyed, long DeadLetters, long? LastSyncedSequence, long PrimarySequence);
+        long Synced, long Pending, long Failed, long Destroyed, long DeadLetters, long? LastSyncedSequence, long PrimarySequence,
+        long Unapplied, long AppliedThrough);
 
     public static IEnumerable<Command> Build()
     {
@@ -147,15 +154,17 @@ public static class SecondaryCommands
         var letters = (await new DeadLetterStore(context.DataSource).CountsAsync(ct))
             .Where(r => r.State == DeadLetterState.Failed).ToDictionary(r => r.Secondary, r => r.Count);
 
-        var health = rows.Select(r => Assess(r, queued[r.Name], letters.GetValueOrDefault(r.Name), primarySequence, maxLag, stale)).ToList();
+        var lags = (await new SecondaryStore(context.DataSource).LagAsync(null, ct)).ToDictionary(l => l.Name);
+
+        var health = rows.Select(r => Assess(r, lags.GetValueOrDefault(r.Name), queued[r.Name], letters.GetValueOrDefault(r.Name), primarySequence, maxLag, stale)).ToList();
         Cli.Print(output, health, table =>
         {
-            table.AddColumns("secondary", "verdict", "heartbeat", "queued", "oldest unapplied", "synced", "pending", "failed", "dead letters", "why");
+            table.AddColumns("secondary", "verdict", "heartbeat", "queued", "unapplied", "oldest unapplied", "synced", "pending", "failed", "dead letters", "why");
             foreach (var h in health)
             {
                 var color = h.Verdict == "ok" ? "green" : "red";
                 table.AddRow(h.Name, $"[{color}]{h.Verdict}[/]", h.HeartbeatAgeSeconds is { } age ? $"{Age(age)} ago" : "never",
-                    h.Queued?.ToString(CultureInfo.InvariantCulture) ?? "no queue", h.OldestPendingSeconds is { } oldest ? Age(oldest) : "-",
+                    h.Queued?.ToString(CultureInfo.InvariantCulture) ?? "no queue", Count(h.Unapplied), h.OldestPendingSeconds is { } oldest ? Age(oldest) : "-",
                     Count(h.Synced), Count(h.Pending), Count(h.Failed), Count(h.DeadLetters), Markup.Escape(h.Reason));
             }
         }, $"{health.Count} secondaries; primary at event {primarySequence}");
@@ -163,11 +172,12 @@ public static class SecondaryCommands
     }
 
     /// <summary>Never "ok" while the backlog is old, the secondary is silent, or something failed.</summary>
-    public static Health Assess(SecondaryStore.Row row, long? queued, long deadLetters, long primarySequence, TimeSpan maxLag, TimeSpan stale)
+    public static Health Assess(SecondaryStore.Row row, SecondaryStore.Lag? lag, long? queued, long deadLetters, long primarySequence, TimeSpan maxLag, TimeSpan stale)
     {
         var status = SecondaryStore.ReadStatus(row.Status);
         var projects = status?.Projects;
-        double? oldest = status?.OldestPending?.TotalSeconds;
+        // geo-primary's count, never the secondary's own registry: that knows nothing of what waits in its queue.
+        var oldest = lag?.OldestUnappliedSeconds;
         var failed = projects?.Failed ?? 0;
 
         var (verdict, reason) = true switch
@@ -175,12 +185,13 @@ public static class SecondaryCommands
             _ when queued is null => ("broken", "its queue does not exist: events are not being kept for it"),
             _ when row.HeartbeatAgeSeconds is null => ("unknown", "it has never reported its status"),
             _ when row.HeartbeatAgeSeconds > stale.TotalSeconds => ("stale", $"silent for {Age(row.HeartbeatAgeSeconds.Value)}; its figures may be old"),
-            _ when oldest > maxLag.TotalSeconds => ("behind", $"its oldest unapplied event is {Age(oldest!.Value)} old (limit {Age(maxLag.TotalSeconds)})"),
+            _ when oldest > maxLag.TotalSeconds => ("behind", $"{lag!.Unapplied} events wait for it, the oldest {Age(oldest!.Value)} old (limit {Age(maxLag.TotalSeconds)})"),
             _ when failed > 0 || deadLetters > 0 => ("failing", $"{failed} projects failed, {deadLetters} dead letters"),
             _ => ("ok", ""),
         };
         return new Health(row.Name, verdict, reason, row.HeartbeatAgeSeconds, queued, oldest,
-            projects?.Synced ?? 0, projects?.Pending ?? 0, failed, projects?.Destroyed ?? 0, deadLetters, status?.LastSyncedSequence, primarySequence);
+            projects?.Synced ?? 0, projects?.Pending ?? 0, failed, projects?.Destroyed ?? 0, deadLetters, status?.LastSyncedSequence, primarySequence,
+            lag?.Unapplied ?? 0, lag?.AppliedThrough ?? 0);
     }
 
     /// <summary>Messages waiting in each secondary's queue (null: the queue does not exist), straight from the broker.</summary>

@@ -45,6 +45,13 @@ public static class GeoMetrics
     public static readonly Counter RepositoryChangesCovered = Metrics.CreateCounter(
         "geo_repository_scan_covered_total", "Changes the detector saw that hooks had already announced.");
 
+    public static readonly Gauge SecondaryUnapplied = Metrics.CreateGauge(
+        "geo_secondary_unapplied_events", "Events routed to a secondary that it has not reported finished with, counted by geo-primary.", "secondary");
+
+    public static readonly Gauge SecondaryOldestUnappliedAge = Metrics.CreateGauge(
+        "geo_secondary_oldest_unapplied_age_seconds",
+        "Age of the oldest event routed to a secondary and not yet applied or covered, computed by geo-primary from its event log (0 when none).", "secondary");
+
     // geo-secondary
     public static readonly Counter EventsApplied = Metrics.CreateCounter(
         "geo_events_applied_total", "Events a secondary handled, by type and outcome (applied, coalesced, unchanged, failed).", "type", "outcome");

@@ -48,7 +48,8 @@ public sealed class SecondaryStore(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var inserted = await connection.ExecuteAsync(new CommandDefinition(
             """
-            INSERT INTO secondaries (name, url, namespaces, token_sha256) VALUES (@name, @url, @namespaces, @hash)
+            INSERT INTO secondaries (name, url, namespaces, token_sha256, applied_through)
+            VALUES (@name, @url, @namespaces, @hash, (SELECT coalesce(max(id), 0) FROM event_log))
             ON CONFLICT (name) DO NOTHING
             """,
             new { name, url, namespaces, hash }, cancellationToken: cancellationToken));
@@ -83,7 +84,7 @@ public sealed class SecondaryStore(NpgsqlDataSource dataSource)
     /// closes the requests whose runs <paramref name="status"/> shows finished, and returns the ones still open:
     /// the secondary starts those it has not started yet.
     /// </summary>
-    public async Task<IReadOnlyList<SecondaryRequest>> ReportAsync(string name, string statusJson, SecondaryStatus status, CancellationToken cancellationToken)
+    public async Task<StatusAnswer> ReportAsync(string name, string statusJson, SecondaryStatus status, CancellationToken cancellationToken)
     {
         var finished = (status.Runs ?? []).Where(r => r.State == ReconcileRunState.Finished && r.RequestId is not null).ToList();
         var finishedIds = finished.Select(r => r.RequestId!.Value).ToArray();
@@ -93,6 +94,18 @@ public sealed class SecondaryStore(NpgsqlDataSource dataSource)
         await connection.ExecuteAsync(new CommandDefinition(
             "UPDATE secondaries SET status = @statusJson::jsonb, last_heartbeat_at = now() WHERE name = @name",
             new { name, statusJson }, transaction, cancellationToken: cancellationToken));
+        var applied = (status.Applied ?? []).Take(SecondaryStatus.MaxAppliedRanges).Where(r => r.From <= r.To).ToList();
+        var appliedThrough = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+            $"""
+            UPDATE secondaries s SET applied_through = greatest(s.applied_through, coalesce(
+                       (SELECT min(e.id) - 1 FROM event_log e WHERE e.id > s.applied_through AND NOT ({Applied("@from", "@to")})),
+                       (SELECT max(e.id) FROM event_log e WHERE e.id > s.applied_through),
+                       s.applied_through))
+             WHERE s.name = @name
+            RETURNING s.applied_through
+            """,
+            new { name, from = applied.Select(r => r.From).ToArray(), to = applied.Select(r => r.To).ToArray() },
+            transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(
             """
             UPDATE secondary_requests r SET finished_at = now(), outcome = run.outcome::jsonb
@@ -104,7 +117,49 @@ public sealed class SecondaryStore(NpgsqlDataSource dataSource)
             "SELECT id AS Id, kind AS Kind, project_id AS ProjectId FROM secondary_requests WHERE secondary = @name AND finished_at IS NULL ORDER BY id",
             new { name }, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
-        return open.AsList();
+        return new StatusAnswer { Requests = open.AsList(), AppliedThrough = appliedThrough };
+    }
+
+    /// <summary>
+    /// SQL: event <c>e</c> is in one of the ranges given as two arrays of bounds. geo-primary's event ids have gaps (a
+    /// repeated delivery or a rolled-back insert uses one up), so the watermark moves over event_log's rows, not over
+    /// numbers.
+    /// </summary>
+    private static string Applied(string from, string to) =>
+        $"EXISTS (SELECT 1 FROM unnest({from}::bigint[], {to}::bigint[]) AS r (lo, hi) WHERE e.id BETWEEN r.lo AND r.hi)";
+
+    /// <summary>
+    /// What still waits for one secondary, computed by geo-primary from its own event log, so that it counts what sits
+    /// in the secondary's queue, its delay queues or the outbox, whether the secondary runs or not.
+    /// </summary>
+    /// <param name="AppliedThrough">The secondary's low watermark.</param>
+    /// <param name="Unapplied">Events after the watermark not reported finished (up to <see cref="MaxCounted"/>).</param>
+    /// <param name="OldestUnappliedSequence">The oldest of them; null when none waits.</param>
+    /// <param name="OldestUnappliedSeconds">Its age now; null when none waits.</param>
+    public sealed record Lag(string Name, long AppliedThrough, long Unapplied, long? OldestUnappliedSequence, double? OldestUnappliedSeconds);
+
+    /// <summary>Unapplied events are counted up to this many (a long outage must not make every status call slow).</summary>
+    public const int MaxCounted = 1_000_000;
+
+    /// <summary>Every registered secondary's <see cref="Lag"/>, or the one named <paramref name="name"/>.</summary>
+    public async Task<IReadOnlyList<Lag>> LagAsync(string? name, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<Lag>(new CommandDefinition(
+            $"""
+            SELECT s.name AS Name, s.applied_through AS AppliedThrough, w.unapplied AS Unapplied, w.oldest AS OldestUnappliedSequence,
+                   extract(epoch FROM now() - w.oldest_at)::float8 AS OldestUnappliedSeconds
+              FROM secondaries s,
+                   LATERAL (SELECT array_agg((r->>'from')::bigint) AS lo, array_agg((r->>'to')::bigint) AS hi
+                              FROM jsonb_array_elements(CASE WHEN jsonb_typeof(s.status->'applied') = 'array' THEN s.status->'applied' ELSE '[]' END) r) a,
+                   LATERAL (SELECT count(*) AS unapplied, min(u.id) AS oldest, min(u.received_at) AS oldest_at
+                              FROM (SELECT e.id, e.received_at FROM event_log e
+                                     WHERE e.id > s.applied_through AND NOT ({Applied("coalesce(a.lo, '{}')", "coalesce(a.hi, '{}')")})
+                                     ORDER BY e.id LIMIT {MaxCounted}) u) w
+             WHERE @name::text IS NULL OR s.name = @name
+             ORDER BY s.name
+            """,
+            new { name }, cancellationToken: cancellationToken))).AsList();
     }
 
     /// <summary>Every registered secondary, or the one named <paramref name="name"/>.</summary>

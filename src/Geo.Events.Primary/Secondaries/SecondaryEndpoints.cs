@@ -184,8 +184,7 @@ public static class SecondaryEndpoints
         }
 
         // The answer carries the work geo-admin asked of this secondary and it has not finished yet.
-        var requests = await store.ReportAsync(name, json, report, cancellationToken);
-        return Results.Ok(new StatusAnswer { Requests = requests });
+        return Results.Ok(await store.ReportAsync(name, json, report, cancellationToken));
     }
 
     private static Dictionary<string, string[]> Validate(SecondaryRegistration? registration)

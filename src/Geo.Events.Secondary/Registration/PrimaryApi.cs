@@ -32,14 +32,14 @@ public sealed class PrimaryApi(HttpClient http, IOptions<SecondaryOptions> optio
         }, cancellationToken);
 
     /// <summary>Sends a status report; returns the requests geo-admin left for this secondary.</summary>
-    public Task<IReadOnlyList<SecondaryRequest>> ReportAsync(SecondaryStatus status, CancellationToken cancellationToken) =>
+    public Task<StatusAnswer> ReportAsync(SecondaryStatus status, CancellationToken cancellationToken) =>
         WithTimeoutAsync(async ct =>
         {
             using var request = Authorized(HttpMethod.Put, $"api/v1/secondaries/{Name}/status");
             request.Content = JsonContent.Create(status, options: ApiJson.Options);
             using var response = await http.SendAsync(request, ct);
             await EnsureAsync(response, "status report", ct);
-            return (await response.Content.ReadFromJsonAsync<StatusAnswer>(ApiJson.Options, ct))?.Requests ?? [];
+            return await response.Content.ReadFromJsonAsync<StatusAnswer>(ApiJson.Options, ct) ?? new StatusAnswer { Requests = [] };
         }, cancellationToken);
 
     public Task<InventoryPage> InventoryAsync(long after, int limit, CancellationToken cancellationToken) =>

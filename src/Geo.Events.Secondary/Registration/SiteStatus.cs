@@ -12,7 +12,8 @@ public sealed class SiteStatus(
     ProjectRegistry projects,
     KeyRegistry keys,
     Files.FileRegistry files,
-    Verification.ReconcileRuns runs)
+    Verification.ReconcileRuns runs,
+    AppliedEvents applied)
 {
     private const int RecentRuns = 10;
 
@@ -43,6 +44,7 @@ public sealed class SiteStatus(
             Keys = new KeyCounts { Live = keyCounts.Live, Destroyed = keyCounts.Destroyed },
             Files = await files.SummaryAsync(cancellationToken),
             Namespaces = options.Value.Namespaces,
+            Applied = await applied.RangesAsync(cancellationToken),
             Runs = (await runs.RecentAsync(RecentRuns, cancellationToken)).Select(r => new ReconcileRunStatus
             {
                 Id = r.Id,

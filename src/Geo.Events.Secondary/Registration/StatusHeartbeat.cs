@@ -11,6 +11,7 @@ public sealed class StatusHeartbeat(
     IOptions<SecondaryOptions> options,
     PrimaryRegistration registration,
     SiteStatus status,
+    AppliedEvents applied,
     Verification.Reconciler reconciler,
     ILogger<StatusHeartbeat> logger) : BackgroundService
 {
@@ -26,7 +27,13 @@ public sealed class StatusHeartbeat(
         {
             try
             {
-                foreach (var request in await registered.Api.ReportAsync(await status.CollectAsync(stoppingToken), stoppingToken))
+                var answer = await registered.Api.ReportAsync(await status.CollectAsync(stoppingToken), stoppingToken);
+                if (answer.AppliedThrough is { } through)
+                {
+                    await applied.ForgetThroughAsync(through, stoppingToken);
+                }
+
+                foreach (var request in answer.Requests)
                 {
                     await reconciler.RequestAsync(request, stoppingToken);
                 }

@@ -84,6 +84,20 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
             ? remoteUrl.Replace(uri.UserInfo + "@", uri.UserInfo.Split(':')[0] + "@", StringComparison.Ordinal)
             : remoteUrl;
 
+    /// <summary>
+    /// The primary's refs under <c>refs/</c> now (<c>git ls-remote</c>, through the same remote and credentials a
+    /// fetch uses), by name; annotated tags by the tag object, as a mirror stores them.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> PrimaryRefs(string pathWithNamespace)
+    {
+        var remoteUrl = RemoteUrl(pathWithNamespace, RepositoryKind.Project);
+        var credentials = CredentialsProvider(new Refusal());
+        var refs = credentials is null ? Repository.ListRemoteReferences(remoteUrl) : Repository.ListRemoteReferences(remoteUrl, credentials);
+        return refs
+            .Where(r => r.CanonicalName.StartsWith("refs/", StringComparison.Ordinal) && !r.CanonicalName.EndsWith("^{}", StringComparison.Ordinal))
+            .ToDictionary(r => r.CanonicalName, r => r.TargetIdentifier, StringComparer.Ordinal);
+    }
+
     /// <summary>A wiki exists on the primary only once a page was written: ask before cloning.</summary>
     private bool RemoteExists(string remoteUrl, Refusal refusal)
     {

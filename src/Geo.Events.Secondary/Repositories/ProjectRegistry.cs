@@ -78,6 +78,15 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
             new { projectId, kind = (short)kind }, cancellationToken: cancellationToken));
     }
 
+    /// <summary>The project repository's last error, while it is failed; null otherwise.</summary>
+    public async Task<string?> LastErrorAsync(long projectId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+            "SELECT last_error FROM projects WHERE project_id = @projectId AND kind = @kind",
+            new { projectId, kind = (short)RepositoryKind.Project }, cancellationToken: cancellationToken));
+    }
+
     /// <summary>Projects (not destroyed) whose path lies under <paramref name="prefix"/>, a group's full path.</summary>
     public async Task<IReadOnlyList<(long ProjectId, string Path)>> UnderNamespaceAsync(string prefix, CancellationToken cancellationToken)
     {

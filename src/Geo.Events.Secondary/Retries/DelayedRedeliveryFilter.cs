@@ -1,6 +1,7 @@
 using Geo.Events.Core;
 using Geo.Events.Core.Messaging;
 using Geo.Events.Core.Observability;
+using Geo.Events.Secondary.Registration;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -11,12 +12,14 @@ namespace Geo.Events.Secondary.Retries;
 /// sent to the delay queue for its next attempt, with <see cref="AttemptHeader"/> counting attempts, and the
 /// original is acknowledged only after the broker confirmed that send. Past the last delay, or on a
 /// <see cref="PermanentFailureException"/>, the exception goes on to MassTransit, which moves the message
-/// to the error queue with its fault headers.
+/// to the error queue with its fault headers. A message applied, or given up on, is recorded in
+/// <see cref="AppliedEvents"/> before it is acknowledged (a redelivered one is not: it still waits).
 /// </summary>
 public sealed class DelayedRedeliveryFilter<T>(
     DelayQueues delayQueues,
     IOptions<RetryOptions> retry,
     IOptions<SecondaryOptions> secondary,
+    AppliedEvents applied,
     ILogger<DelayedRedeliveryFilter<T>> logger) : IFilter<ConsumeContext<T>>
     where T : class
 {
@@ -28,10 +31,13 @@ public sealed class DelayedRedeliveryFilter<T>(
         try
         {
             await next.Send(context);
+            await RecordAsync(context);
         }
         catch (Exception e) when (e is not OperationCanceledException && (e is PermanentFailureException || Attempt(context) >= retry.Value.DelayIntervals.Length))
         {
             GeoMetrics.DeadLettered.WithLabels(typeof(T).Name).Inc();
+            // Finished with, as far as the lag goes: from here it is a dead letter, counted and shown as one.
+            await RecordAsync(context);
             throw; // MassTransit moves it to the error queue
         }
         catch (Exception e) when (e is not PermanentFailureException && e is not OperationCanceledException && Attempt(context) < retry.Value.DelayIntervals.Length)
@@ -53,6 +59,9 @@ public sealed class DelayedRedeliveryFilter<T>(
                 typeof(T).Name, context.MessageId, e.Message, attempt + 1, retry.Value.DelayIntervals.Length, Durations.Format(delay));
         }
     }
+
+    private Task RecordAsync(ConsumeContext<T> context) =>
+        context.Message is Contracts.IGeoEvent { Sequence: > 0 } evt ? applied.RecordAsync(evt.Sequence) : Task.CompletedTask;
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("geoDelayedRedelivery");
 
