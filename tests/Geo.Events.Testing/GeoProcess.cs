@@ -28,6 +28,13 @@ public sealed class GeoProcess : IAsyncDisposable
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 
+    /// <summary>CPU time the process has used so far (user and system).</summary>
+    public TimeSpan CpuTime()
+    {
+        _process.Refresh();
+        return _process.TotalProcessorTime;
+    }
+
     public static GeoProcess Start(string project, string dll, IReadOnlyDictionary<string, string> settings, string logPath, params string[] args) =>
         Start(project, dll, settings, logPath, environment: null, args);
 

@@ -155,12 +155,12 @@ public sealed class GeoSite : IAsyncDisposable
             settings[$"Primary:Files:{kind}"] = PrimaryFiles(kind);
         }
 
+        settings["Primary:HashedIdScanLimit"] = "10000";
         foreach (var (key, value) in _primarySettings)
         {
             settings[key] = value;
         }
 
-        settings["Primary:HashedIdScanLimit"] = "10000";
         settings["Primary:RegistrationTokenSha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(RegistrationToken)));
         for (var i = 0; i < (_register ? 0 : _secondaryNames.Length); i++)
         {

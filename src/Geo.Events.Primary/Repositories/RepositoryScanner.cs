@@ -54,6 +54,10 @@ public sealed class RepositoryScanner(
     private readonly IOptions<PrimaryOptions> _options = options;
     private readonly EventLog _eventLog = eventLog;
     private readonly Dictionary<(string, string), Row> _known = [];
+    // In memory only: each repository's folders under refs/ (see RepositoryProbe.Stat), and each storage folder's
+    // subfolders by modification time, so a pass with nothing changed lists no folder at all.
+    private readonly Dictionary<(string, string), string[]> _refFolders = [];
+    private readonly Dictionary<string, (long Mtime, string[] Children)> _listings = new(StringComparer.Ordinal);
     private bool _loaded;
     private readonly Dictionary<(string, string), Pending> _pending = [];
     private long? _previousPassStart;
@@ -142,7 +146,17 @@ public sealed class RepositoryScanner(
                 var old = _known.GetValueOrDefault(key);
                 try
                 {
-                    var stat = RepositoryProbe.Stat(dir);
+                    // The folders looked at last time first: when nothing moved, a few stats and no listing.
+                    var folders = _refFolders.GetValueOrDefault(key);
+                    var stat = folders is null ? null : RepositoryProbe.Stat(dir, ref folders);
+                    if (old is not null && old.Stat == stat)
+                    {
+                        continue;
+                    }
+
+                    folders = null;
+                    stat = RepositoryProbe.Stat(dir, ref folders);
+                    _refFolders[key] = folders!;
                     if (old?.Stat == stat)
                     {
                         continue;
@@ -448,6 +462,7 @@ public sealed class RepositoryScanner(
         foreach (var key in gone)
         {
             _known.Remove(key);
+            _refFolders.Remove(key);
         }
     }
 
@@ -464,41 +479,56 @@ public sealed class RepositoryScanner(
         }
     }
 
-    /// <summary>Git repositories under <paramref name="root"/> that GitLab replicates; symbolic links are never followed.</summary>
-    private static IEnumerable<(string Dir, StoredRepository Repository)> Walk(string root)
+    /// <summary>
+    /// Git repositories under <paramref name="root"/> that GitLab replicates; symbolic links are never followed. A
+    /// folder whose modification time has not changed since it was last listed is not listed again (an entry
+    /// created, removed or renamed in a folder touches it).
+    /// </summary>
+    private IEnumerable<(string Dir, StoredRepository Repository)> Walk(string root)
     {
         var pending = new Stack<string>([root]);
         while (pending.Count > 0)
         {
             var folder = pending.Pop();
-            IEnumerable<DirectoryInfo> children;
+            string[] children;
             try
             {
-                children = new DirectoryInfo(folder).EnumerateDirectories().ToList();
+                var mtime = Directory.GetLastWriteTimeUtc(folder).Ticks;
+                if (_listings.TryGetValue(folder, out var listing) && listing.Mtime == mtime)
+                {
+                    children = listing.Children;
+                }
+                else
+                {
+                    // Links are skipped (never followed); '+gitaly' and '+deleted' folders are GitLab's own; hidden ones are not GitLab's.
+                    children = [.. new DirectoryInfo(folder).EnumerateDirectories()
+                        .Where(child => child.LinkTarget is null && !child.Name.StartsWith('.') && !child.Name.StartsWith('+'))
+                        .Select(child => child.Name)];
+                    if (mtime < (DateTime.UtcNow - RepositoryProbe.Racy).Ticks)
+                    {
+                        _listings[folder] = (mtime, children); // not one touched moments ago, which may change again within its clock tick
+                    }
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
+                _listings.Remove(folder);
                 continue; // removed while we walked, or not ours to read
             }
 
-            foreach (var child in children)
+            foreach (var name in children)
             {
-                // Links are skipped (never followed); '+gitaly' and '+deleted' folders are GitLab's own; hidden ones are not GitLab's.
-                if (child.LinkTarget is not null || child.Name.StartsWith('.') || child.Name.StartsWith('+'))
+                var child = Path.Combine(folder, name);
+                if (!name.EndsWith(".git", StringComparison.Ordinal))
                 {
+                    pending.Push(child);
                     continue;
                 }
 
-                if (!child.Name.EndsWith(".git", StringComparison.Ordinal))
-                {
-                    pending.Push(child.FullName);
-                    continue;
-                }
-
-                var relative = Path.GetRelativePath(root, child.FullName).Replace(Path.DirectorySeparatorChar, '/');
+                var relative = Path.GetRelativePath(root, child).Replace(Path.DirectorySeparatorChar, '/');
                 if (StoredRepository.Classify(relative) is { } repository)
                 {
-                    yield return (child.FullName, repository);
+                    yield return (child, repository);
                 }
             }
         }
