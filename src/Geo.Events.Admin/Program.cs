@@ -1,11 +1,13 @@
 using System.CommandLine;
 using Geo.Events.Admin;
 using Geo.Events.Admin.DeadLetters;
+using Geo.Events.Admin.Events;
 using Geo.Events.Admin.Secondaries;
 
 var root = new RootCommand("geo-admin: operate a Geo.Events deployment (settings: appsettings.json beside the binary, then GEO_ variables)");
 root.Subcommands.Add(DlqCommands.Build());
 root.Subcommands.Add(WaitCommand.Build());
+root.Subcommands.Add(EventCommands.Build());
 foreach (var command in SecondaryCommands.Build().Concat(ReconcileCommands.Build()))
 {
     root.Subcommands.Add(command);

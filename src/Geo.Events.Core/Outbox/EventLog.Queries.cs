@@ -69,4 +69,35 @@ public sealed partial class EventLog
             cancellationToken: cancellationToken));
         return (backlog.Count, backlog.Oldest is { } seconds ? TimeSpan.FromSeconds(seconds) : null);
     }
+
+    /// <summary>One recorded event as geo-admin events shows it: what, about what, from where, and whether it went out.</summary>
+    public sealed class Recorded
+    {
+        public long Sequence { get; init; }
+        public DateTime ReceivedAt { get; init; }
+        public string Type { get; init; } = "";
+        public long? ProjectId { get; init; }
+        public string? Subject { get; init; }
+        public string? Origin { get; init; }
+        public string? GitLabEvent { get; init; }
+        public string? DeliveryId { get; init; }
+        public DateTime? PublishedAt { get; init; }
+    }
+
+    /// <summary>The newest <paramref name="limit"/> events, newest first; only one project's with <paramref name="projectId"/>.</summary>
+    public async Task<IReadOnlyList<Recorded>> RecentAsync(int limit, long? projectId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<Recorded>(new CommandDefinition(
+            """
+            SELECT id AS Sequence, received_at AS ReceivedAt, event_type AS Type, project_id AS ProjectId,
+                   coalesce(body->>@pathField, body->>@groupPathField, body->>'Path', 'key ' || (body->>'KeyId')) AS Subject,
+                   origin AS Origin, gitlab_event AS GitLabEvent, delivery_id AS DeliveryId, published_at AS PublishedAt
+              FROM event_log
+             WHERE @projectId::bigint IS NULL OR project_id = @projectId
+             ORDER BY id DESC
+             LIMIT @limit
+            """,
+            new { limit, projectId, pathField = PathField, groupPathField = GroupPathField }, cancellationToken: cancellationToken))).AsList();
+    }
 }

@@ -16,26 +16,44 @@ public sealed partial class EventLog(NpgsqlDataSource dataSource)
 
     public sealed record Row(long Id, string EventType, string Body, string? TraceParent);
 
-    public async Task<Appended> AppendAsync(IGeoEvent evt, string? deliveryId, CancellationToken cancellationToken)
+    /// <summary>Where an event came from: the GitLab instance (or geo-primary's own watcher) and the hook's X-Gitlab-Event.</summary>
+    public sealed record Origin(string? Source, string? GitLabEvent);
+
+    /// <summary>What the storage watcher records as its events' origin.</summary>
+    public static readonly Origin StorageWatcher = new("storage-watcher", null);
+
+    public async Task<Appended> AppendAsync(IGeoEvent evt, string? deliveryId, CancellationToken cancellationToken, Origin? origin = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await AppendAsync(connection, null, evt, deliveryId, cancellationToken);
+        return await AppendAsync(connection, null, evt, deliveryId, cancellationToken, origin);
     }
 
     /// <summary>Appends inside the caller's transaction (the storage watcher records its own state in the same one).</summary>
-    public static async Task<Appended> AppendAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IGeoEvent evt, string? deliveryId, CancellationToken cancellationToken)
+    public static async Task<Appended> AppendAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, IGeoEvent evt, string? deliveryId, CancellationToken cancellationToken, Origin? origin = null)
     {
         var body = JsonSerializer.Serialize(evt, evt.GetType());
         var projectId = (evt as IProjectEvent)?.ProjectId;
         var inserted = await connection.QuerySingleOrDefaultAsync<(long Id, Guid EventId)?>(
             new CommandDefinition(
                 """
-                INSERT INTO event_log (event_id, event_type, project_id, body, delivery_id, received_at, trace_parent)
-                VALUES (@eventId, @eventType, @projectId, @body::jsonb, @deliveryId, @receivedAt, @traceParent)
+                INSERT INTO event_log (event_id, event_type, project_id, body, delivery_id, received_at, trace_parent, origin, gitlab_event)
+                VALUES (@eventId, @eventType, @projectId, @body::jsonb, @deliveryId, @receivedAt, @traceParent, @origin, @gitlabEvent)
                 ON CONFLICT (delivery_id) DO NOTHING
                 RETURNING id, event_id
                 """,
-                new { eventId = evt.EventId, eventType = evt.GetType().Name, projectId, body, deliveryId, receivedAt = evt.OccurredAt, traceParent = System.Diagnostics.Activity.Current?.Id },
+                new
+                {
+                    eventId = evt.EventId,
+                    eventType = evt.GetType().Name,
+                    projectId,
+                    body,
+                    deliveryId,
+                    receivedAt = evt.OccurredAt,
+                    traceParent = System.Diagnostics.Activity.Current?.Id,
+                    origin = origin?.Source,
+                    gitlabEvent = origin?.GitLabEvent
+                },
                 transaction, cancellationToken: cancellationToken));
         if (inserted is { } row)
         {

@@ -111,7 +111,7 @@ public sealed class StorageWatcher(
                 Path = path,
                 Size = seen.Size,
                 Sha256 = sha256,
-            }, null, cancellationToken);
+            }, null, cancellationToken, EventLog.StorageWatcher);
             await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE file_inventory SET announced = true, sha256 = @sha256, updated_at = now() WHERE kind = @kind AND path = @path",
                 new { kind = (short)kind, path, sha256 }, transaction, cancellationToken: cancellationToken));
@@ -131,7 +131,7 @@ public sealed class StorageWatcher(
                     OccurredAt = DateTimeOffset.UtcNow,
                     Kind = kind,
                     Path = gone.Path,
-                }, null, cancellationToken);
+                }, null, cancellationToken, EventLog.StorageWatcher);
                 announced++;
             }
 

@@ -19,6 +19,8 @@ public static class HookEndpoints
     public const string TokenHeader = "X-Gitlab-Token";
     public const string EventUuidHeader = "X-Gitlab-Event-UUID";
     public const string IdempotencyKeyHeader = "Idempotency-Key";
+    public const string InstanceHeader = "X-Gitlab-Instance";
+    public const string EventHeader = "X-Gitlab-Event";
     private const int MaxDeliveryIdLength = 200;
 
     public static void MapHookEndpoints(this IEndpointRouteBuilder app) =>
@@ -51,10 +53,14 @@ public static class HookEndpoints
             return Problem(StatusCodes.Status401Unauthorized, "Wrong token", $"{TokenHeader} does not match the token geo-primary is configured with");
         }
 
-        var deliveryId = DeliveryId(request);
-        if (deliveryId is { Length: > MaxDeliveryIdLength } || (deliveryId is not null && deliveryId.Any(char.IsControl)))
+        var idempotencyKey = Header(request, IdempotencyKeyHeader);
+        var eventUuid = Header(request, EventUuidHeader);
+        foreach (var id in new[] { idempotencyKey, eventUuid })
         {
-            return Problem(StatusCodes.Status400BadRequest, "Bad delivery id", $"{IdempotencyKeyHeader}/{EventUuidHeader} must be at most {MaxDeliveryIdLength} printable characters");
+            if (id is { Length: > MaxDeliveryIdLength } || (id is not null && id.Any(char.IsControl)))
+            {
+                return Problem(StatusCodes.Status400BadRequest, "Bad delivery id", $"{IdempotencyKeyHeader}/{EventUuidHeader} must be at most {MaxDeliveryIdLength} printable characters");
+            }
         }
 
         var limit = options.Value.MaxBodyBytes;
@@ -144,7 +150,7 @@ public static class HookEndpoints
         EventLog.Appended appended;
         try
         {
-            appended = await eventLog.AppendAsync(evt, deliveryId, cancellationToken);
+            appended = await eventLog.AppendAsync(evt, DeliveryId(evt, idempotencyKey, eventUuid), cancellationToken, Origin(request));
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
@@ -166,18 +172,33 @@ public static class HookEndpoints
                 $"GitLab's storage has project {((RepositoryChanged)evt).ProjectId} at this path, not at '{replacedPath}': recorded under its path"));
     }
 
-    /// <summary>GitLab 17.4+ sends Idempotency-Key, the same on every retry of one delivery; older ones only X-Gitlab-Event-UUID.</summary>
-    private static string? DeliveryId(HttpRequest request)
-    {
-        var key = request.Headers[IdempotencyKeyHeader].ToString();
-        if (!string.IsNullOrEmpty(key))
-        {
-            return key;
-        }
+    /// <summary>
+    /// The id that makes a repeated delivery a duplicate. GitLab 17.4+ sends <c>Idempotency-Key</c>, the same on every
+    /// retry and on an admin's "Resend request", with a new <c>X-Gitlab-Event-UUID</c> each time; 14.8 to 17.3 send only
+    /// the UUID; older versions neither (then every delivery is recorded). A resend is how an admin forces a resync, so
+    /// for a repository sync the key and the UUID together make the id: the very same request again is a duplicate, a
+    /// resend records a new sync (harmless: a sync converges to the primary's current refs). For everything else (keys,
+    /// renames, destroys) the key alone: a resent key_create must not bring back a key destroyed since, nor a resent
+    /// rename move a project back.
+    /// </summary>
+    private static string? DeliveryId(Contracts.IGeoEvent evt, string? idempotencyKey, string? eventUuid) =>
+        evt is RepositoryChanged && idempotencyKey is not null && eventUuid is not null
+            ? $"{idempotencyKey} {eventUuid}"
+            : idempotencyKey ?? eventUuid;
 
-        var uuid = request.Headers[EventUuidHeader].ToString();
-        return string.IsNullOrEmpty(uuid) ? null : uuid;
+    /// <summary>Where the hook came from, for geo-admin events: X-Gitlab-Instance (GitLab 15.x+) and X-Gitlab-Event.</summary>
+    private static EventLog.Origin Origin(HttpRequest request) =>
+        new(Printable(Header(request, InstanceHeader)) ?? "hook", Printable(Header(request, EventHeader)));
+
+    private static string? Header(HttpRequest request, string name)
+    {
+        var value = request.Headers[name].ToString();
+        return string.IsNullOrEmpty(value) ? null : value;
     }
+
+    /// <summary>A header kept for display only: at most 200 characters of printable ASCII.</summary>
+    private static string? Printable(string? value) =>
+        value is null ? null : new string(value.Take(MaxDeliveryIdLength).Select(c => c is >= ' ' and <= '~' ? c : '?').ToArray());
 
     private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
