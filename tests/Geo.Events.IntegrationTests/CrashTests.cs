@@ -409,6 +409,9 @@ public sealed class CrashTests
         {
             Assert.AreEqual(0, Directory.GetFiles(site.SecondaryFiles("tokyo", kind), "*.geo-partial", SearchOption.AllDirectories).Length, $"a partial {kind} download was left");
         }
+
+        // The rewrites the kills interrupted left their temp files (whole copies of the file); the next rewrite removes them.
+        Assert.AreEqual(0, Directory.GetFiles(site.Root, ".authorized_keys.*.tmp").Length, "an interrupted rewrite's temp file was left beside authorized_keys");
     }
 
     private static string DataPath(GeoSite site, long id)
