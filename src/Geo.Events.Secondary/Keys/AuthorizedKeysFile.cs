@@ -44,6 +44,7 @@ public sealed class AuthorizedKeysFile(string path, string shellCommand, TimeSpa
         var directory = System.IO.Path.GetDirectoryName(Path)!;
         Directory.CreateDirectory(directory);
         await using var fileLock = await LockAsync(cancellationToken);
+        RemoveAbandonedTemps(directory);
 
         var kept = File.Exists(Path)
             ? (await File.ReadAllLinesAsync(Path, cancellationToken)).Where(line => !IsManaged(line)).ToList()
@@ -91,6 +92,23 @@ public sealed class AuthorizedKeysFile(string path, string shellCommand, TimeSpa
         finally
         {
             File.Delete(temp);
+        }
+    }
+
+    /// <summary>
+    /// A writer killed mid-rewrite leaves its temp file (a whole copy of the file) behind. Temp files are only
+    /// written under the lock, which we hold, so any that exist now are abandoned.
+    /// </summary>
+    private void RemoveAbandonedTemps(string directory)
+    {
+        var prefix = $".{System.IO.Path.GetFileName(Path)}.";
+        foreach (var temp in Directory.EnumerateFiles(directory, ".*.tmp"))
+        {
+            var name = System.IO.Path.GetFileName(temp);
+            if (name.StartsWith(prefix, StringComparison.Ordinal) && name.Length == prefix.Length + 32 + ".tmp".Length)
+            {
+                File.Delete(temp);
+            }
         }
     }
 

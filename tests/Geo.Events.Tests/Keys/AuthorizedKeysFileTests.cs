@@ -65,6 +65,29 @@ public sealed class AuthorizedKeysFileTests
     }
 
     [TestMethod]
+    public async Task ARewriteRemovesTheTempFileOfAWriterKilledMidRewrite()
+    {
+        var folder = Directory.CreateTempSubdirectory("geo-keys-").FullName;
+        try
+        {
+            var path = Path.Combine(folder, "authorized_keys");
+            var abandoned = Path.Combine(folder, $".authorized_keys.{Guid.NewGuid():N}.tmp");
+            var someoneElses = Path.Combine(folder, ".other.tmp");
+            await File.WriteAllTextAsync(abandoned, "command=\"half a li");
+            await File.WriteAllTextAsync(someoneElses, "not ours");
+
+            await new AuthorizedKeysFile(path, Shell, TimeSpan.FromSeconds(5)).RewriteAsync(Keys((2, SshPublicKeyTests.Ed25519)), CancellationToken.None);
+
+            Assert.IsFalse(File.Exists(abandoned), "the killed writer's temp file is still there");
+            Assert.IsTrue(File.Exists(someoneElses), "a file that is not our temp file was removed");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [TestMethod]
     public async Task ARewriteWaitsForAnotherWritersLock()
     {
         var folder = Directory.CreateTempSubdirectory("geo-keys-").FullName;
