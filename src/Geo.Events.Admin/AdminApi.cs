@@ -38,6 +38,40 @@ public sealed class AdminApi(HttpClient http) : IDisposable
         return (status.Secondaries, status.PrimarySequence);
     }
 
+    /// <summary>Leaves a backfill, verify or resync request; null when there is no such secondary.</summary>
+    public async Task<long?> RequestAsync(string name, string kind, long? projectId, CancellationToken ct)
+    {
+        var path = $"api/v1/admin/secondaries/{Uri.EscapeDataString(name)}/{kind}" + (projectId is { } id ? $"/{id}" : "");
+        using var response = await http.PostAsync(path, null, ct);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        await EnsureAsync(response, ct);
+        return (await response.Content.ReadFromJsonAsync<AdminRequestAnswer>(ApiJson.Options, ct))?.RequestId;
+    }
+
+    public async Task<ReconcileRunStatus?> RequestProgressAsync(long request, CancellationToken ct)
+    {
+        using var response = await http.GetAsync($"api/v1/admin/requests/{request}", ct);
+        await EnsureAsync(response, ct);
+        return (await response.Content.ReadFromJsonAsync<AdminRequestProgress>(ApiJson.Options, ct))?.Progress;
+    }
+
+    /// <summary>The project whose latest event names <paramref name="path"/>; null when geo-primary has seen none.</summary>
+    public async Task<long?> ProjectAtAsync(string path, CancellationToken ct)
+    {
+        using var response = await http.GetAsync($"api/v1/admin/projects?path={Uri.EscapeDataString(path)}", ct);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        await EnsureAsync(response, ct);
+        return (await response.Content.ReadFromJsonAsync<AdminProject>(ApiJson.Options, ct))?.Id;
+    }
+
     private static async Task EnsureAsync(HttpResponseMessage response, CancellationToken ct)
     {
         if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)

@@ -58,6 +58,18 @@ public sealed class AdminApiTests
         Assert.AreEqual("ok", row.GetProperty("verdict").GetString());
         Assert.AreEqual(0, row.GetProperty("queued").GetInt64());
 
+        // Acting through the API takes the admin token and is recorded with its name; a read token is refused (exit 7).
+        (adminCode, stdout, adminErr) = await GeoAdminOverApiAsync(site, readToken, "verify", "izu", "--no-wait");
+        Assert.AreEqual(7, adminCode, adminErr + stdout);
+        StringAssert.Contains(adminErr, "403");
+        (adminCode, stdout, adminErr) = await GeoAdminOverApiAsync(site, adminToken, "resync", "api/app", "--secondary", "izu", "--no-wait", "--output", "json");
+        Assert.AreEqual(0, adminCode, adminErr + stdout);
+        Assert.AreEqual(91L, await site.QueryPrimaryAsync<long>("SELECT project_id FROM secondary_requests WHERE kind = 'resync'"));
+        Assert.AreEqual("admin-token:ops", await site.QueryPrimaryAsync<string>("SELECT requested_by FROM secondary_requests WHERE kind = 'resync'"));
+        (adminCode, stdout, adminErr) = await GeoAdminOverApiAsync(site, adminToken, "verify", "izu", "--timeout", "60s", "--output", "json");
+        Assert.AreEqual(0, adminCode, adminErr + stdout);
+        StringAssert.Contains(stdout, "\"state\": \"finished\"");
+
         // Revoked, the token opens nothing: exit 7 for scripts.
         Assert.AreEqual(0, (await PrimaryCliAsync(site, "admin-token", "revoke", "--name", "grafana")).ExitCode);
         (adminCode, stdout, adminErr) = await GeoAdminOverApiAsync(site, readToken, "status");

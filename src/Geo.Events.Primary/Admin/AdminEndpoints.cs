@@ -21,10 +21,16 @@ public static class AdminEndpoints
         var read = app.MapGroup("/api/v1/admin").RequireAdminToken(AdminTokenStore.ReadScope);
         read.MapGet("/status", StatusAsync);
         read.MapGet("/secondaries/{name}", SecondaryAsync);
+        read.MapGet("/requests/{id:long}", RequestProgressAsync);
+        read.MapGet("/projects", ProjectAsync);
 
         var act = app.MapGroup("/api/v1/admin").RequireAdminToken(AdminTokenStore.AdminScope);
         act.MapPost("/secondaries/{name}/backfill", (string name, HttpContext http, SecondaryStore store, CancellationToken ct) => RequestAsync(name, ReconcileKind.Backfill, http, store, ct));
         act.MapPost("/secondaries/{name}/verify", (string name, HttpContext http, SecondaryStore store, CancellationToken ct) => RequestAsync(name, ReconcileKind.Verify, http, store, ct));
+        act.MapPost("/secondaries/{name}/resync/{projectId:long}", (string name, long projectId, HttpContext http, SecondaryStore store, CancellationToken ct) =>
+            projectId > 0
+                ? RequestAsync(name, ReconcileKind.Resync, http, store, ct, projectId)
+                : Task.FromResult(Results.Problem(title: "Bad project id", detail: "a project id is a positive number", statusCode: StatusCodes.Status400BadRequest)));
 
         app.MapStatusPage();
     }
@@ -73,10 +79,25 @@ public static class AdminEndpoints
             : Results.Problem(title: "No such secondary", detail: $"no secondary named '{name}' is registered", statusCode: StatusCodes.Status404NotFound);
     }
 
-    private static async Task<IResult> RequestAsync(string name, string kind, HttpContext http, SecondaryStore store, CancellationToken ct)
+    private static async Task<IResult> RequestProgressAsync(long id, SecondaryStore store, CancellationToken ct) =>
+        Results.Ok(new AdminRequestProgress { RequestId = id, Progress = await store.RequestProgressAsync(id, ct) });
+
+    private static async Task<IResult> ProjectAsync(string? path, Core.Outbox.EventLog eventLog, CancellationToken ct)
+    {
+        if (path is null || Core.Paths.ProjectPath.Problem(path) is not null)
+        {
+            return Results.Problem(title: "Bad path", detail: "'path' must be a project's path with namespace, e.g. group/project", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        return await eventLog.ProjectAtAsync(path, ct) is { } id
+            ? Results.Ok(new AdminProject { Id = id, Path = path })
+            : Results.Problem(title: "No such project", detail: $"geo-primary has seen no project at '{path}'", statusCode: StatusCodes.Status404NotFound);
+    }
+
+    private static async Task<IResult> RequestAsync(string name, string kind, HttpContext http, SecondaryStore store, CancellationToken ct, long? projectId = null)
     {
         var actor = AdminAuth.Actor(http);
-        return await store.RequestAsync(name, kind, null, actor, ct) is { } id
+        return await store.RequestAsync(name, kind, projectId, actor, ct) is { } id
             ? Results.Accepted($"/api/v1/admin/secondaries/{name}", new AdminRequestAnswer { RequestId = id, RequestedBy = actor })
             : Results.Problem(title: "No such secondary", detail: $"no secondary named '{name}' is registered", statusCode: StatusCodes.Status404NotFound);
     }
