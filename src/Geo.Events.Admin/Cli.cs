@@ -21,6 +21,16 @@ public static class Cli
             await Console.Error.WriteLineAsync($"geo-admin: {e.Message}");
             return ExitCodes.Usage;
         }
+        catch (AdminApiRefusedException e)
+        {
+            await Console.Error.WriteLineAsync($"geo-admin: {e.Message}");
+            return ExitCodes.Refused;
+        }
+        catch (HttpRequestException e)
+        {
+            await Console.Error.WriteLineAsync($"geo-admin: cannot reach geo-primary's admin API: {e.Message}");
+            return ExitCodes.Unavailable;
+        }
         catch (Exception e) when (e is Npgsql.NpgsqlException or RabbitMQ.Client.Exceptions.BrokerUnreachableException or TimeoutException)
         {
             await Console.Error.WriteLineAsync($"geo-admin: cannot reach {(e is Npgsql.NpgsqlException ? "PostgreSQL" : "RabbitMQ")}: {e.Message}");

@@ -23,4 +23,7 @@ public static class ExitCodes
 
     /// <summary>geo-admin wait: the secondary did not have the commit before --timeout.</summary>
     public const int TimedOut = 6;
+
+    /// <summary>geo-primary's admin API refused the token: unknown or revoked (401), or its scope does not allow this (403).</summary>
+    public const int Refused = 7;
 }

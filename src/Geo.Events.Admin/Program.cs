@@ -19,7 +19,15 @@ if (Console.IsOutputRedirected)
     Spectre.Console.AnsiConsole.Profile.Width = 4096;
 }
 
+var url = new Option<string?>("--url") { Description = $"geo-primary's URL: use its admin API (token in {AdminContext.TokenVariable}) instead of its database and broker; or {AdminContext.UrlVariable}", Recursive = true };
+root.Options.Add(url);
+
 var parse = root.Parse(args);
+if (parse.Errors.Count == 0 && parse.GetValue(url) is { Length: > 0 } primaryUrl)
+{
+    Environment.SetEnvironmentVariable(AdminContext.UrlVariable, primaryUrl);
+}
+
 if (parse.Errors.Count > 0)
 {
     foreach (var error in parse.Errors)

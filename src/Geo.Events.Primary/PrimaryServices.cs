@@ -35,6 +35,7 @@ public static class PrimaryServices
             bus.UsingRabbitMq((context, cfg) => cfg.ConfigureHost(context.GetRequiredService<IOptions<RabbitMqOptions>>().Value));
         });
         builder.Services.AddSingleton<SecondaryStore>();
+        builder.Services.AddSingleton<Admin.AdminTokenStore>();
         builder.Services.AddSingleton<Inventory.ProjectInventory>();
         builder.Services.AddSingleton<SecondaryQueues>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SecondaryQueues>());

@@ -1,9 +1,15 @@
 using Geo.Events.Core.Configuration;
 using Geo.Events.Core.Observability;
 using Geo.Events.Primary;
+using Geo.Events.Primary.Admin;
 using Geo.Events.Primary.Files;
 using Geo.Events.Primary.Hooks;
 using Geo.Events.Primary.Secondaries;
+
+if (args is [AdminTokenCommand.Verb, ..])
+{
+    return await AdminTokenCommand.RunAsync(args); // create, revoke, list admin API tokens
+}
 
 if (args is ["hash-token", ..])
 {
@@ -32,6 +38,7 @@ await app.MigrateAsync();
 app.MapHookEndpoints();       // POST /hooks/system
 app.MapSecondaryEndpoints();  // POST /api/v1/secondaries (registration), PUT …/{name}/status (heartbeat), inventory
 app.MapFileEndpoints();       // GET /api/v1/secondaries/{name}/files/{kind}/{path}: bytes for secondaries, Range and ETag
+app.MapAdminEndpoints();      // /api/v1/admin/… and the status page /admin: admin tokens, scopes read and admin
 app.MapHealthEndpoints();     // /health/live, /health/ready, /metrics
 await app.RunAsync();
 return 0;

@@ -54,7 +54,11 @@ public static class ReconcileCommands
         var store = new SecondaryStore(context.DataSource);
         foreach (var name in secondaries)
         {
-            if (await store.RequestAsync(name, kind, projectId, AdminContext.Actor, ct) is not { } id)
+            // Through the admin API the request is recorded with the token's name; directly, with GEO_ADMIN_ACTOR or user@host.
+            var requested = context.Api is { } api
+                ? await api.RequestAsync(name, kind, projectId, ct)
+                : await store.RequestAsync(name, kind, projectId, AdminContext.Actor, ct);
+            if (requested is not { } id)
             {
                 await Console.Error.WriteLineAsync($"geo-admin: no secondary named '{name}' is registered");
                 return ExitCodes.NotFound;
@@ -125,7 +129,7 @@ public static class ReconcileCommands
 
     /// <summary>The run's figures: the outcome its closed request kept, else the secondary's last status report.</summary>
     private static Task<ReconcileRunStatus?> ProgressAsync(AdminContext context, string name, long request, CancellationToken ct) =>
-        new SecondaryStore(context.DataSource).RequestProgressAsync(request, ct);
+        context.Api is { } api ? api.RequestProgressAsync(request, ct) : new SecondaryStore(context.DataSource).RequestProgressAsync(request, ct);
 
     private static void PrintOutcome(string output, string kind, IReadOnlyDictionary<string, (long Request, ReconcileRunStatus? Progress)> results, bool waited)
     {
@@ -153,8 +157,10 @@ public static class ReconcileCommands
         }, waited ? $"{kind} finished" : $"{kind} requested; the secondaries pick it up with their next status report");
     }
 
-    private static Task<IReadOnlyList<string>> RegisteredAsync(AdminContext context, CancellationToken ct) =>
-        new SecondaryStore(context.DataSource).NamesAsync(ct);
+    private static async Task<IReadOnlyList<string>> RegisteredAsync(AdminContext context, CancellationToken ct) =>
+        context.Api is { } api
+            ? (await api.StatusAsync(TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(2), ct)).Secondaries.Select(s => s.Name).ToList()
+            : await new SecondaryStore(context.DataSource).NamesAsync(ct);
 
     /// <summary>An id as given, or the project whose latest event names this path.</summary>
     internal static async Task<long> ResolveProjectAsync(AdminContext context, string project, CancellationToken ct)
@@ -169,7 +175,7 @@ public static class ReconcileCommands
             throw new UsageException($"'{project}' is neither a project id nor a valid project path: it {problem}");
         }
 
-        return await new Core.Outbox.EventLog(context.DataSource).ProjectAtAsync(project, ct)
+        return await (context.Api is { } api ? api.ProjectAtAsync(project, ct) : new Core.Outbox.EventLog(context.DataSource).ProjectAtAsync(project, ct))
             ?? throw new UsageException($"geo-primary has seen no project at '{project}'; give its id instead");
     }
 }

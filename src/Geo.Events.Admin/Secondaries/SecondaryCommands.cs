@@ -17,17 +17,6 @@ public static class SecondaryCommands
 
     private static readonly Option<string> Output = new("--output", "-o") { Description = "table (default) or json", DefaultValueFactory = _ => "table" };
 
-    /// <param name="OldestPendingSeconds">
-    /// Age of the oldest event routed to the secondary and not yet applied or covered, computed by geo-primary's
-    /// event log against the secondary's low watermark (<see cref="AppliedThrough"/>), not taken from the
-    /// secondary's report: it grows while the secondary is stopped and counts what waits in its queue.
-    /// </param>
-    /// <param name="Unapplied">How many such events there are.</param>
-    public sealed record Health(
-        string Name, string Verdict, string Reason, double? HeartbeatAgeSeconds, long? Queued, double? OldestPendingSeconds,
-        long Synced, long Pending, long Failed, long Destroyed, long DeadLetters, long? LastSyncedSequence, long PrimarySequence,
-        long Unapplied, long AppliedThrough);
-
     public static IEnumerable<Command> Build()
     {
         var secondaries = new Command("secondaries", "registered secondaries: list, show, remove");
@@ -148,15 +137,9 @@ public static class SecondaryCommands
     private static async Task<int> StatusAsync(AdminContext context, TimeSpan maxLag, TimeSpan stale, string output, CancellationToken ct)
     {
         Cli.CheckOutput(output);
-        var rows = await RowsAsync(context, null, ct);
-        var queued = await QueueDepthsAsync(context, rows.Select(r => r.Name).ToList(), ct);
-        var primarySequence = await new Core.Outbox.EventLog(context.DataSource).LatestSequenceAsync(ct);
-        var letters = (await new DeadLetterStore(context.DataSource).CountsAsync(ct))
-            .Where(r => r.State == DeadLetterState.Failed).ToDictionary(r => r.Secondary, r => r.Count);
-
-        var lags = (await new SecondaryStore(context.DataSource).LagAsync(null, ct)).ToDictionary(l => l.Name);
-
-        var health = rows.Select(r => Assess(r, lags.GetValueOrDefault(r.Name), queued[r.Name], letters.GetValueOrDefault(r.Name), primarySequence, maxLag, stale)).ToList();
+        var (health, primarySequence) = context.Api is { } api
+            ? await api.StatusAsync(maxLag, stale, ct)
+            : await SecondaryHealthCheck.CollectAsync(context.DataSource, context.Rabbit, maxLag, stale, null, ct);
         Cli.Print(output, health, table =>
         {
             table.AddColumns("secondary", "verdict", "heartbeat", "queued", "unapplied", "oldest unapplied", "synced", "pending", "failed", "dead letters", "why");
@@ -171,50 +154,8 @@ public static class SecondaryCommands
         return health.All(h => h.Verdict == "ok") ? ExitCodes.Ok : ExitCodes.Unhealthy;
     }
 
-    /// <summary>Never "ok" while the backlog is old, the secondary is silent, or something failed.</summary>
-    public static Health Assess(SecondaryStore.Row row, SecondaryStore.Lag? lag, long? queued, long deadLetters, long primarySequence, TimeSpan maxLag, TimeSpan stale)
-    {
-        var status = SecondaryStore.ReadStatus(row.Status);
-        var projects = status?.Projects;
-        // geo-primary's count, never the secondary's own registry: that knows nothing of what waits in its queue.
-        var oldest = lag?.OldestUnappliedSeconds;
-        var failed = projects?.Failed ?? 0;
-
-        var (verdict, reason) = true switch
-        {
-            _ when queued is null => ("broken", "its queue does not exist: events are not being kept for it"),
-            _ when row.HeartbeatAgeSeconds is null => ("unknown", "it has never reported its status"),
-            _ when row.HeartbeatAgeSeconds > stale.TotalSeconds => ("stale", $"silent for {Age(row.HeartbeatAgeSeconds.Value)}; its figures may be old"),
-            _ when oldest > maxLag.TotalSeconds => ("behind", $"{lag!.Unapplied} events wait for it, the oldest {Age(oldest!.Value)} old (limit {Age(maxLag.TotalSeconds)})"),
-            _ when failed > 0 || deadLetters > 0 => ("failing", $"{failed} projects failed, {deadLetters} dead letters"),
-            _ => ("ok", ""),
-        };
-        return new Health(row.Name, verdict, reason, row.HeartbeatAgeSeconds, queued, oldest,
-            projects?.Synced ?? 0, projects?.Pending ?? 0, failed, projects?.Destroyed ?? 0, deadLetters, status?.LastSyncedSequence, primarySequence,
-            lag?.Unapplied ?? 0, lag?.AppliedThrough ?? 0);
-    }
-
-    /// <summary>Messages waiting in each secondary's queue (null: the queue does not exist), straight from the broker.</summary>
-    private static async Task<Dictionary<string, long?>> QueueDepthsAsync(AdminContext context, IReadOnlyList<string> names, CancellationToken ct)
-    {
-        var depths = new Dictionary<string, long?>();
-        await using var broker = await context.Rabbit.ConnectionFactory("geo-admin status").CreateConnectionAsync(ct);
-        foreach (var name in names)
-        {
-            // A passive declare of a missing queue closes the channel: one channel per look.
-            await using var channel = await broker.CreateChannelAsync(cancellationToken: ct);
-            try
-            {
-                depths[name] = (await channel.QueueDeclarePassiveAsync(SecondaryTopology.Queue(name), ct)).MessageCount;
-            }
-            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
-            {
-                depths[name] = null;
-            }
-        }
-
-        return depths;
-    }
+    private static Task<Dictionary<string, long?>> QueueDepthsAsync(AdminContext context, IReadOnlyList<string> names, CancellationToken ct) =>
+        SecondaryHealthCheck.QueueDepthsAsync(context.Rabbit, names, ct);
 
     public static TimeSpan Duration(string text, string option)
     {
@@ -230,11 +171,5 @@ public static class SecondaryCommands
 
     private static string Count(long n) => n.ToString(CultureInfo.InvariantCulture);
 
-    private static string Age(double seconds) => seconds switch
-    {
-        < 1 => "<1s",
-        < 120 => $"{seconds:0}s",
-        < 7200 => $"{seconds / 60:0}m",
-        _ => $"{seconds / 3600:0.#}h",
-    };
+    private static string Age(double seconds) => SecondaryHealthCheck.Age(seconds);
 }

@@ -1,0 +1,89 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Geo.Events.Contracts.Api;
+using Geo.Events.Core.Messaging;
+
+namespace Geo.Events.Admin;
+
+/// <summary>
+/// geo-primary's admin API (<c>/api/v1/admin/…</c>), used instead of its database and the broker when geo-admin is
+/// given <c>--url</c> or <c>GEO_ADMIN_URL</c>, with the admin token in <c>GEO_ADMIN_TOKEN</c>.
+/// </summary>
+public sealed class AdminApi(HttpClient http) : IDisposable
+{
+    public static AdminApi Create(string url, string? token)
+    {
+        if (!Uri.TryCreate(url.TrimEnd('/') + "/", UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("http" or "https"))
+        {
+            throw new UsageException($"--url / GEO_ADMIN_URL must be geo-primary's absolute http(s) URL, not '{url}'");
+        }
+
+        if (string.IsNullOrWhiteSpace(token))
+        {
+            throw new UsageException("GEO_ADMIN_TOKEN is not set: create a token with 'geo-primary admin-token create --scope read --name <name>'");
+        }
+
+        var http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Trim());
+        return new AdminApi(http);
+    }
+
+    public async Task<(IReadOnlyList<SecondaryHealth> Secondaries, long PrimarySequence)> StatusAsync(TimeSpan maxLag, TimeSpan stale, CancellationToken ct)
+    {
+        using var response = await http.GetAsync($"api/v1/admin/status?maxLag={Uri.EscapeDataString(Durations.Format(maxLag))}&stale={Uri.EscapeDataString(Durations.Format(stale))}", ct);
+        await EnsureAsync(response, ct);
+        var status = await response.Content.ReadFromJsonAsync<AdminStatus>(ApiJson.Options, ct)
+            ?? throw new HttpRequestException("geo-primary answered an empty status");
+        return (status.Secondaries, status.PrimarySequence);
+    }
+
+    /// <summary>Leaves a backfill, verify or resync request; null when there is no such secondary.</summary>
+    public async Task<long?> RequestAsync(string name, string kind, long? projectId, CancellationToken ct)
+    {
+        var path = $"api/v1/admin/secondaries/{Uri.EscapeDataString(name)}/{kind}" + (projectId is { } id ? $"/{id}" : "");
+        using var response = await http.PostAsync(path, null, ct);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        await EnsureAsync(response, ct);
+        return (await response.Content.ReadFromJsonAsync<AdminRequestAnswer>(ApiJson.Options, ct))?.RequestId;
+    }
+
+    public async Task<ReconcileRunStatus?> RequestProgressAsync(long request, CancellationToken ct)
+    {
+        using var response = await http.GetAsync($"api/v1/admin/requests/{request}", ct);
+        await EnsureAsync(response, ct);
+        return (await response.Content.ReadFromJsonAsync<AdminRequestProgress>(ApiJson.Options, ct))?.Progress;
+    }
+
+    /// <summary>The project whose latest event names <paramref name="path"/>; null when geo-primary has seen none.</summary>
+    public async Task<long?> ProjectAtAsync(string path, CancellationToken ct)
+    {
+        using var response = await http.GetAsync($"api/v1/admin/projects?path={Uri.EscapeDataString(path)}", ct);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        await EnsureAsync(response, ct);
+        return (await response.Content.ReadFromJsonAsync<AdminProject>(ApiJson.Options, ct))?.Id;
+    }
+
+    private static async Task EnsureAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+        {
+            throw new AdminApiRefusedException($"geo-primary refused the admin token ({(int)response.StatusCode}): {await response.Content.ReadAsStringAsync(ct)}");
+        }
+
+        response.EnsureSuccessStatusCode();
+    }
+
+    public void Dispose() => http.Dispose();
+}
+
+/// <summary>geo-primary answered 401 (no such token) or 403 (the token's scope does not allow this).</summary>
+public sealed class AdminApiRefusedException(string message) : Exception(message);

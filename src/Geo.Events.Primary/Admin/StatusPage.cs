@@ -1,0 +1,114 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Geo.Events.Contracts.Api;
+using Geo.Events.Core.Secondaries;
+
+namespace Geo.Events.Primary.Admin;
+
+/// <summary>
+/// The status page, <c>/admin</c> (one row per secondary) and <c>/admin/secondaries/{name}</c>: server-rendered
+/// HTML that refreshes itself every 5 s, behind an admin token of scope <c>read</c> (a browser asks for it with
+/// HTTP Basic: any user name, the token as password; serve geo-primary over TLS in production). Every value is
+/// HTML-encoded: names and reasons come from secondaries.
+/// </summary>
+public static class StatusPage
+{
+    private const int RefreshSeconds = 5;
+
+    public static void MapStatusPage(this IEndpointRouteBuilder app)
+    {
+        var page = app.MapGroup("/admin").RequireAdminToken(AdminTokenStore.ReadScope, browser: true);
+        page.MapGet("/", OverviewAsync);
+        page.MapGet("/secondaries/{name}", SecondaryAsync);
+    }
+
+    private static async Task<IResult> OverviewAsync(string? maxLag, string? stale, HttpContext http, CancellationToken ct)
+    {
+        var (lag, silent, problem) = AdminEndpoints.Limits(maxLag, stale);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var (secondaries, sequence) = await AdminEndpoints.CollectAsync(http.RequestServices, lag, silent, null, ct);
+        var html = new StringBuilder();
+        html.Append("<table id=\"secondaries\"><thead><tr><th>secondary</th><th>state</th><th>oldest unapplied</th><th>unapplied</th>")
+            .Append("<th>queued</th><th>synced</th><th>pending</th><th>failed</th><th>dead letters</th><th>last report</th><th>why</th></tr></thead><tbody>");
+        foreach (var h in secondaries)
+        {
+            html.Append(CultureInfo.InvariantCulture, $"<tr class=\"{E(h.Verdict)}\" data-secondary=\"{E(h.Name)}\">")
+                .Append(CultureInfo.InvariantCulture, $"<td><a href=\"/admin/secondaries/{Uri.EscapeDataString(h.Name)}\">{E(h.Name)}</a></td>")
+                .Append(CultureInfo.InvariantCulture, $"<td class=\"verdict\">{E(h.Verdict)}</td>")
+                .Append(CultureInfo.InvariantCulture, $"<td class=\"oldest\">{(h.OldestPendingSeconds is { } oldest ? SecondaryHealthCheck.Age(oldest) : "-")}</td>")
+                .Append(CultureInfo.InvariantCulture, $"<td class=\"unapplied\">{h.Unapplied}</td><td>{(h.Queued is { } q ? q.ToString(CultureInfo.InvariantCulture) : "no queue")}</td>")
+                .Append(CultureInfo.InvariantCulture, $"<td>{h.Synced}</td><td>{h.Pending}</td><td>{h.Failed}</td><td>{h.DeadLetters}</td>")
+                .Append(CultureInfo.InvariantCulture, $"<td>{(h.HeartbeatAgeSeconds is { } age ? SecondaryHealthCheck.Age(age) + " ago" : "never")}</td><td>{E(h.Reason)}</td></tr>");
+        }
+
+        html.Append(CultureInfo.InvariantCulture, $"</tbody></table><p>primary at event {sequence}; behind when the oldest unapplied event is older than {E(Durations(lag))}, stale when silent for {E(Durations(silent))}</p>");
+        return Page("Geo.Events status", html.ToString());
+    }
+
+    private static async Task<IResult> SecondaryAsync(string name, string? maxLag, string? stale, HttpContext http, SecondaryStore store, CancellationToken ct)
+    {
+        var (lag, silent, problem) = AdminEndpoints.Limits(maxLag, stale);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var (secondaries, _) = await AdminEndpoints.CollectAsync(http.RequestServices, lag, silent, name, ct);
+        if (secondaries.SingleOrDefault() is not { } h)
+        {
+            return Results.Problem(title: "No such secondary", detail: $"no secondary named '{name}' is registered", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        var row = (await store.RowsAsync(name, ct)).Single();
+        var status = SecondaryStore.ReadStatus(row.Status);
+        var html = new StringBuilder();
+        html.Append("<p><a href=\"/admin\">all secondaries</a></p><table id=\"secondary\">");
+        void Line(string label, string value) => html.Append(CultureInfo.InvariantCulture, $"<tr><th>{E(label)}</th><td>{E(value)}</td></tr>");
+        Line("state", h.Verdict + (h.Reason.Length > 0 ? $": {h.Reason}" : ""));
+        Line("oldest unapplied event", h.OldestPendingSeconds is { } oldest ? SecondaryHealthCheck.Age(oldest) : "none waits");
+        Line("unapplied events", h.Unapplied.ToString(CultureInfo.InvariantCulture));
+        Line("applied through event", h.AppliedThrough.ToString(CultureInfo.InvariantCulture));
+        Line("url", row.Url ?? "-");
+        Line("namespaces", row.Namespaces.Length == 0 ? "(all)" : string.Join(", ", row.Namespaces));
+        Line("last report", row.LastHeartbeatAt is { } at ? $"{at:u}" : "never");
+        foreach (var (kind, counts) in new[] { ("projects", status?.Projects), ("wikis", status?.Wikis) })
+        {
+            Line(kind, counts is null ? "-" : $"{counts.Synced} synced, {counts.Pending} pending, {counts.Failed} failed");
+        }
+
+        Line("files", status?.Files is { } files ? string.Join(", ", files.Select(f => $"{f.Value} {f.Key}")) : "-");
+        Line("keys", status?.Keys is { } keys ? $"{keys.Live} live, {keys.Destroyed} destroyed" : "-");
+        Line("dead letters", h.DeadLetters.ToString(CultureInfo.InvariantCulture));
+        html.Append("</table><h2>runs</h2><table><tr><th>kind</th><th>state</th><th>done</th><th>repaired</th><th>failed</th><th>started</th></tr>");
+        foreach (var run in status?.Runs ?? [])
+        {
+            html.Append(CultureInfo.InvariantCulture, $"<tr><td>{E(run.Kind)}</td><td>{E(run.State)}</td><td>{run.Done}/{run.Total}</td><td>{run.Repaired}</td><td>{run.Failed}</td><td>{run.StartedAt:u}</td></tr>");
+        }
+
+        html.Append("</table>");
+        return Page($"Geo.Events: {name}", html.ToString());
+    }
+
+    private const string Style =
+        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
+        + "tr.ok .verdict{color:#080}tr.behind .verdict,tr.stale .verdict,tr.failing .verdict,tr.broken .verdict,tr.unknown .verdict{color:#b00;font-weight:bold}";
+
+    private static IResult Page(string title, string body) => Results.Content(
+        $"""
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="{RefreshSeconds}">
+        <title>{E(title)}</title><style>{Style}</style>
+        </head><body><h1>{E(title)}</h1>
+        {body}
+        <p><small>refreshes every {RefreshSeconds} s</small></p></body></html>
+        """, "text/html; charset=utf-8");
+
+    private static string Durations(TimeSpan value) => Core.Messaging.Durations.Format(value);
+
+    private static string E(string? text) => WebUtility.HtmlEncode(text ?? "");
+}

@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Geo.Events.Testing;
+
+namespace Geo.Events.IntegrationTests;
+
+/// <summary>
+/// geo-primary's admin API (<c>/api/v1/admin/…</c>) and status page (<c>/admin</c>): admin tokens made by
+/// <c>geo-primary admin-token</c>, kept as hashes, scopes <c>read</c> and <c>admin</c>, and geo-admin using the API
+/// with no database or broker credentials.
+/// </summary>
+[TestClass]
+public sealed class AdminApiTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+
+    [TestMethod]
+    public async Task AdminTokensAreHashedScopedAndRevocableAndGeoAdminNeedsNothingElse()
+    {
+        await using var site = await GeoSite.StartAsync(["izu"], register: true);
+        var (repo, _) = await site.CreatePushedRepositoryAsync("api/app", 91);
+        await site.WaitForMirrorsAsync(repo);
+
+        var (code, readToken, stderr) = await PrimaryCliAsync(site, "admin-token", "create", "--scope", "read", "--name", "grafana");
+        Assert.AreEqual(0, code, stderr);
+        readToken = readToken.Trim();
+        (code, var adminToken, stderr) = await PrimaryCliAsync(site, "admin-token", "create", "--scope", "admin", "--name", "ops");
+        Assert.AreEqual(0, code, stderr);
+        adminToken = adminToken.Trim();
+        Assert.AreEqual(1, (await PrimaryCliAsync(site, "admin-token", "create", "--scope", "read", "--name", "grafana")).ExitCode, "a name is taken once");
+        Assert.AreEqual(2, (await PrimaryCliAsync(site, "admin-token", "create", "--scope", "root", "--name", "x")).ExitCode, "an unknown scope is a usage error");
+
+        // Only hashes are stored.
+        Assert.AreEqual(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(readToken))),
+            await site.QueryPrimaryAsync<string>("SELECT token_sha256 FROM admin_tokens WHERE name = 'grafana'"));
+        Assert.AreEqual(0L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM admin_tokens WHERE token_sha256 IN (@readToken, @adminToken)", new { readToken, adminToken }));
+
+        // 401 without a token or with a wrong one, 403 for a read token that acts, 202 for an admin token, recorded by name.
+        Assert.AreEqual(HttpStatusCode.Unauthorized, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/status", null));
+        Assert.AreEqual(HttpStatusCode.Unauthorized, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/status", "geo_wrong"));
+        Assert.AreEqual(HttpStatusCode.OK, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/status", readToken));
+        Assert.AreEqual(HttpStatusCode.Forbidden, await StatusCodeAsync(site, HttpMethod.Post, "/api/v1/admin/secondaries/izu/verify", readToken));
+        Assert.AreEqual(0L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM secondary_requests"), "a refused action leaves nothing behind");
+        Assert.AreEqual(HttpStatusCode.Accepted, await StatusCodeAsync(site, HttpMethod.Post, "/api/v1/admin/secondaries/izu/verify", adminToken));
+        Assert.AreEqual("admin-token:ops", await site.QueryPrimaryAsync<string>("SELECT requested_by FROM secondary_requests"));
+        Assert.AreEqual(HttpStatusCode.NotFound, await StatusCodeAsync(site, HttpMethod.Post, "/api/v1/admin/secondaries/nobody/verify", adminToken));
+        Assert.AreEqual(HttpStatusCode.BadRequest, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/status?maxLag=soon", readToken));
+
+        // geo-admin status through the API, with PostgreSQL and RabbitMQ settings that lead nowhere.
+        var (adminCode, stdout, adminErr) = await GeoAdminOverApiAsync(site, readToken, "status", "--output", "json");
+        Assert.AreEqual(0, adminCode, adminErr + stdout);
+        var row = JsonDocument.Parse(stdout).RootElement.EnumerateArray().Single();
+        Assert.AreEqual("izu", row.GetProperty("name").GetString());
+        Assert.AreEqual("ok", row.GetProperty("verdict").GetString());
+        Assert.AreEqual(0, row.GetProperty("queued").GetInt64());
+
+        // Acting through the API takes the admin token and is recorded with its name; a read token is refused (exit 7).
+        (adminCode, stdout, adminErr) = await GeoAdminOverApiAsync(site, readToken, "verify", "izu", "--no-wait");
+        Assert.AreEqual(7, adminCode, adminErr + stdout);
+        StringAssert.Contains(adminErr, "403");
+        (adminCode, stdout, adminErr) = await GeoAdminOverApiAsync(site, adminToken, "resync", "api/app", "--secondary", "izu", "--no-wait", "--output", "json");
+        Assert.AreEqual(0, adminCode, adminErr + stdout);
+        Assert.AreEqual(91L, await site.QueryPrimaryAsync<long>("SELECT project_id FROM secondary_requests WHERE kind = 'resync'"));
+        Assert.AreEqual("admin-token:ops", await site.QueryPrimaryAsync<string>("SELECT requested_by FROM secondary_requests WHERE kind = 'resync'"));
+        (adminCode, stdout, adminErr) = await GeoAdminOverApiAsync(site, adminToken, "verify", "izu", "--timeout", "60s", "--output", "json");
+        Assert.AreEqual(0, adminCode, adminErr + stdout);
+        StringAssert.Contains(stdout, "\"state\": \"finished\"");
+
+        // Revoked, the token opens nothing: exit 7 for scripts.
+        Assert.AreEqual(0, (await PrimaryCliAsync(site, "admin-token", "revoke", "--name", "grafana")).ExitCode);
+        (adminCode, stdout, adminErr) = await GeoAdminOverApiAsync(site, readToken, "status");
+        Assert.AreEqual(7, adminCode, adminErr + stdout);
+        StringAssert.Contains(adminErr, "401");
+        Assert.AreEqual(0L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM admin_tokens WHERE name = 'grafana'"));
+    }
+
+    [TestMethod]
+    public async Task TheStatusPageShowsASecondaryFallingBehindAndRecovering()
+    {
+        await using var site = await GeoSite.StartAsync(["oita"], register: true);
+        var (repo, sha) = await site.CreatePushedRepositoryAsync("page/app", 95);
+        await site.WaitForMirrorsAsync(repo);
+        var (_, token, _) = await PrimaryCliAsync(site, "admin-token", "create", "--scope", "read", "--name", "browser");
+        token = token.Trim();
+
+        // A browser without the token is asked for it (HTTP Basic).
+        using (var anonymous = await site.Http.GetAsync("/admin"))
+        {
+            Assert.AreEqual(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+            StringAssert.StartsWith(anonymous.Headers.WwwAuthenticate.ToString(), "Basic");
+        }
+
+        var page = await WaitForPageAsync(site, token, "/admin?maxLag=3s", html => html.Contains("<td class=\"verdict\">ok</td>", StringComparison.Ordinal));
+        StringAssert.Contains(page, "data-secondary=\"oita\"");
+
+        await site.KillSecondaryAsync("oita");
+        for (var i = 0; i < 3; i++)
+        {
+            (sha, _) = await site.PushWithHookAsync(repo, 95, $"while oita is down {i}", sha);
+        }
+
+        page = await WaitForPageAsync(site, token, "/admin?maxLag=3s", html => html.Contains("<td class=\"verdict\">behind</td>", StringComparison.Ordinal));
+        StringAssert.Contains(page, "<td class=\"unapplied\">3</td>");
+        await File.WriteAllTextAsync(Path.Combine(site.Root, "status-page-behind.html"), page);
+        var detail = await WaitForPageAsync(site, token, "/admin/secondaries/oita?maxLag=3s", html => html.Contains("behind", StringComparison.Ordinal));
+        StringAssert.Contains(detail, "unapplied events</th><td>3</td>");
+
+        site.StartSecondary("oita");
+        await site.WaitForMirrorsAsync(repo);
+        page = await WaitForPageAsync(site, token, "/admin?maxLag=3s", html => html.Contains("<td class=\"verdict\">ok</td>", StringComparison.Ordinal));
+        StringAssert.Contains(page, "<td class=\"unapplied\">0</td>");
+        await File.WriteAllTextAsync(Path.Combine(site.Root, "status-page-recovered.html"), page);
+    }
+
+    private static async Task<string> WaitForPageAsync(GeoSite site, string token, string path, Func<string, bool> condition)
+    {
+        var html = "";
+        await GeoSite.WaitUntilAsync(async () =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("anyone:" + token)));
+            using var response = await site.Http.SendAsync(request);
+            Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
+            html = await response.Content.ReadAsStringAsync();
+            return condition(html);
+        }, Timeout, () => $"{path} never showed what was expected:\n{html}");
+        return html;
+    }
+
+    private static async Task<HttpStatusCode> StatusCodeAsync(GeoSite site, HttpMethod method, string path, string? token)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        using var response = await site.Http.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    private static Task<(int ExitCode, string Stdout, string Stderr)> PrimaryCliAsync(GeoSite site, params string[] args) =>
+        RunAsync("Geo.Events.Primary", "geo-primary.dll", new Dictionary<string, string>
+        {
+            ["GEO_ConnectionStrings__Postgres"] = TestServers.ConnectionString(site.PrimaryDatabase),
+        }, args);
+
+    /// <summary>geo-admin with the admin API's URL and token, and database and broker settings that cannot work.</summary>
+    private static Task<(int ExitCode, string Stdout, string Stderr)> GeoAdminOverApiAsync(GeoSite site, string token, params string[] args) =>
+        RunAsync("Geo.Events.Admin", "geo-admin.dll", new Dictionary<string, string>
+        {
+            ["GEO_ADMIN_TOKEN"] = token,
+            ["GEO_ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=1;Username=nobody;Password=nothing;Database=nothing;Timeout=1",
+            ["GEO_RabbitMq__Port"] = "1",
+            ["GEO_RabbitMq__Password"] = "nothing",
+        }, ["--url", site.PrimaryUrl.ToString(), .. args]);
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string project, string dll, Dictionary<string, string> environment, string[] args)
+    {
+        var path = Path.Combine(TestServers.RepoRoot, "src", project, "bin", TestServers.Configuration, "net10.0", dll);
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(path);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
