@@ -48,9 +48,9 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
         catch (LibGit2SharpException e)
         {
             // libgit2 says "too many redirects or authentication replays" or "could not read refs from remote
-            // repository": the dead letter and the registry say what was refused, and where, without the secret.
+            // repository": the dead letter and the registry say what was refused, and by whom, without the secret.
             // No inner exception: the dead letter shows the innermost one's message (MassTransit's fault headers).
-            throw new LibGit2SharpException(Reason(e, remoteUrl, refusal));
+            throw new LibGit2SharpException(Reason(e, refusal));
         }
     }
 
@@ -60,9 +60,13 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
         public bool CredentialsRefused { get; set; }
     }
 
-    private string Reason(LibGit2SharpException e, string remoteUrl, Refusal refusal)
+    /// <summary>
+    /// Names the configured primary, not the project's URL: geo-admin groups dead letters by their message, and one
+    /// cause (a changed password) must make one group however many projects it failed.
+    /// </summary>
+    private string Reason(LibGit2SharpException e, Refusal refusal)
     {
-        var where = Redacted(remoteUrl);
+        var where = Redacted(_primaryGitBaseUrl);
         if (refusal.CredentialsRefused)
         {
             return $"the primary's git server refused the credentials of Secondary:GitUsername '{_options.GitUsername}' (HTTP 401) for {where}";
