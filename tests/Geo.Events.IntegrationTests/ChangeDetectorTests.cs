@@ -152,6 +152,24 @@ public sealed class ChangeDetectorTests
     }
 
     [TestMethod]
+    public async Task ARepositoryBornWhileGeoPrimaryWasDownIsAnnouncedEvenWhenTheStorageWasEmptyBefore()
+    {
+        // The first pass over a storage records without announcing; that it was done must be remembered, not guessed
+        // from an empty table, or the first repository of a new GitLab, made while geo-primary was down, is never mirrored.
+        await using var site = await StartAsync();
+        await PassesAsync(site, 2);
+
+        await site.KillPrimaryAsync(); // SIGKILL
+        const long id = 71;
+        var repo = await site.CreateHashedRepositoryAsync("platform/born-offline", id);
+        await repo.CommitAndPushAsync("while geo-primary was down, no hook");
+        await site.StartPrimaryAsync();
+
+        await site.WaitForMirrorsAsync(repo);
+        Assert.AreEqual(1L, await DetectorEventsAsync(site, id));
+    }
+
+    [TestMethod]
     public async Task APlantedSymbolicLinkIsNotFollowedAndAnUnreadableRepositoryDoesNotStopThePass()
     {
         await using var site = await StartAsync();

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Geo.Events.Contracts.Api;
 
 /// <summary>
@@ -5,7 +7,12 @@ namespace Geo.Events.Contracts.Api;
 /// was recorded before (the first one's ids). <see cref="Path"/> is set only when the path recorded is not the
 /// payload's (the primary's storage knows the project under another path).
 /// </summary>
-public sealed record HookRecorded(long Id, Guid EventId, bool Duplicate, string? Path = null, string? Note = null);
+public sealed record HookRecorded(
+    long Id,
+    Guid EventId,
+    bool Duplicate,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Path = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Note = null);
 
 /// <summary>
 /// geo-primary's 200 to a hook it acknowledges without recording anything: a kind it does not replicate, or a

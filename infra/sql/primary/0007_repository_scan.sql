@@ -10,7 +10,7 @@ CREATE TABLE repository_scan (
     project_id bigint      NOT NULL,
     -- gitlab.fullpath in hashed storage (the folder's path in legacy storage), without .wiki.
     full_path  text        NOT NULL,
-    -- Sizes, modification times and inodes of HEAD, config, packed-refs and the refs folders: when they
+    -- Modification times of the repository's folder, reftable/ and every folder under refs/: when they
     -- hold still, the refs are not read again.
     stat       text        NOT NULL,
     -- RefsChecksum v1 of the refs, and HEAD's target, as last read.
@@ -25,3 +25,10 @@ CREATE TABLE repository_scan (
 
 -- The detector asks which hooks arrived for one project since a sequence.
 CREATE INDEX event_log_project ON event_log (project_id, id) WHERE project_id IS NOT NULL;
+
+-- The storages whose first pass (which records without announcing) is done: told, not guessed from an empty
+-- repository_scan, so a restart or a storage that looks empty for a while never swallows a change.
+CREATE TABLE repository_scan_baseline (
+    storage     text        PRIMARY KEY,
+    recorded_at timestamptz NOT NULL DEFAULT now()
+);

@@ -33,8 +33,8 @@ namespace Geo.Events.Primary.Repositories;
 /// <para>Never writes to the storage and never follows a symbolic link (a linked folder or file is skipped or makes
 /// its repository unreadable); a repository it cannot read is logged once, counted in
 /// <c>geo_repository_scan_unreadable</c>, and the pass goes on.</para>
-/// <para>The first pass with no recorded state at all only records (a new deployment does not announce its whole
-/// storage: backfill covers what secondaries lack).</para>
+/// <para>The first pass over a storage only records (a new deployment does not announce its whole storage: backfill
+/// covers what secondaries lack); <c>repository_scan_baseline</c> says it was done, so no later pass is silent.</para>
 /// </remarks>
 public sealed class RepositoryScanner(
     IOptions<PrimaryOptions> options, NpgsqlDataSource dataSource, EventLog eventLog, OutboxSignal signal, ILogger<RepositoryScanner> logger) : BackgroundService
@@ -46,7 +46,8 @@ public sealed class RepositoryScanner(
 
     private sealed record Seen(string Storage, string Dir, StoredRepository Repository, string Stat, RepositoryProbe.State State, Row? Old);
 
-    private sealed record Pending(DateTime FirstSeen, long Since);
+    /// <summary>A change no hook explained yet: first seen at <paramref name="Since"/>, refs <paramref name="Checksum"/> at <paramref name="SeenAt"/>.</summary>
+    private sealed record Pending(DateTime FirstSeen, long Since, string Checksum, DateTime SeenAt);
 
     /// <summary>What one pass did.</summary>
     public sealed record PassResult(int Scanned, int Read, int Unreadable, int Announced, TimeSpan Duration);
@@ -63,6 +64,7 @@ public sealed class RepositoryScanner(
     private long? _previousPassStart;
     private readonly Dictionary<string, long?> _hashedIds = new(StringComparer.Ordinal);
     private readonly HashSet<string> _reported = [];
+    private readonly HashSet<string> _baselined = new(StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -104,7 +106,6 @@ public sealed class RepositoryScanner(
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var passStart = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT coalesce(max(id), 0) FROM event_log", cancellationToken: cancellationToken));
-        var baseline = false;
         if (!_loaded)
         {
             _known.Clear();
@@ -115,9 +116,15 @@ public sealed class RepositoryScanner(
                 _known[(row.Storage, row.DiskPath)] = row;
             }
 
-            baseline = _known.Count == 0 && !pendingOnly;
+            _baselined.Clear();
+            _baselined.UnionWith(await connection.QueryAsync<string>(new CommandDefinition(
+                "SELECT storage FROM repository_scan_baseline", cancellationToken: cancellationToken)));
             _loaded = true;
         }
+
+        // A storage never walked to the end before gets a silent first pass (backfill covers what secondaries lack);
+        // whether it was is recorded, not guessed from an empty table, so a restart never swallows a change.
+        HashSet<string> baseline = pendingOnly ? [] : _options.Value.Storages().Select(s => s.Key).Where(s => !_baselined.Contains(s)).ToHashSet(StringComparer.Ordinal);
 
         // Walk: stat everything, read what moved.
         var seenKeys = new HashSet<(string, string)>();
@@ -196,7 +203,7 @@ public sealed class RepositoryScanner(
                 continue;
             }
 
-            if (baseline)
+            if (baseline.Contains(row.Storage))
             {
                 recorded.Add(row);
                 continue;
@@ -206,6 +213,13 @@ public sealed class RepositoryScanner(
         }
 
         await SaveAsync(connection, recorded, cancellationToken);
+        foreach (var storage in baseline.Where(walked.Contains))
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO repository_scan_baseline (storage) VALUES (@storage) ON CONFLICT DO NOTHING", new { storage }, cancellationToken: cancellationToken));
+            _baselined.Add(storage);
+        }
+
         await SaveUnchangedAsync(connection, unchanged, cancellationToken);
         if (!pendingOnly)
         {
@@ -230,7 +244,7 @@ public sealed class RepositoryScanner(
             GeoMetrics.RepositoriesUnreadable.Set(unreadable);
         }
 
-        if (baseline && _known.Count > 0)
+        if (baseline.Count > 0 && recorded.Count > 0)
         {
             logger.LogInformation("Repository change detector: first pass recorded {Count} repositories without announcing them", _known.Count);
         }
@@ -300,10 +314,23 @@ public sealed class RepositoryScanner(
         }
 
         var now = DateTime.UtcNow;
-        if (events.Count > 0 && now - (pending?.FirstSeen ?? now) < _options.Value.RepositoryHookGrace)
+        if (events.Count > 0)
         {
-            _pending.TryAdd(key, new Pending(now, since)); // a hook may still be on its way
-            return 0;
+            if (pending is null)
+            {
+                _pending[key] = new Pending(now, since, row.Checksum, now); // a hook may still be on its way
+                return 0;
+            }
+
+            // Refs that moved again during the grace belong to a push whose hook may be on its way too: look again
+            // once they hold still, but no later than one interval after the change was first seen (the bound).
+            var settled = pending.Checksum == row.Checksum;
+            if (now - pending.SeenAt < _options.Value.RepositoryHookGrace
+                || (!settled && now - pending.FirstSeen < _options.Value.RepositoryScanInterval))
+            {
+                _pending[key] = settled ? pending : pending with { Checksum = row.Checksum, SeenAt = now };
+                return 0;
+            }
         }
 
         _pending.Remove(key);
@@ -451,6 +478,18 @@ public sealed class RepositoryScanner(
     private async Task ForgetGoneAsync(NpgsqlConnection connection, HashSet<(string, string)> seen, HashSet<string> walked, CancellationToken cancellationToken)
     {
         var gone = _known.Keys.Where(k => walked.Contains(k.Item1) && !seen.Contains(k)).ToList();
+        foreach (var empty in walked.Where(storage => !seen.Any(k => k.Item1 == storage)).ToList())
+        {
+            var recorded = _known.Keys.Count(k => k.Item1 == empty);
+            if (recorded > 0)
+            {
+                // A storage that shows no repository where it had some is more likely unmounted than emptied: forgetting
+                // would announce every repository again once it is back, and any move made meanwhile as a mere sync.
+                logger.LogWarning("Repository change detector: storage {Storage} shows no repository where {Count} were recorded; keeping them (unmounted?)", empty, recorded);
+                gone.RemoveAll(k => k.Item1 == empty);
+            }
+        }
+
         if (gone.Count == 0)
         {
             return;

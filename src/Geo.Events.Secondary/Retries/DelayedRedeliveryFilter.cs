@@ -31,13 +31,13 @@ public sealed class DelayedRedeliveryFilter<T>(
         try
         {
             await next.Send(context);
-            await RecordAsync(context);
+            await TryRecordAsync(context);
         }
         catch (Exception e) when (e is not OperationCanceledException && (e is PermanentFailureException || Attempt(context) >= retry.Value.DelayIntervals.Length))
         {
             GeoMetrics.DeadLettered.WithLabels(typeof(T).Name).Inc();
             // Finished with, as far as the lag goes: from here it is a dead letter, counted and shown as one.
-            await RecordAsync(context);
+            await TryRecordAsync(context);
             throw; // MassTransit moves it to the error queue
         }
         catch (Exception e) when (e is not PermanentFailureException && e is not OperationCanceledException && Attempt(context) < retry.Value.DelayIntervals.Length)
@@ -57,6 +57,24 @@ public sealed class DelayedRedeliveryFilter<T>(
             GeoMetrics.Redeliveries.WithLabels(typeof(T).Name).Inc();
             logger.LogWarning("{MessageType} {MessageId} failed ({Error}); redelivery {Attempt} of {Max} in {Delay}",
                 typeof(T).Name, context.MessageId, e.Message, attempt + 1, retry.Value.DelayIntervals.Length, Durations.Format(delay));
+        }
+    }
+
+    /// <summary>
+    /// Counts the event finished with for the low watermark. Never fails the message: an applied event must not be
+    /// redelivered or dead-lettered because PostgreSQL hiccuped afterwards. An event not counted holds the watermark
+    /// back, so status errs towards "behind", never towards "ok".
+    /// </summary>
+    private async Task TryRecordAsync(ConsumeContext<T> context)
+    {
+        try
+        {
+            await RecordAsync(context);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("{MessageType} {MessageId} is finished with, but could not be counted for the status ({Error}); the lag shown stays higher than it is",
+                typeof(T).Name, context.MessageId, e.Message);
         }
     }
 
