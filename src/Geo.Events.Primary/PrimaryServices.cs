@@ -81,6 +81,14 @@ public static class PrimaryServices
                 GeoMetrics.DeadLetters.WithLabels(secondary, state).Set(count);
             }
 
+            foreach (var row in await secondaries.RowsAsync(null, cancellationToken))
+            {
+                if (row.HeartbeatAgeSeconds is { } age)
+                {
+                    GeoMetrics.SecondaryHeartbeatAge.WithLabels(row.Name).Set(age);
+                }
+            }
+
             foreach (var lag in await secondaries.LagAsync(null, cancellationToken))
             {
                 GeoMetrics.SecondaryUnapplied.WithLabels(lag.Name).Set(lag.Unapplied);

@@ -114,6 +114,16 @@ public sealed class AdminApiTests
         page = await WaitForPageAsync(site, token, "/admin?maxLag=3s", html => html.Contains("<td class=\"verdict\">ok</td>", StringComparison.Ordinal));
         StringAssert.Contains(page, "<td class=\"unapplied\">0</td>");
         await File.WriteAllTextAsync(Path.Combine(site.Root, "status-page-recovered.html"), page);
+
+        // The project's page asks every secondary (at the URL it registered) about its mirror.
+        await site.QueryPrimaryAsync<int>("UPDATE secondaries SET url = @url WHERE name = 'oita' RETURNING 1", new { url = site.SecondaryUrl("oita").ToString() });
+        var project = await WaitForPageAsync(site, token, "/admin/projects/95", html => html.Contains("<td class=\"uptodate\">yes</td>", StringComparison.Ordinal));
+        var checksums = System.Text.RegularExpressions.Regex.Matches(project, "<td class=\"checksum\">(v1:[0-9a-f]{64})</td>").Select(m => m.Groups[1].Value).ToList();
+        Assert.AreEqual(2, checksums.Count, project);
+        Assert.AreEqual(checksums[0], checksums[1], "the primary's and the mirror's refs checksums are shown, and equal");
+        await repo.CommitAndPushAsync("no hook for this one");
+        project = await WaitForPageAsync(site, token, "/admin/projects/95", html => html.Contains("1 of the primary", StringComparison.Ordinal));
+        StringAssert.Contains(project, "<td class=\"uptodate\">no: ");
     }
 
     private static async Task<string> WaitForPageAsync(GeoSite site, string token, string path, Func<string, bool> condition)

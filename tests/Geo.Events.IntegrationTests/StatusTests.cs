@@ -37,6 +37,11 @@ public sealed class StatusTests
         StringAssert.Contains(behind.Reason, "5 events wait");
         Assert.AreEqual(settled.AppliedThrough, behind.AppliedThrough, "nothing was applied while it was stopped");
 
+        // /metrics says the same, from the same computation.
+        var metrics = await site.Http.GetStringAsync("/metrics");
+        Assert.AreEqual(5.0, Metric(metrics, "geo_secondary_unapplied_events", "nagoya"), metrics);
+        Assert.IsTrue(Metric(metrics, "geo_secondary_oldest_unapplied_age_seconds", "nagoya") >= 10, metrics);
+
         // The table, printed to a pipe, is not cut to 80 columns.
         var (code, table, stderr) = await site.AdminAsync("status", "--max-lag", "10s");
         Assert.AreEqual(5, code, stderr + table);
@@ -139,6 +144,14 @@ public sealed class StatusTests
         await site.KillSecondaryAsync("sendai");
         health = await StatusAsync(site, "sendai", ["--max-lag", "1s"]);
         Assert.AreEqual(0L, health.Unapplied);
+    }
+
+    /// <summary>One labelled sample of Prometheus' text format, e.g. <c>name{secondary="x"} 12.5</c>.</summary>
+    private static double Metric(string metrics, string name, string secondary)
+    {
+        var prefix = $"{name}{{secondary=\"{secondary}\"}} ";
+        var line = metrics.Split('\n').Single(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        return double.Parse(line[prefix.Length..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private sealed record Health(string Verdict, string Reason, long Unapplied, double? OldestPendingSeconds, long AppliedThrough, double? HeartbeatAgeSeconds);

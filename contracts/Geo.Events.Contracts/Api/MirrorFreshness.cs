@@ -36,6 +36,9 @@ public sealed record MirrorFreshness
     /// <summary>Events for this project the secondary has received but not yet covered by a sync.</summary>
     public required bool EventsPending { get; init; }
 
+    /// <summary>The mirror's refs checksum (see the README's "Refs checksum (v1)"); null when there is no mirror.</summary>
+    public string? Checksum { get; init; }
+
     /// <summary>The project's last error on this secondary, if it failed.</summary>
     public string? LastError { get; init; }
 }

@@ -52,6 +52,9 @@ public static class GeoMetrics
         "geo_secondary_oldest_unapplied_age_seconds",
         "Age of the oldest event routed to a secondary and not yet applied or covered, computed by geo-primary from its event log (0 when none).", "secondary");
 
+    public static readonly Gauge SecondaryHeartbeatAge = Metrics.CreateGauge(
+        "geo_secondary_heartbeat_age_seconds", "Time since a registered secondary last reported its status (absent until its first report).", "secondary");
+
     // geo-secondary
     public static readonly Counter EventsApplied = Metrics.CreateCounter(
         "geo_events_applied_total", "Events a secondary handled, by type and outcome (applied, coalesced, unchanged, failed).", "type", "outcome");

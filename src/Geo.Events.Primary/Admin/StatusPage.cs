@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
 using Geo.Events.Contracts.Api;
 using Geo.Events.Core.Secondaries;
@@ -21,6 +22,47 @@ public static class StatusPage
         var page = app.MapGroup("/admin").RequireAdminToken(AdminTokenStore.ReadScope, browser: true);
         page.MapGet("/", OverviewAsync);
         page.MapGet("/secondaries/{name}", SecondaryAsync);
+        page.MapGet("/projects/{id:long}", ProjectAsync);
+    }
+
+    /// <summary>Asks each secondary's own <c>GET /api/v1/mirrors/{id}</c>; one that does not answer in time is shown as such.</summary>
+    private static readonly HttpClient Secondaries = new() { Timeout = TimeSpan.FromSeconds(5) };
+
+    private static async Task<IResult> ProjectAsync(long id, SecondaryStore store, Inventory.ProjectInventory inventory, CancellationToken ct)
+    {
+        var (project, _) = await inventory.GetAsync(id, ct);
+        var html = new StringBuilder();
+        html.Append("<p><a href=\"/admin\">all secondaries</a></p><table id=\"primary\">")
+            .Append(CultureInfo.InvariantCulture, $"<tr><th>path on the primary</th><td>{E(project?.Path ?? "(unknown or destroyed)")}</td></tr>")
+            .Append(CultureInfo.InvariantCulture, $"<tr><th>refs checksum on the primary</th><td class=\"checksum\">{E(project?.Checksum ?? "-")}</td></tr></table>")
+            .Append("<table id=\"mirrors\"><thead><tr><th>secondary</th><th>state</th><th>same refs as the primary now</th><th>refs checksum</th>")
+            .Append("<th>events pending</th><th>last error</th></tr></thead><tbody>");
+        foreach (var row in await store.RowsAsync(null, ct))
+        {
+            html.Append(CultureInfo.InvariantCulture, $"<tr data-secondary=\"{E(row.Name)}\"><td>{E(row.Name)}</td>");
+            if (row.Url is null)
+            {
+                html.Append("<td colspan=\"5\">registered without a URL (Secondary:PublicUrl): cannot ask it</td></tr>");
+                continue;
+            }
+
+            try
+            {
+                var mirror = await Secondaries.GetFromJsonAsync<MirrorFreshness>(
+                    new Uri(new Uri(row.Url.TrimEnd('/') + "/"), $"api/v1/mirrors/{id}"), ApiJson.Options, ct);
+                html.Append(CultureInfo.InvariantCulture, $"<td class=\"state\">{E(mirror?.State)}</td>")
+                    .Append(CultureInfo.InvariantCulture, $"<td class=\"uptodate\">{(mirror?.UpToDate == true ? "yes" : "no: " + E(mirror?.Detail))}</td>")
+                    .Append(CultureInfo.InvariantCulture, $"<td class=\"checksum\">{E(mirror?.Checksum ?? "-")}</td>")
+                    .Append(CultureInfo.InvariantCulture, $"<td>{(mirror?.EventsPending == true ? "yes" : "no")}</td><td>{E(mirror?.LastError ?? "")}</td></tr>");
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException && !ct.IsCancellationRequested)
+            {
+                html.Append(CultureInfo.InvariantCulture, $"<td colspan=\"5\">cannot ask it: {E(e.Message)}</td></tr>");
+            }
+        }
+
+        html.Append("</tbody></table>");
+        return Page($"Geo.Events: project {id}", html.ToString());
     }
 
     private static async Task<IResult> OverviewAsync(string? maxLag, string? stale, HttpContext http, CancellationToken ct)

@@ -58,6 +58,7 @@ public static class MirrorEndpoints
             return Results.Ok(answer with { Detail = $"the mirror of {entry.PathWithNamespace} does not exist yet" });
         }
 
+        answer = answer with { Checksum = Core.Repositories.RefsChecksum.Compute(mirrorPath) };
         using var mirror = new Repository(mirrorPath);
         if (sha is not null && @ref is null)
         {
