@@ -45,6 +45,8 @@ public sealed class AdminApiTests
         Assert.AreEqual(HttpStatusCode.OK, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/status", readToken));
         Assert.AreEqual(HttpStatusCode.Forbidden, await StatusCodeAsync(site, HttpMethod.Post, "/api/v1/admin/secondaries/izu/verify", readToken));
         Assert.AreEqual(0L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM secondary_requests"), "a refused action leaves nothing behind");
+        // HTTP Basic is for the pages only: a browser would resend a cached Basic login with any cross-site form post.
+        Assert.AreEqual(HttpStatusCode.Unauthorized, await StatusCodeAsync(site, HttpMethod.Post, "/api/v1/admin/secondaries/izu/verify", adminToken, basic: true));
         Assert.AreEqual(HttpStatusCode.Accepted, await StatusCodeAsync(site, HttpMethod.Post, "/api/v1/admin/secondaries/izu/verify", adminToken));
         Assert.AreEqual("admin-token:ops", await site.QueryPrimaryAsync<string>("SELECT requested_by FROM secondary_requests"));
         Assert.AreEqual(HttpStatusCode.NotFound, await StatusCodeAsync(site, HttpMethod.Post, "/api/v1/admin/secondaries/nobody/verify", adminToken));
@@ -141,12 +143,14 @@ public sealed class AdminApiTests
         return html;
     }
 
-    private static async Task<HttpStatusCode> StatusCodeAsync(GeoSite site, HttpMethod method, string path, string? token)
+    private static async Task<HttpStatusCode> StatusCodeAsync(GeoSite site, HttpMethod method, string path, string? token, bool basic = false)
     {
         using var request = new HttpRequestMessage(method, path);
         if (token is not null)
         {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            request.Headers.Authorization = basic
+                ? new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("anyone:" + token)))
+                : new AuthenticationHeaderValue("Bearer", token);
         }
 
         using var response = await site.Http.SendAsync(request);

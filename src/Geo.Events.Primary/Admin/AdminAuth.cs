@@ -4,9 +4,11 @@ using System.Text;
 namespace Geo.Events.Primary.Admin;
 
 /// <summary>
-/// The admin API's and status page's authentication, as endpoint filters: an admin token as a bearer token, or as
-/// the password of HTTP Basic (a browser's login box; the user name is ignored). No token or an unknown one: 401;
-/// a <c>read</c> token on a route that acts: 403.
+/// The admin API's and status page's authentication, as endpoint filters: an admin token as a bearer token; on the
+/// status page's (read-only) pages also as the password of HTTP Basic (a browser's login box; the user name is
+/// ignored). Basic is refused on the API: a browser resends a cached Basic login with any cross-site form post, so
+/// accepting it there would let any web page an operator visits start a backfill in their name. No token or an
+/// unknown one: 401; a <c>read</c> token on a route that acts: 403.
 /// </summary>
 public static class AdminAuth
 {
@@ -23,7 +25,7 @@ public static class AdminAuth
         builder.AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
-            var presented = Presented(http.Request);
+            var presented = Presented(http.Request, basic: browser);
             var token = presented is null ? null : await http.RequestServices.GetRequiredService<AdminTokenStore>().FindAsync(presented, http.RequestAborted);
             if (token is null)
             {
@@ -34,7 +36,9 @@ public static class AdminAuth
 
                 return Results.Problem(
                     title: presented is null ? "Missing token" : "Wrong token",
-                    detail: "send an admin token as 'Authorization: Bearer <token>' (or as the password of HTTP Basic); create one with 'geo-primary admin-token create'",
+                    detail: browser
+                        ? "send an admin token as 'Authorization: Bearer <token>' (or as the password of HTTP Basic); create one with 'geo-primary admin-token create'"
+                        : "send an admin token as 'Authorization: Bearer <token>' (HTTP Basic is accepted on the /admin pages only); create one with 'geo-primary admin-token create'",
                     statusCode: StatusCodes.Status401Unauthorized);
             }
 
@@ -47,7 +51,7 @@ public static class AdminAuth
             return await next(context);
         });
 
-    private static string? Presented(HttpRequest request)
+    private static string? Presented(HttpRequest request, bool basic)
     {
         if (!AuthenticationHeaderValue.TryParse(request.Headers.Authorization.ToString(), out var header) || string.IsNullOrWhiteSpace(header.Parameter))
         {
@@ -59,7 +63,7 @@ public static class AdminAuth
             return header.Parameter.Trim();
         }
 
-        if (header.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
+        if (basic && header.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
         {
             try
             {
