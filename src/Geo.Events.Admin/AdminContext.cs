@@ -11,18 +11,28 @@ namespace Geo.Events.Admin;
 /// </summary>
 public sealed class AdminContext : IAsyncDisposable
 {
-    private AdminContext(NpgsqlDataSource dataSource, RabbitMqOptions rabbit, AdminApi? api)
+    private readonly string? _connectionString;
+    private NpgsqlDataSource? _dataSource;
+
+    private readonly string? _url;
+    private AdminApi? _api;
+
+    private AdminContext(string? connectionString, RabbitMqOptions rabbit, string? url)
     {
-        DataSource = dataSource;
+        _connectionString = connectionString;
         Rabbit = rabbit;
-        Api = api;
+        _url = url;
     }
 
-    public NpgsqlDataSource DataSource { get; }
+    /// <summary>geo-primary's database, opened on first use: a command that goes through the admin API never needs it.</summary>
+    public NpgsqlDataSource DataSource => _dataSource ??= NpgsqlDataSource.Create(
+        _connectionString ?? throw new UsageException(
+            "ConnectionStrings:Postgres (geo-primary's database) is not set: GEO_ConnectionStrings__Postgres (status, backfill, verify and resync can use --url instead)"));
     public RabbitMqOptions Rabbit { get; }
 
     /// <summary>geo-primary's admin API when <c>--url</c> or <c>GEO_ADMIN_URL</c> is given; commands that have moved to it use it instead of the database and broker.</summary>
-    public AdminApi? Api { get; }
+    /// <remarks>Made on first use, so a command that does not go through the API runs without its token.</remarks>
+    public AdminApi? Api => _url is null ? null : _api ??= AdminApi.Create(_url, Environment.GetEnvironmentVariable(TokenVariable));
 
     /// <summary>Set by <c>--url</c> (for this process only): geo-primary's URL for the admin API.</summary>
     public const string UrlVariable = "GEO_ADMIN_URL";
@@ -36,23 +46,16 @@ public sealed class AdminContext : IAsyncDisposable
 
     public static AdminContext Create()
     {
-        var configuration = new ConfigurationBuilder()
-            .SetBasePath(AppContext.BaseDirectory)
-            .AddJsonFile("appsettings.json", optional: true)
-            .AddGeoSources([])
-            .Build();
-        var api = Environment.GetEnvironmentVariable(UrlVariable) is { Length: > 0 } url
-            ? AdminApi.Create(url, Environment.GetEnvironmentVariable(TokenVariable))
-            : null;
-        var connectionString = configuration.GetConnectionString("Postgres")
-            ?? throw new InvalidOperationException("ConnectionStrings:Postgres (geo-primary's database) is not set: GEO_ConnectionStrings__Postgres");
+        var configuration = GeoConfiguration.ForCommand();
+        var url = Environment.GetEnvironmentVariable(UrlVariable) is { Length: > 0 } given ? given : null;
+        var connectionString = configuration.GetConnectionString("Postgres");
         var rabbit = configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
-        return new AdminContext(NpgsqlDataSource.Create(connectionString), rabbit, api);
+        return new AdminContext(string.IsNullOrWhiteSpace(connectionString) ? null : connectionString, rabbit, url);
     }
 
     public ValueTask DisposeAsync()
     {
-        Api?.Dispose();
-        return DataSource.DisposeAsync();
+        _api?.Dispose();
+        return _dataSource?.DisposeAsync() ?? ValueTask.CompletedTask;
     }
 }

@@ -12,4 +12,15 @@ public static class GeoConfiguration
         configuration
             .AddEnvironmentVariables("GEO_")
             .AddCommandLine(args);
+
+    /// <summary>
+    /// The settings of a command that runs without a host (geo-admin, <c>geo-primary admin-token</c>,
+    /// <c>geo-secondary authorized-keys</c>): appsettings.json beside the binary, then <c>GEO_</c> variables.
+    /// </summary>
+    public static IConfigurationRoot ForCommand() =>
+        new ConfigurationBuilder()
+            .SetBasePath(AppContext.BaseDirectory)
+            .AddJsonFile("appsettings.json", optional: true)
+            .AddGeoSources([])
+            .Build();
 }

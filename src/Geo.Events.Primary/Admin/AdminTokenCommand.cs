@@ -46,11 +46,7 @@ public static partial class AdminTokenCommand
             return 2;
         }
 
-        var configuration = new ConfigurationBuilder()
-            .SetBasePath(AppContext.BaseDirectory)
-            .AddJsonFile("appsettings.json", optional: true)
-            .AddGeoSources([])
-            .Build();
+        var configuration = GeoConfiguration.ForCommand();
         var connectionString = configuration.GetConnectionString("Postgres");
         if (string.IsNullOrWhiteSpace(connectionString))
         {

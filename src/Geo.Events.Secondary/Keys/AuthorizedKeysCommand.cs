@@ -21,11 +21,7 @@ public static class AuthorizedKeysCommand
             return 2;
         }
 
-        var configuration = new ConfigurationBuilder()
-            .SetBasePath(AppContext.BaseDirectory)
-            .AddJsonFile("appsettings.json", optional: true)
-            .AddGeoSources([])
-            .Build();
+        var configuration = GeoConfiguration.ForCommand();
         var options = configuration.GetSection(KeysOptions.Section).Get<KeysOptions>() ?? new KeysOptions();
         if (options.Problems().FirstOrDefault() is { } settingsProblem)
         {
