@@ -272,7 +272,7 @@ if (Selected(7))
         ["CPU per pass is geo-primary's whole process over whole intervals, so it includes its idle work (dispatcher polls, metrics)."]));
 }
 
-Directory.Delete(scratch, recursive: true);
 await Report.WriteAsync(output, quick, results);
+Directory.Delete(scratch, recursive: true); // after the report: 100,000 generated repositories take minutes to delete
 Say($"report: {Path.Combine(output, "bench.md")} and bench.json");
 Console.WriteLine(await File.ReadAllTextAsync(Path.Combine(output, "bench.md")));
