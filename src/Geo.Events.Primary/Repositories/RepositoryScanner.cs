@@ -61,7 +61,6 @@ public sealed class RepositoryScanner(
     private readonly Dictionary<string, (long Mtime, string[] Children)> _listings = new(StringComparer.Ordinal);
     private bool _loaded;
     private readonly Dictionary<(string, string), Pending> _pending = [];
-    private long? _previousPassStart;
     private readonly Dictionary<string, long?> _hashedIds = new(StringComparer.Ordinal);
     private readonly HashSet<string> _reported = [];
     private readonly HashSet<string> _baselined = new(StringComparer.Ordinal);
@@ -209,7 +208,9 @@ public sealed class RepositoryScanner(
                 continue;
             }
 
-            announced += await RecordAsync(connection, seen, row, since: seen.Old?.ReadSeq ?? _previousPassStart ?? passStart, identify, cancellationToken);
+            // A repository seen for the first time is explained, if at all, by every hook its project ever had: a pass
+            // that did not list its folder yet must not hide the hooks recorded before it.
+            announced += await RecordAsync(connection, seen, row, since: seen.Old?.ReadSeq ?? 0, identify, cancellationToken);
         }
 
         await SaveAsync(connection, recorded, cancellationToken);
@@ -224,7 +225,6 @@ public sealed class RepositoryScanner(
         if (!pendingOnly)
         {
             await ForgetGoneAsync(connection, seenKeys, walked, cancellationToken);
-            _previousPassStart = passStart;
             foreach (var key in _pending.Keys.Where(k => !seenKeys.Contains(k)).ToList())
             {
                 _pending.Remove(key); // gone, or unreadable now
@@ -246,7 +246,7 @@ public sealed class RepositoryScanner(
 
         if (baseline.Count > 0 && recorded.Count > 0)
         {
-            logger.LogInformation("Repository change detector: first pass recorded {Count} repositories without announcing them", _known.Count);
+            logger.LogInformation("Repository change detector: first pass recorded {Count} repositories without announcing them", recorded.Count);
         }
         else if (announced > 0 || moved.Count > 0)
         {
@@ -292,9 +292,15 @@ public sealed class RepositoryScanner(
         {
             var previous = seen.Old?.Checksum ?? RefsChecksum.Of(new Dictionary<string, string>());
             var headKept = seen.Old is null || seen.Old.Head == row.Head;
-            if (headKept && await ExplainedByHooksAsync(connection, row.ProjectId, kind, since, previous, seen.State.Refs, cancellationToken))
+            var (explained, throughSeq) = headKept
+                ? await ExplainedByHooksAsync(connection, row.ProjectId, kind, since, previous, seen.State.Refs, cancellationToken)
+                : (false, 0L);
+            if (explained)
             {
                 GeoMetrics.RepositoryChangesCovered.Inc();
+                // Those hooks are accounted for in the refs just read, even one recorded after this pass began: the next
+                // look starts after them, or it would undo them again from refs that already include them.
+                row = row with { ReadSeq = Math.Max(row.ReadSeq, throughSeq) };
             }
             else
             {
@@ -377,15 +383,16 @@ public sealed class RepositoryScanner(
     /// newest first from <paramref name="refs"/>, give back refs whose checksum is <paramref name="previous"/>:
     /// those hooks announced everything that changed.
     /// </summary>
-    private static async Task<bool> ExplainedByHooksAsync(
+    private static async Task<(bool Explained, long ThroughSeq)> ExplainedByHooksAsync(
         NpgsqlConnection connection, long projectId, RepositoryKind kind, long since, string previous, IReadOnlyDictionary<string, string> refs, CancellationToken cancellationToken)
     {
-        var bodies = await connection.QueryAsync<string>(new CommandDefinition(
-            "SELECT body::text FROM event_log WHERE project_id = @projectId AND id > @since AND event_type = @type ORDER BY id DESC",
-            new { projectId, since, type = nameof(RepositoryChanged) }, cancellationToken: cancellationToken));
+        var hooks = (await connection.QueryAsync<(long Id, string Body)>(new CommandDefinition(
+            "SELECT id, body::text FROM event_log WHERE project_id = @projectId AND id > @since AND event_type = @type ORDER BY id DESC",
+            new { projectId, since, type = nameof(RepositoryChanged) }, cancellationToken: cancellationToken))).ToList();
         var undone = new Dictionary<string, string>(refs, StringComparer.Ordinal);
         var any = false;
-        foreach (var body in bodies)
+        var through = hooks.Count > 0 ? hooks[0].Id : 0;
+        foreach (var (_, body) in hooks)
         {
             var hook = JsonSerializer.Deserialize<RepositoryChanged>(body);
             if (hook is null || hook.Kind != kind || hook.Trigger == Trigger)
@@ -399,7 +406,7 @@ public sealed class RepositoryScanner(
                 var after = IsZero(change.After) ? null : change.After;
                 if (undone.GetValueOrDefault(change.Ref) != after)
                 {
-                    return false; // the repository moved past what this hook said
+                    return (false, 0); // the repository moved past what this hook said
                 }
 
                 if (IsZero(change.Before))
@@ -413,7 +420,7 @@ public sealed class RepositoryScanner(
             }
         }
 
-        return any && RefsChecksum.Of(undone) == previous;
+        return (any && RefsChecksum.Of(undone) == previous, through);
     }
 
     private static bool IsZero(string sha) => sha.All(c => c == '0');
