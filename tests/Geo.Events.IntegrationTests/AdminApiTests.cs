@@ -96,7 +96,9 @@ public sealed class AdminApiTests
             StringAssert.StartsWith(anonymous.Headers.WwwAuthenticate.ToString(), "Basic");
         }
 
-        var page = await WaitForPageAsync(site, token, "/admin?maxLag=3s", html => html.Contains("<td class=\"verdict\">ok</td>", StringComparison.Ordinal));
+        // ok, and the first push reported applied: otherwise it would still count as unapplied once oita is killed.
+        var page = await WaitForPageAsync(site, token, "/admin?maxLag=3s", html => html.Contains("<td class=\"verdict\">ok</td>", StringComparison.Ordinal)
+            && html.Contains("<td class=\"unapplied\">0</td>", StringComparison.Ordinal));
         StringAssert.Contains(page, "data-secondary=\"oita\"");
 
         await site.KillSecondaryAsync("oita");
