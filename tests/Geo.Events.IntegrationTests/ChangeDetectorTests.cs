@@ -1,3 +1,5 @@
+using Geo.Events.Contracts;
+using Geo.Events.Core.Repositories;
 using Geo.Events.Testing;
 
 namespace Geo.Events.IntegrationTests;
@@ -209,6 +211,92 @@ public sealed class ChangeDetectorTests
         Assert.AreEqual(0L, await DetectorEventsAsync(site, broken));
         Assert.AreEqual(0L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM repository_scan WHERE project_id = @linked OR disk_path LIKE 'legacy/%'", new { linked }));
         Assert.IsFalse(Path.Exists(site.MirrorPath(Sites[0], "secret/repo")));
+    }
+
+    [TestMethod]
+    public async Task ASnippetAndADesignRepositoryReachEverySecondaryAndAProjectDestroyTakesItsWikiAndDesignsAlong()
+    {
+        await using var site = await StartAsync();
+
+        // One owner id for a project, a snippet and a group: three owners whose repositories must never be confused.
+        const long id = 81;
+        var project = await site.CreateHashedRepositoryAsync("team/app", id);
+        await site.PushWithHookAsync(project, id, "code");
+        var wiki = await site.CreateHashedRepositoryAsync("team/app", id, wiki: true);
+        await wiki.CommitAndPushAsync("home page");
+
+        // Design management writes its own repository; GitLab sends no hook for it.
+        var design = await site.CreateStoredRepositoryAsync(RepositoryKind.Design, id, "team/app.design");
+        await design.CommitAndPushAsync("login screen mock-up");
+
+        // A personal snippet, created then changed: no hook either time.
+        var snippet = await site.CreateStoredRepositoryAsync(RepositoryKind.Snippet, id, $"snippets/{id}");
+        await snippet.CommitAndPushAsync("snippet v1");
+        await site.WaitForMirrorsAsync(snippet); // <root>/@snippets/81.git
+        await snippet.CommitAndPushAsync("snippet v2");
+
+        await site.WaitForMirrorsAsync(design); // <root>/team/app.design.git
+        await site.WaitForMirrorsAsync(snippet);
+        await site.WaitForMirrorsAsync(wiki);
+        foreach (var name in Sites)
+        {
+            Assert.IsTrue(Directory.Exists(Path.Combine(site.MirrorRoot(name), RepositoryLayout.HashedPath(RepositoryKind.Snippet, id))), "the snippet is stored by its id");
+            Assert.AreEqual(3L, await site.QuerySecondaryAsync<long>(name, "SELECT count(*) FROM projects WHERE project_id = @id AND kind IN (1, 2, 3) AND state = 'synced'", new { id }));
+        }
+
+        // project_destroy: the project's repository, wiki and design repository go; the snippet with the same id stays.
+        await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_destroy", id, project.PathWithNamespace));
+        foreach (var name in Sites)
+        {
+            await GeoSite.WaitUntilAsync(
+                () => Task.FromResult(new[] { "team/app", "team/app.wiki", "team/app.design" }.All(p => !Path.Exists(site.MirrorPath(name, p)))
+                                      && !Directory.Exists(Path.Combine(site.MirrorRoot(name), RepositoryLayout.HashedPath(RepositoryKind.Design, id)))),
+                Timeout, () => $"{name}: the project's mirrors were not all removed");
+            Assert.AreEqual(3L, await site.QuerySecondaryAsync<long>(name, "SELECT count(*) FROM projects WHERE project_id = @id AND kind IN (0, 1, 2) AND state = 'destroyed'", new { id }));
+        }
+
+        await site.WaitForMirrorsAsync(snippet);
+    }
+
+    [TestMethod]
+    public async Task AGroupWikiIsMirroredMovesWithItsGroupWithoutAHookAndIsRemovedWithIt()
+    {
+        await using var site = await StartAsync();
+        const long id = 91;
+        var project = await site.CreateHashedRepositoryAsync("guild/tools", id);
+        await site.PushWithHookAsync(project, id, "code");
+
+        // A group wiki, created and pushed to: no hook.
+        var wiki = await site.CreateStoredRepositoryAsync(RepositoryKind.GroupWiki, id, "guild.wiki");
+        await wiki.CommitAndPushAsync("group home");
+        await site.WaitForMirrorsAsync(wiki); // <root>/guild.wiki.git
+        await wiki.CommitAndPushAsync("group rules");
+        await site.WaitForMirrorsAsync(wiki);
+        await site.WaitForMirrorsAsync(project);
+
+        // The group is renamed, or transferred, and no hook arrives: the group wiki's gitlab.fullpath shows it, and the
+        // group's wiki and projects move on every secondary.
+        var moved = await wiki.TransferAsync("order.wiki");
+        foreach (var name in Sites)
+        {
+            await GeoSite.WaitUntilAsync(
+                () => Task.FromResult(Directory.Exists(site.MirrorPath(name, "order.wiki")) && !Path.Exists(site.MirrorPath(name, "guild.wiki"))
+                                      && Directory.Exists(site.MirrorPath(name, "order/tools")) && !Path.Exists(site.MirrorPath(name, "guild/tools"))),
+                Timeout, () => $"{name}: the group's wiki and project did not move with it");
+        }
+
+        await site.WaitForMirrorsAsync(moved);
+
+        // group_destroy: its wiki goes (the project with the group's id stays: its own project_destroy would say otherwise).
+        await site.Hooks.AcceptedAsync(Hooks.GroupDestroy(id, "order"));
+        foreach (var name in Sites)
+        {
+            await GeoSite.WaitUntilAsync(
+                () => Task.FromResult(!Path.Exists(site.MirrorPath(name, "order.wiki"))
+                                      && !Directory.Exists(Path.Combine(site.MirrorRoot(name), RepositoryLayout.HashedPath(RepositoryKind.GroupWiki, id)))),
+                Timeout, () => $"{name}: the group wiki was not removed");
+            Assert.IsTrue(Directory.Exists(site.MirrorPath(name, "order/tools")), "the project with the group's id was removed too");
+        }
     }
 
     /// <summary>Waits until the detector has finished <paramref name="count"/> more passes.</summary>

@@ -98,6 +98,10 @@ public sealed class GeoSite : IAsyncDisposable
     public Task<PrimaryRepository> CreateHashedRepositoryAsync(string projectPath, long projectId, bool wiki = false) =>
         PrimaryRepository.CreateHashedAsync(StorageRoot, projectId, projectPath, Path.Combine(Root, "work"), wiki);
 
+    /// <summary>Any repository type in GitLab's hashed storage (see <see cref="PrimaryRepository.CreateStoredAsync"/>).</summary>
+    public Task<PrimaryRepository> CreateStoredRepositoryAsync(Contracts.RepositoryKind kind, long ownerId, string fullPath) =>
+        PrimaryRepository.CreateStoredAsync(StorageRoot, kind, ownerId, fullPath, Path.Combine(Root, "work"));
+
     /// <summary>
     /// How most tests begin: a repository on the primary with one commit on main, pushed with git and announced
     /// by GitLab's push hook (accepted with 202). Returns the repository and that commit.
@@ -260,7 +264,7 @@ public sealed class GeoSite : IAsyncDisposable
         {
             foreach (var name in names)
             {
-                var actual = await PrimaryRepository.ReadRefsAsync(MirrorPath(name, repo.PathWithNamespace));
+                var actual = await PrimaryRepository.ReadRefsAsync(MirrorPath(name, repo.MirrorName ?? repo.PathWithNamespace));
                 if (!SameRefs(expected, actual))
                 {
                     return false;
@@ -369,7 +373,7 @@ public sealed class GeoSite : IAsyncDisposable
             .AppendJoin(", ", expected.Select(p => $"{p.Key}={p.Value[..8]}"));
         foreach (var name in names)
         {
-            var actual = PrimaryRepository.ReadRefsAsync(MirrorPath(name, repo.PathWithNamespace)).GetAwaiter().GetResult();
+            var actual = PrimaryRepository.ReadRefsAsync(MirrorPath(name, repo.MirrorName ?? repo.PathWithNamespace)).GetAwaiter().GetResult();
             text.Append($"\n{name}: ").AppendJoin(", ", actual.Select(p => $"{p.Key}={p.Value[..8]}"));
             if (_secondaries.TryGetValue(name, out var process))
             {

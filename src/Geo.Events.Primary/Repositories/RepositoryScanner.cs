@@ -272,6 +272,22 @@ public sealed class RepositoryScanner(
 
         var events = new List<IGeoEvent>();
         // A path change the storage shows (a group transfer, a rename whose hook was lost): the same event a rename hook makes.
+        if (kind == RepositoryKind.GroupWiki && seen.Old is { } oldGroup && oldGroup.FullPath != row.FullPath)
+        {
+            // A group's wiki names the group's path: a group transfer (no hook at all) or a rename whose hook was lost.
+            // Its projects move with it, as with group_rename (a second announcement of one rename changes nothing).
+            events.Add(new NamespaceRenamed
+            {
+                EventId = Guid.CreateVersion7(),
+                Sequence = 0,
+                OccurredAt = DateTimeOffset.UtcNow,
+                GroupId = row.ProjectId,
+                FullPath = row.FullPath,
+                OldFullPath = oldGroup.FullPath,
+                Trigger = Trigger,
+            });
+        }
+
         if (kind == RepositoryKind.Project && seen.Old is { } old && old.FullPath != row.FullPath && await identify.AnnouncedPathAsync(row.ProjectId) != row.FullPath)
         {
             events.Add(new ProjectRenamed
@@ -610,7 +626,7 @@ public sealed class RepositoryScanner(
                 return (_byPath.GetValueOrDefault(legacyPath), legacyPath);
             }
 
-            var path = StoredRepository.ProjectPathFromConfig(seen.State.FullPath, repository.Kind);
+            var path = RepositoryLayout.PathFromConfig(seen.State.FullPath, repository.Kind);
             return (seen.Old?.ProjectId ?? await HashedIdAsync(repository.Hash!), path);
         }
 

@@ -2,25 +2,27 @@ using System.Diagnostics;
 using Geo.Events.Contracts;
 using Geo.Events.Core.Observability;
 using Geo.Events.Core.Paths;
+using Geo.Events.Core.Repositories;
 using MassTransit;
 
 namespace Geo.Events.Secondary.Repositories;
 
 /// <summary>
-/// Applies renames, transfers, group renames and deletions of projects. All hold the project's locks, so
-/// they never interleave with a sync of the same project. Order-safe through sequences: a rename older than the path
-/// the registry holds changes nothing, and a destroyed project stays destroyed.
+/// Applies renames, transfers, group renames and deletions of projects and groups. All hold the owner's locks, so
+/// they never interleave with a sync of the same repository. Order-safe through sequences: a rename older than the
+/// path the registry holds changes nothing, and a destroyed project or group wiki stays destroyed.
 /// </summary>
 public sealed class ProjectLifecycleConsumer(
     ProjectRegistry registry,
     ProjectMover mover,
     MirrorLayout layout,
     MirrorRemover remover,
-    ILogger<ProjectLifecycleConsumer> logger) : IConsumer<ProjectRenamed>, IConsumer<ProjectDestroyed>, IConsumer<NamespaceRenamed>
+    ILogger<ProjectLifecycleConsumer> logger) : IConsumer<ProjectRenamed>, IConsumer<ProjectDestroyed>, IConsumer<NamespaceRenamed>, IConsumer<GroupDestroyed>
 {
     /// <summary>
     /// GitLab's <c>group_rename</c> and <c>user_rename</c>: every project under the old full path moves, and GitLab
-    /// sends no project_rename for them. Each is moved like a rename, with this event's sequence.
+    /// sends no project_rename for them. Each is moved like a rename, with this event's sequence; so are the wikis of the
+    /// group and of the groups below it.
     /// </summary>
     public async Task Consume(ConsumeContext<NamespaceRenamed> context)
     {
@@ -45,7 +47,18 @@ public sealed class ProjectLifecycleConsumer(
             }
         }
 
-        logger.LogInformation("Namespace {Old} renamed to {New} ({Trigger}): {Count} projects moved", evt.OldFullPath, evt.FullPath, evt.Trigger, moved);
+        var wikis = 0;
+        foreach (var (groupId, path) in await registry.GroupWikisUnderAsync(evt.OldFullPath, context.CancellationToken))
+        {
+            var newPath = evt.FullPath + path[evt.OldFullPath.Length..];
+            if (ProjectPath.NamespaceProblem(newPath) is null)
+            {
+                await mover.MoveAsync(groupId, newPath, evt.Sequence, evt.Trigger, context.CancellationToken, RepositoryKind.GroupWiki);
+                wikis++;
+            }
+        }
+
+        logger.LogInformation("Namespace {Old} renamed to {New} ({Trigger}): {Count} projects and {Wikis} group wikis moved", evt.OldFullPath, evt.FullPath, evt.Trigger, moved, wikis);
         Observe(nameof(NamespaceRenamed), started);
     }
 
@@ -68,29 +81,61 @@ public sealed class ProjectLifecycleConsumer(
         Check(evt.PathWithNamespace);
         var cancellationToken = context.CancellationToken;
 
-        await using (await mover.LockBothAsync(evt.ProjectId, cancellationToken))
-        {
-            var entries = await registry.AllKindsAsync(evt.ProjectId, cancellationToken);
-            // Tombstone first: if we die between the two steps, the replayed event finishes the removal and no
-            // sync recreates the mirror meanwhile.
-            await registry.DestroyAsync(evt.ProjectId, evt.PathWithNamespace, evt.Sequence, cancellationToken);
-            await Task.Run(() =>
-            {
-                foreach (var kind in new[] { RepositoryKind.Project, RepositoryKind.Wiki })
-                {
-                    var entry = entries.FirstOrDefault(e => e.RepositoryKind == kind);
-                    foreach (var path in new[] { entry?.LinkedPath, entry?.PathWithNamespace, evt.PathWithNamespace }.OfType<string>().Distinct())
-                    {
-                        layout.Unlink(evt.ProjectId, kind, path);
-                    }
+        await DestroyAsync(evt.ProjectId, RepositoryLayout.ProjectKinds, evt.PathWithNamespace, evt.Sequence, cancellationToken);
+        Observe(nameof(ProjectDestroyed), started);
+    }
 
-                    remover.Delete(evt.ProjectId, kind);
-                }
-            }, cancellationToken);
-            logger.LogInformation("Removed project {ProjectId} ({Path})", evt.ProjectId, evt.PathWithNamespace);
+    /// <summary>
+    /// GitLab's <c>group_destroy</c> / <c>subgroup_destroy</c>: the wikis of the group and of every group below it are
+    /// removed for good (GitLab deletes subgroups with their parent).
+    /// </summary>
+    public async Task Consume(ConsumeContext<GroupDestroyed> context)
+    {
+        var evt = context.Message;
+        var started = Stopwatch.GetTimestamp();
+        if (ProjectPath.NamespaceProblem(evt.FullPath) is { } problem)
+        {
+            throw new InvalidProjectPathException(evt.FullPath ?? "", problem);
         }
 
-        Observe(nameof(ProjectDestroyed), started);
+        var wikis = (await registry.GroupWikisUnderAsync(evt.FullPath, context.CancellationToken)).ToList();
+        if (evt.GroupId is { } groupId && wikis.All(w => w.GroupId != groupId))
+        {
+            wikis.Add((groupId, evt.FullPath)); // its tombstone keeps a late event from bringing the wiki back
+        }
+
+        foreach (var (id, path) in wikis)
+        {
+            await DestroyAsync(id, [RepositoryKind.GroupWiki], path, evt.Sequence, context.CancellationToken);
+        }
+
+        Observe(nameof(GroupDestroyed), started);
+    }
+
+    /// <summary>Tombstones the owner's <paramref name="kinds"/>, then removes their links and mirrors, under the owner's locks.</summary>
+    private async Task DestroyAsync(long ownerId, IReadOnlyList<RepositoryKind> kinds, string path, long sequence, CancellationToken cancellationToken)
+    {
+        await using (await mover.LockAllAsync(ownerId, kinds, cancellationToken))
+        {
+            var entries = await registry.AllKindsAsync(ownerId, cancellationToken, kinds);
+            // Tombstone first: if we die between the two steps, the replayed event finishes the removal and no
+            // sync recreates the mirror meanwhile.
+            await registry.DestroyAsync(ownerId, path, sequence, cancellationToken, kinds);
+            await Task.Run(() =>
+            {
+                foreach (var kind in kinds)
+                {
+                    var entry = entries.FirstOrDefault(e => e.RepositoryKind == kind);
+                    foreach (var linked in new[] { entry?.LinkedPath, entry?.PathWithNamespace, path }.OfType<string>().Distinct())
+                    {
+                        layout.Unlink(ownerId, kind, linked);
+                    }
+
+                    remover.Delete(ownerId, kind);
+                }
+            }, cancellationToken);
+            logger.LogInformation("Removed the {Kinds} of {OwnerId} ({Path})", string.Join(", ", kinds.Select(RepositoryLayout.Label)), ownerId, path);
+        }
     }
 
     private static void Check(string path)

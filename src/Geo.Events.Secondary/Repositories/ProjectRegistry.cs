@@ -1,12 +1,15 @@
 using Dapper;
 using Geo.Events.Contracts;
+using Geo.Events.Core.Repositories;
 using Npgsql;
 
 namespace Geo.Events.Secondary.Repositories;
 
 /// <summary>
-/// The <c>projects</c> table: what this secondary knows about each mirror, one row per project and kind
-/// (its repository, its wiki). Renames, destruction and forgetting apply to every kind of a project.
+/// The <c>projects</c> table: what this secondary knows about each mirror, one row per owner id and kind (a
+/// project's repository, wiki and design repository under the project's id; a snippet under its id; a group's wiki
+/// under the group's). Renames, destruction and forgetting apply to every kind of an owner
+/// (<see cref="RepositoryLayout.Siblings"/>): never to another owner's row that happens to share the number.
 /// </summary>
 public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
 {
@@ -47,7 +50,8 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
             INSERT INTO projects (project_id, kind, path_with_namespace, max_seen_sequence, pending_since, path_sequence, state)
             SELECT @projectId, @kind, @path, @sequence, now(), @sequence,
                    -- a project destroyed here stays destroyed, whichever of its repositories the event is about
-                   CASE WHEN EXISTS (SELECT 1 FROM projects WHERE project_id = @projectId AND state = @destroyed) THEN @destroyed ELSE @pending END
+                   CASE WHEN EXISTS (SELECT 1 FROM projects WHERE project_id = @projectId AND kind = ANY(@siblings) AND state = @destroyed)
+                        THEN @destroyed ELSE @pending END
             ON CONFLICT (project_id, kind) DO UPDATE
                SET max_seen_sequence   = GREATEST(projects.max_seen_sequence, EXCLUDED.max_seen_sequence),
                    pending_since       = CASE WHEN projects.pending_since IS NULL AND projects.state <> @destroyed
@@ -59,7 +63,8 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
                    updated_at          = now()
             RETURNING now() - last_synced_at
             """,
-            new { projectId, kind = (short)kind, path, sequence, destroyed = ProjectState.Destroyed, pending = ProjectState.Pending }, cancellationToken: cancellationToken));
+            new { projectId, kind = (short)kind, siblings = Kinds(RepositoryLayout.Siblings(kind)), path, sequence, destroyed = ProjectState.Destroyed, pending = ProjectState.Pending },
+            cancellationToken: cancellationToken));
     }
 
     public async Task<Entry> GetAsync(long projectId, RepositoryKind kind, CancellationToken cancellationToken)
@@ -96,54 +101,71 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
             new { prefix, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken))).AsList();
     }
 
-    /// <summary>Every kind of repository this secondary holds for the project.</summary>
-    public async Task<IReadOnlyList<Entry>> AllKindsAsync(long projectId, CancellationToken cancellationToken)
+    /// <summary>Group wikis (not destroyed) of the group at <paramref name="prefix"/> and of every group below it.</summary>
+    public async Task<IReadOnlyList<(long GroupId, string Path)>> GroupWikisUnderAsync(string prefix, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<(long, string)>(new CommandDefinition(
+            """
+            SELECT project_id, path_with_namespace FROM projects
+             WHERE kind = @groupWiki AND state <> @destroyed AND (path_with_namespace = @prefix OR starts_with(path_with_namespace, @prefix || '/'))
+            """,
+            new { prefix, groupWiki = (short)RepositoryKind.GroupWiki, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>Every repository this secondary holds for the owner: <paramref name="kinds"/>, a project's by default.</summary>
+    public async Task<IReadOnlyList<Entry>> AllKindsAsync(long projectId, CancellationToken cancellationToken, IReadOnlyList<RepositoryKind>? kinds = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return (await connection.QueryAsync<Entry>(new CommandDefinition(
-            $"SELECT {EntryColumns} FROM projects WHERE project_id = @projectId ORDER BY kind",
-            new { projectId }, cancellationToken: cancellationToken))).AsList();
+            $"SELECT {EntryColumns} FROM projects WHERE project_id = @projectId AND kind = ANY(@kinds) ORDER BY kind",
+            new { projectId, kinds = Kinds(kinds ?? RepositoryLayout.ProjectKinds) }, cancellationToken: cancellationToken))).AsList();
     }
+
+    private static short[] Kinds(IReadOnlyList<RepositoryKind> kinds) => kinds.Select(k => (short)k).ToArray();
 
     /// <summary>
     /// Records a rename or transfer unless a newer event already set the path, or the project is destroyed.
     /// Returns every kind's entry as it is afterwards (none when the project was never seen here).
     /// </summary>
-    public async Task<IReadOnlyList<Entry>> RenameAsync(long projectId, string newPath, long sequence, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Entry>> RenameAsync(long projectId, string newPath, long sequence, CancellationToken cancellationToken, IReadOnlyList<RepositoryKind>? kinds = null)
     {
+        kinds ??= RepositoryLayout.ProjectKinds;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             """
             UPDATE projects
                SET path_with_namespace = @newPath, path_sequence = @sequence, updated_at = now()
-             WHERE project_id = @projectId AND path_sequence < @sequence AND state <> @destroyed
+             WHERE project_id = @projectId AND kind = ANY(@kinds) AND path_sequence < @sequence AND state <> @destroyed
             """,
-            new { projectId, newPath, sequence, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
-        return await AllKindsAsync(projectId, cancellationToken);
+            new { projectId, kinds = Kinds(kinds), newPath, sequence, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
+        return await AllKindsAsync(projectId, cancellationToken, kinds);
     }
 
     /// <summary>Turns the project into a tombstone: no event older or newer brings its mirror back (GitLab never reuses ids).</summary>
-    public async Task DestroyAsync(long projectId, string path, long sequence, CancellationToken cancellationToken)
+    /// <param name="kinds">The owner's kinds, its main one first (the tombstone row): a project's by default.</param>
+    public async Task DestroyAsync(long projectId, string path, long sequence, CancellationToken cancellationToken, IReadOnlyList<RepositoryKind>? kinds = null)
     {
+        kinds ??= RepositoryLayout.ProjectKinds;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO projects (project_id, kind, path_with_namespace, state, max_seen_sequence, path_sequence, destroyed_sequence)
-            VALUES (@projectId, 0, @path, @destroyed, @sequence, @sequence, @sequence)
+            VALUES (@projectId, @kind, @path, @destroyed, @sequence, @sequence, @sequence)
             ON CONFLICT (project_id, kind) DO UPDATE
                SET state = @destroyed, pending_since = NULL, linked_path = NULL, last_error = NULL,
                    max_seen_sequence = GREATEST(projects.max_seen_sequence, EXCLUDED.max_seen_sequence),
                    destroyed_sequence = GREATEST(projects.destroyed_sequence, EXCLUDED.destroyed_sequence),
                    updated_at = now()
             """,
-            new { projectId, path, sequence, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
+            new { projectId, kind = (short)kinds[0], path, sequence, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(
             """
             UPDATE projects SET state = @destroyed, pending_since = NULL, linked_path = NULL, last_error = NULL,
                                 destroyed_sequence = @sequence, updated_at = now()
-             WHERE project_id = @projectId AND kind <> 0
+             WHERE project_id = @projectId AND kind = ANY(@others)
             """,
-            new { projectId, sequence, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
+            new { projectId, sequence, others = Kinds(kinds.Skip(1).ToList()), destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
     }
 
     public async Task SetLinkedPathAsync(long projectId, RepositoryKind kind, string? linkedPath, CancellationToken cancellationToken)
@@ -193,20 +215,21 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
 
     /// <summary>Records a verification's result; a project never seen here gets no row from it.</summary>
     /// <param name="state">One of <see cref="VerificationState"/>.</param>
-    public async Task MarkVerifiedAsync(long projectId, string state, string? checksum, CancellationToken cancellationToken)
+    public async Task MarkVerifiedAsync(long projectId, string state, string? checksum, CancellationToken cancellationToken, RepositoryKind kind = RepositoryKind.Project)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE projects SET verified_at = now(), verification_state = @state, verified_checksum = @checksum WHERE project_id = @projectId AND kind = 0",
-            new { projectId, state, checksum }, cancellationToken: cancellationToken));
+            "UPDATE projects SET verified_at = now(), verification_state = @state, verified_checksum = @checksum WHERE project_id = @projectId AND kind = @kind",
+            new { projectId, kind = (short)kind, state, checksum }, cancellationToken: cancellationToken));
     }
 
     /// <summary>Forgets a project that left this secondary's namespaces (selective sync): no tombstone, it may come back.</summary>
-    public async Task ForgetAsync(long projectId, CancellationToken cancellationToken)
+    public async Task ForgetAsync(long projectId, CancellationToken cancellationToken, IReadOnlyList<RepositoryKind>? kinds = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM projects WHERE project_id = @projectId AND state <> @destroyed", new { projectId, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
+            "DELETE FROM projects WHERE project_id = @projectId AND kind = ANY(@kinds) AND state <> @destroyed",
+            new { projectId, kinds = Kinds(kinds ?? RepositoryLayout.ProjectKinds), destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
     }
 
     /// <summary>The newest event sequence any successful sync has covered.</summary>

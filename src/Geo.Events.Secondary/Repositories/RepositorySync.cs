@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Geo.Events.Contracts;
+using Geo.Events.Core.Repositories;
 using Microsoft.Extensions.Options;
 
 namespace Geo.Events.Secondary.Repositories;
@@ -38,10 +39,10 @@ public sealed class RepositorySync(
     /// Fetches whatever the sequences say: verification found the mirror differs from the primary although
     /// every event it received is covered (a hook GitLab never sent). Does not join waiting syncs.
     /// </summary>
-    public async Task<bool> ForceAsync(long projectId, string path, long sequence, CancellationToken cancellationToken)
+    public async Task<bool> ForceAsync(long projectId, string path, long sequence, CancellationToken cancellationToken, RepositoryKind kind = RepositoryKind.Project)
     {
-        await registry.NoteSeenAsync(projectId, RepositoryKind.Project, path, sequence, cancellationToken);
-        return await RunAsync(new RepositoryId(projectId, RepositoryKind.Project), () => { }, sinceLastSync: null, force: true, cancellationToken);
+        await registry.NoteSeenAsync(projectId, kind, path, sequence, cancellationToken);
+        return await RunAsync(new RepositoryId(projectId, kind), () => { }, sinceLastSync: null, force: true, cancellationToken);
     }
 
     private async Task<bool> RunAsync(RepositoryId repository, Action closeToJoiners, TimeSpan? sinceLastSync, bool force, CancellationToken cancellationToken)
@@ -101,8 +102,8 @@ public sealed class RepositorySync(
         // Not cancellable: the link on disk has changed, and the registry must say which it is.
         await registry.MarkSyncedAsync(projectId, kind, entry.MaxSeenSequence, Stopwatch.GetElapsedTime(fetchStarted), CancellationToken.None, absent: !exists,
             linkedPath: exists ? entry.PathWithNamespace : null);
-        logger.LogInformation("Synced {Project}{Wiki} (events up to {Covered}{Forced})", entry.PathWithNamespace,
-            kind == RepositoryKind.Wiki ? (exists ? " wiki" : " wiki: the primary has none") : "", entry.MaxSeenSequence, force ? ", forced" : "");
+        logger.LogInformation("Synced the {Kind} of {Owner} {Path}{Absent} (events up to {Covered}{Forced})", RepositoryLayout.Label(kind), projectId,
+            entry.PathWithNamespace, exists ? "" : ": the primary has none", entry.MaxSeenSequence, force ? ", forced" : "");
         return exists;
     }
 }
