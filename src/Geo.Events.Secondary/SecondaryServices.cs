@@ -126,6 +126,11 @@ public static class SecondaryServices
             }
 
             GeoMetrics.OldestPendingAge.Set(oldest);
+            var differing = await registry.DifferingAsync(cancellationToken);
+            foreach (var kind in RepositoryLayout.All)
+            {
+                GeoMetrics.MirrorsDiffering.WithLabels(RepositoryLayout.Label(kind)).Set(differing.GetValueOrDefault(kind));
+            }
         });
     }
 

@@ -20,7 +20,8 @@ public sealed class ChangeDetectorTests
         ["Primary:RepositoryHookGrace"] = "00:00:00.500",
     };
 
-    private static Task<GeoSite> StartAsync(bool startSecondaries = true) => GeoSite.StartAsync(Sites, startSecondaries, primarySettings: Detector);
+    private static Task<GeoSite> StartAsync(bool startSecondaries = true, bool register = false) =>
+        GeoSite.StartAsync(Sites, startSecondaries, register: register, primarySettings: Detector);
 
     [TestMethod]
     public async Task AWikiPushAndAPushWhoseHookWasLostReachEverySecondary()
@@ -297,6 +298,75 @@ public sealed class ChangeDetectorTests
                 Timeout, () => $"{name}: the group wiki was not removed");
             Assert.IsTrue(Directory.Exists(site.MirrorPath(name, "order/tools")), "the project with the group's id was removed too");
         }
+    }
+
+    [TestMethod]
+    public async Task AStaleSnippetAndGroupWikiMirrorShowInTheStatusAndVerificationRepairsThem()
+    {
+        await using var site = await StartAsync(register: true); // status and verification go through the registration
+        var snippet = await site.CreateStoredRepositoryAsync(RepositoryKind.Snippet, 111, "snippets/111");
+        await snippet.CommitAndPushAsync("snippet v1");
+        var wiki = await site.CreateStoredRepositoryAsync(RepositoryKind.GroupWiki, 112, "crew.wiki");
+        await wiki.CommitAndPushAsync("wiki v1");
+        await site.WaitForMirrorsAsync(snippet);
+        await site.WaitForMirrorsAsync(wiki);
+        await WaitForDiffersAsync(site, counts => counts.Values.All(c => c == 0));
+
+        // The primary's git server hands out an old copy of both (a lagging replica behind a load balancer, say) while
+        // the detector sees the new refs in the storage: every secondary fetches, and its mirror stays behind.
+        var links = new List<(string Link, string Real)>();
+        foreach (var repo in new[] { snippet, wiki })
+        {
+            var old = Path.Combine(site.Root, "old-copies", repo.PathWithNamespace + ".git");
+            repo.CopyBareTo(old);
+            var link = Path.Combine(site.StorageRoot, repo.PathWithNamespace + ".git");
+            File.Delete(link);
+            File.CreateSymbolicLink(link, old);
+            links.Add((link, repo.BarePath));
+            await repo.CommitAndPushAsync("v2, which the git server does not serve yet");
+        }
+
+        await WaitForDiffersAsync(site, counts => counts["snippet"] == 1 && counts["group_wiki"] == 1 && counts["project"] == 0);
+        foreach (var name in Sites)
+        {
+            var metrics = await new HttpClient().GetStringAsync(new Uri(site.SecondaryUrl(name), "/metrics"));
+            Assert.AreEqual(1, ObservabilityTests.Metric(metrics, "geo_mirrors_differing", "type=\"snippet\""), metrics);
+            Assert.AreEqual(1, ObservabilityTests.Metric(metrics, "geo_mirrors_differing", "type=\"group_wiki\""));
+        }
+
+        // The git server catches up; no event says so. Verification compares every type with the primary's inventory and repairs both.
+        foreach (var (link, real) in links)
+        {
+            File.Delete(link);
+            File.CreateSymbolicLink(link, real);
+        }
+
+        foreach (var name in Sites)
+        {
+            var (code, stdout, stderr) = await site.AdminAsync("verify", name, "--output", "json");
+            Assert.AreEqual(0, code, stderr + stdout);
+            var run = System.Text.Json.JsonDocument.Parse(stdout).RootElement.EnumerateArray().Single();
+            Assert.AreEqual(2, run.GetProperty("repaired").GetInt64(), stdout);
+            Assert.AreEqual(0, run.GetProperty("failed").GetInt64(), stdout);
+        }
+
+        await site.WaitForMirrorsAsync(snippet);
+        await site.WaitForMirrorsAsync(wiki);
+        await WaitForDiffersAsync(site, counts => counts.Values.All(c => c == 0));
+    }
+
+    /// <summary>Waits until geo-admin status shows, for every secondary, per-type differs counts that meet <paramref name="condition"/>.</summary>
+    private static async Task WaitForDiffersAsync(GeoSite site, Func<IReadOnlyDictionary<string, long>, bool> condition)
+    {
+        var last = "";
+        await GeoSite.WaitUntilAsync(async () =>
+        {
+            var (_, stdout, _) = await site.AdminAsync("status", "--output", "json");
+            last = stdout;
+            var rows = System.Text.Json.JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToList();
+            return rows.Count == Sites.Length && rows.All(row => row.TryGetProperty("differs", out var differs) && differs.ValueKind == System.Text.Json.JsonValueKind.Object
+                && condition(differs.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64())));
+        }, Timeout, () => $"geo-admin status did not show the expected differs counts: {last}");
     }
 
     /// <summary>Waits until the detector has finished <paramref name="count"/> more passes.</summary>

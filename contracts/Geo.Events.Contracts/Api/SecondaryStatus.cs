@@ -27,6 +27,12 @@ public sealed record SecondaryStatus
     /// <summary>Wiki repositories per state.</summary>
     public RepositoryCounts? Wikis { get; init; }
 
+    /// <summary>
+    /// Every repository type per state, keyed by its name: <c>project</c>, <c>wiki</c>, <c>design</c>, <c>snippet</c>,
+    /// <c>group_wiki</c> (<see cref="Projects"/> and <see cref="Wikis"/> repeat the first two for older readers).
+    /// </summary>
+    public IReadOnlyDictionary<string, RepositoryCounts>? Repositories { get; init; }
+
     public KeyCounts? Keys { get; init; }
 
     /// <summary>Files per state (present, destroyed, gone, failed), keyed by the state as the secondary stores it.</summary>
@@ -76,6 +82,13 @@ public sealed record RepositoryCounts
     /// <summary>Wikis only: the primary has no such repository (a project without a wiki).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public long? Absent { get; init; }
+
+    /// <summary>
+    /// Mirrors whose refs differ from the primary's as the secondary last learned them (the change detector's scan,
+    /// a verification, or the fetch that brought the mirror level): stale until a sync catches up.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? Differs { get; init; }
 }
 
 /// <summary>SSH keys in the secondary's registry: live ones, and tombstones of destroyed ones.</summary>

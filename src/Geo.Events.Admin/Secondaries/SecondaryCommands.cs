@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Geo.Events.Contracts.Api;
 using Geo.Events.Core.DeadLetters;
 using Geo.Events.Core.Messaging;
 using Geo.Events.Core.Secondaries;
@@ -142,13 +143,13 @@ public static class SecondaryCommands
             : await SecondaryHealthCheck.CollectAsync(context.DataSource, context.Rabbit, maxLag, stale, null, ct);
         Cli.Print(output, health, table =>
         {
-            table.AddColumns("secondary", "verdict", "heartbeat", "queued", "unapplied", "oldest unapplied", "synced", "pending", "failed", "dead letters", "why");
+            table.AddColumns("secondary", "verdict", "heartbeat", "queued", "unapplied", "oldest unapplied", "synced", "pending", "failed", "differs", "dead letters", "why");
             foreach (var h in health)
             {
                 var color = h.Verdict == "ok" ? "green" : "red";
                 table.AddRow(h.Name, $"[{color}]{h.Verdict}[/]", h.HeartbeatAgeSeconds is { } age ? $"{Age(age)} ago" : "never",
                     h.Queued?.ToString(CultureInfo.InvariantCulture) ?? "no queue", Count(h.Unapplied), h.OldestPendingSeconds is { } oldest ? Age(oldest) : "-",
-                    Count(h.Synced), Count(h.Pending), Count(h.Failed), Count(h.DeadLetters), Markup.Escape(h.Reason));
+                    Count(h.Synced), Count(h.Pending), Count(h.Failed), Differs(h), Count(h.DeadLetters), Markup.Escape(h.Reason));
             }
         }, $"{health.Count} secondaries; primary at event {primarySequence}");
         return health.All(h => h.Verdict == "ok") ? ExitCodes.Ok : ExitCodes.Unhealthy;
@@ -170,6 +171,11 @@ public static class SecondaryCommands
     }
 
     private static string Count(long n) => n.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Mirrors that differ from the primary's last scan, per repository type (only the types with any): "0" when none, "-" when unknown.</summary>
+    private static string Differs(SecondaryHealth h) => h.Differs is not { } differs ? "-"
+        : differs.Values.Sum() == 0 ? "0"
+        : Markup.Escape(string.Join(", ", differs.Where(d => d.Value > 0).Select(d => $"{d.Key} {d.Value}")));
 
     private static string Age(double seconds) => SecondaryHealthCheck.Age(seconds);
 }

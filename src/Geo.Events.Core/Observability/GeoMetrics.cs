@@ -84,6 +84,9 @@ public static class GeoMetrics
     public static readonly Gauge Projects = Metrics.CreateGauge(
         "geo_projects", "Projects in this secondary's registry, by state.", "state");
 
+    public static readonly Gauge MirrorsDiffering = Metrics.CreateGauge(
+        "geo_mirrors_differing", "Mirrors whose refs differ from the primary's last scan (change detector, verification or the last fetch), by repository type.", "type");
+
     public static readonly Gauge OldestPendingAge = Metrics.CreateGauge(
         "geo_oldest_pending_age_seconds", "Age of the oldest project with an event received but not yet covered by a successful sync.");
 }

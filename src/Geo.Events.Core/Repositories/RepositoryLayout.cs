@@ -50,6 +50,9 @@ public static class RepositoryLayout
     /// <summary>A name for logs, metrics labels and status: project, wiki, design, snippet, group_wiki.</summary>
     public static string Label(RepositoryKind kind) => Of(kind).Label;
 
+    /// <summary>The kind named by its <see cref="Label"/>; null for a name no kind has.</summary>
+    public static RepositoryKind? FromLabel(string? label) => All.Cast<RepositoryKind?>().FirstOrDefault(k => Label(k!.Value) == label);
+
     /// <summary>True for a kind this version knows (an event from a newer primary may carry one it does not).</summary>
     public static bool IsKnown(RepositoryKind kind) => All.Contains(kind);
 

@@ -1,5 +1,6 @@
 using Geo.Events.Contracts;
 using Geo.Events.Contracts.Api;
+using Geo.Events.Core.Repositories;
 using Geo.Events.Secondary.Keys;
 using Geo.Events.Secondary.Repositories;
 using Microsoft.Extensions.Options;
@@ -21,6 +22,27 @@ public sealed class SiteStatus(
     {
         var (projectStates, projectOldest) = await projects.SummaryAsync(cancellationToken, RepositoryKind.Project);
         var (wikiStates, wikiOldest) = await projects.SummaryAsync(cancellationToken, RepositoryKind.Wiki);
+        var differing = await projects.DifferingAsync(cancellationToken);
+        var repositories = new Dictionary<string, RepositoryCounts>();
+        foreach (var kind in RepositoryLayout.All)
+        {
+            var states = kind switch
+            {
+                RepositoryKind.Project => projectStates,
+                RepositoryKind.Wiki => wikiStates,
+                _ => (await projects.SummaryAsync(cancellationToken, kind)).States,
+            };
+            repositories[RepositoryLayout.Label(kind)] = new RepositoryCounts
+            {
+                Synced = states.GetValueOrDefault(ProjectState.Synced),
+                Pending = states.GetValueOrDefault(ProjectState.Pending),
+                Failed = states.GetValueOrDefault(ProjectState.Failed),
+                Destroyed = states.GetValueOrDefault(ProjectState.Destroyed),
+                Absent = states.GetValueOrDefault(ProjectState.Absent),
+                Differs = differing.GetValueOrDefault(kind),
+            };
+        }
+
         var keyCounts = await keys.CountsAsync(cancellationToken);
         return new SecondaryStatus
         {
@@ -33,6 +55,7 @@ public sealed class SiteStatus(
                 Pending = projectStates.GetValueOrDefault(ProjectState.Pending),
                 Failed = projectStates.GetValueOrDefault(ProjectState.Failed),
                 Destroyed = projectStates.GetValueOrDefault(ProjectState.Destroyed),
+                Differs = differing.GetValueOrDefault(RepositoryKind.Project),
             },
             Wikis = new RepositoryCounts
             {
@@ -40,7 +63,9 @@ public sealed class SiteStatus(
                 Pending = wikiStates.GetValueOrDefault(ProjectState.Pending),
                 Failed = wikiStates.GetValueOrDefault(ProjectState.Failed),
                 Absent = wikiStates.GetValueOrDefault(ProjectState.Absent),
+                Differs = differing.GetValueOrDefault(RepositoryKind.Wiki),
             },
+            Repositories = repositories,
             Keys = new KeyCounts { Live = keyCounts.Live, Destroyed = keyCounts.Destroyed },
             Files = await files.SummaryAsync(cancellationToken),
             Namespaces = options.Value.Namespaces,

@@ -94,7 +94,8 @@ public sealed class MirrorLayout(IOptions<MirrorOptions> options, ILogger<Mirror
             logger.LogInformation("Linked {Link} to project {ProjectId}", link, projectId);
         }
 
-        if (previousPath is not null && previousPath != path)
+        // A snippet's link is named by its id: a new path (its project moved) keeps the same link.
+        if (previousPath is not null && previousPath != path && LinkPath(projectId, kind, previousPath) != link)
         {
             Unlink(projectId, kind, previousPath);
         }

@@ -42,13 +42,17 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
     /// since the repository's last fetch started (null if never), which the coalesce window needs, in the same
     /// round trip: both ends of it read from the database's clock (see <see cref="MarkSyncedAsync"/>).
     /// </summary>
-    public async Task<TimeSpan?> NoteSeenAsync(long projectId, RepositoryKind kind, string path, long sequence, CancellationToken cancellationToken)
+    /// <param name="primaryChecksum">
+    /// The primary's refs checksum the event names (the change detector's), kept unless a newer event's is already
+    /// known: what <see cref="DifferingAsync"/> compares the mirror with.
+    /// </param>
+    public async Task<TimeSpan?> NoteSeenAsync(long projectId, RepositoryKind kind, string path, long sequence, CancellationToken cancellationToken, string? primaryChecksum = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<TimeSpan?>(new CommandDefinition(
             """
-            INSERT INTO projects (project_id, kind, path_with_namespace, max_seen_sequence, pending_since, path_sequence, state)
-            SELECT @projectId, @kind, @path, @sequence, now(), @sequence,
+            INSERT INTO projects (project_id, kind, path_with_namespace, max_seen_sequence, pending_since, path_sequence, primary_checksum, primary_checksum_sequence, state)
+            SELECT @projectId, @kind, @path, @sequence, now(), @sequence, @primaryChecksum, CASE WHEN @primaryChecksum::text IS NULL THEN 0 ELSE @sequence END,
                    -- a project destroyed here stays destroyed, whichever of its repositories the event is about
                    CASE WHEN EXISTS (SELECT 1 FROM projects WHERE project_id = @projectId AND kind = ANY(@siblings) AND state = @destroyed)
                         THEN @destroyed ELSE @pending END
@@ -60,10 +64,14 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
                    path_with_namespace = CASE WHEN EXCLUDED.path_sequence > projects.path_sequence
                                               THEN EXCLUDED.path_with_namespace ELSE projects.path_with_namespace END,
                    path_sequence       = GREATEST(projects.path_sequence, EXCLUDED.path_sequence),
+                   primary_checksum    = CASE WHEN @primaryChecksum::text IS NOT NULL AND @sequence > projects.primary_checksum_sequence
+                                              THEN @primaryChecksum ELSE projects.primary_checksum END,
+                   primary_checksum_sequence = CASE WHEN @primaryChecksum::text IS NOT NULL
+                                              THEN GREATEST(projects.primary_checksum_sequence, @sequence) ELSE projects.primary_checksum_sequence END,
                    updated_at          = now()
             RETURNING now() - last_synced_at
             """,
-            new { projectId, kind = (short)kind, siblings = Kinds(RepositoryLayout.Siblings(kind)), path, sequence, destroyed = ProjectState.Destroyed, pending = ProjectState.Pending },
+            new { projectId, kind = (short)kind, siblings = Kinds(RepositoryLayout.Siblings(kind)), path, sequence, primaryChecksum, destroyed = ProjectState.Destroyed, pending = ProjectState.Pending },
             cancellationToken: cancellationToken));
     }
 
@@ -186,7 +194,13 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
     /// not its end). It is written as the database's <c>now()</c> less this, never as this process's wall clock,
     /// because <see cref="NoteSeenAsync"/> measures the window against the database's <c>now()</c>.
     /// </param>
-    public async Task MarkSyncedAsync(long projectId, RepositoryKind kind, long coveredSequence, TimeSpan sinceFetchStarted, CancellationToken cancellationToken, bool absent = false, string? linkedPath = null)
+    /// <param name="mirrorChecksum">
+    /// The mirror's refs checksum after the fetch. It is also the primary's as of <paramref name="coveredSequence"/>,
+    /// unless an event of that sequence or newer named the primary's (the change detector read it): then that one
+    /// stays, and a fetch that did not reach it leaves the mirror counted as differing.
+    /// </param>
+    public async Task MarkSyncedAsync(long projectId, RepositoryKind kind, long coveredSequence, TimeSpan sinceFetchStarted, CancellationToken cancellationToken, bool absent = false, string? linkedPath = null,
+        string? mirrorChecksum = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
@@ -195,10 +209,13 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
                SET state = CASE WHEN state = @destroyed THEN state WHEN @absent THEN @absentState ELSE @synced END, last_synced_sequence = GREATEST(last_synced_sequence, @coveredSequence),
                    pending_since = CASE WHEN max_seen_sequence <= GREATEST(last_synced_sequence, @coveredSequence) THEN NULL ELSE pending_since END,
                    linked_path = COALESCE(@linkedPath, linked_path),
+                   mirror_checksum = @mirrorChecksum,
+                   primary_checksum = CASE WHEN @coveredSequence > primary_checksum_sequence THEN @mirrorChecksum ELSE primary_checksum END,
+                   primary_checksum_sequence = GREATEST(primary_checksum_sequence, @coveredSequence),
                    last_synced_at = now() - @sinceFetchStarted, sync_count = sync_count + 1, last_error = NULL, retry_count = 0, updated_at = now()
              WHERE project_id = @projectId AND kind = @kind
             """,
-            new { projectId, kind = (short)kind, coveredSequence, absent, sinceFetchStarted, linkedPath, destroyed = ProjectState.Destroyed, absentState = ProjectState.Absent, synced = ProjectState.Synced }, cancellationToken: cancellationToken));
+            new { projectId, kind = (short)kind, coveredSequence, absent, sinceFetchStarted, linkedPath, mirrorChecksum, destroyed = ProjectState.Destroyed, absentState = ProjectState.Absent, synced = ProjectState.Synced }, cancellationToken: cancellationToken));
     }
 
     /// <summary>Projects per state, and the age in seconds of the oldest event still waiting for a sync.</summary>
@@ -215,12 +232,37 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
 
     /// <summary>Records a verification's result; a project never seen here gets no row from it.</summary>
     /// <param name="state">One of <see cref="VerificationState"/>.</param>
-    public async Task MarkVerifiedAsync(long projectId, string state, string? checksum, CancellationToken cancellationToken, RepositoryKind kind = RepositoryKind.Project)
+    /// <param name="checksum">The mirror's refs checksum.</param>
+    /// <param name="primaryChecksum">The primary's, from its inventory as of event <paramref name="sequence"/>.</param>
+    public async Task MarkVerifiedAsync(long projectId, string state, string? checksum, CancellationToken cancellationToken, RepositoryKind kind = RepositoryKind.Project,
+        string? primaryChecksum = null, long sequence = 0)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE projects SET verified_at = now(), verification_state = @state, verified_checksum = @checksum WHERE project_id = @projectId AND kind = @kind",
-            new { projectId, kind = (short)kind, state, checksum }, cancellationToken: cancellationToken));
+            """
+            UPDATE projects
+               SET verified_at = now(), verification_state = @state, verified_checksum = @checksum, mirror_checksum = @checksum,
+                   primary_checksum = CASE WHEN @primaryChecksum::text IS NOT NULL AND @sequence >= primary_checksum_sequence THEN @primaryChecksum ELSE primary_checksum END,
+                   primary_checksum_sequence = CASE WHEN @primaryChecksum::text IS NOT NULL THEN GREATEST(primary_checksum_sequence, @sequence) ELSE primary_checksum_sequence END
+             WHERE project_id = @projectId AND kind = @kind
+            """,
+            new { projectId, kind = (short)kind, state, checksum, primaryChecksum, sequence }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// Per kind, the mirrors whose refs differ from the primary's as this secondary last learned them (the change
+    /// detector's scan, a verification, or the fetch that brought the mirror level): stale until a sync catches up.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<RepositoryKind, long>> DifferingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<(short Kind, long Count)>(new CommandDefinition(
+            """
+            SELECT kind, count(*) FROM projects
+             WHERE state NOT IN (@destroyed, @absent) AND primary_checksum IS NOT NULL AND primary_checksum IS DISTINCT FROM mirror_checksum
+             GROUP BY kind
+            """,
+            new { destroyed = ProjectState.Destroyed, absent = ProjectState.Absent }, cancellationToken: cancellationToken))).ToDictionary(r => (RepositoryKind)r.Kind, r => r.Count);
     }
 
     /// <summary>Forgets a project that left this secondary's namespaces (selective sync): no tombstone, it may come back.</summary>

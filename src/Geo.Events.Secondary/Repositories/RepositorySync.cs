@@ -26,9 +26,10 @@ public sealed class RepositorySync(
     /// Notes <paramref name="sequence"/> for the project and syncs it unless a sync that started later
     /// already covers it. Returns true when this call fetched.
     /// </summary>
-    public async Task<bool> SyncAsync(long projectId, RepositoryKind kind, string path, long sequence, CancellationToken cancellationToken)
+    /// <param name="primaryChecksum">The primary's refs checksum the event names (the change detector's), if any.</param>
+    public async Task<bool> SyncAsync(long projectId, RepositoryKind kind, string path, long sequence, CancellationToken cancellationToken, string? primaryChecksum = null)
     {
-        var sinceLastSync = await registry.NoteSeenAsync(projectId, kind, path, sequence, cancellationToken);
+        var sinceLastSync = await registry.NoteSeenAsync(projectId, kind, path, sequence, cancellationToken, primaryChecksum);
         var fetched = false;
         var repository = new RepositoryId(projectId, kind);
         var ran = await coordinator.RunAsync(repository, async closeToJoiners => fetched = await RunAsync(repository, closeToJoiners, sinceLastSync, force: false, cancellationToken));
@@ -79,6 +80,7 @@ public sealed class RepositorySync(
         }
 
         bool exists;
+        string? mirrorChecksum = null;
         var fetchStarted = Stopwatch.GetTimestamp();
         try
         {
@@ -90,6 +92,7 @@ public sealed class RepositorySync(
                 }
 
                 layout.Link(projectId, kind, entry.PathWithNamespace, entry.LinkedPath);
+                mirrorChecksum = RefsChecksum.Compute(layout.DataPath(projectId, kind)); // what the status compares with the primary's
                 return true;
             }, cancellationToken);
         }
@@ -101,7 +104,7 @@ public sealed class RepositorySync(
 
         // Not cancellable: the link on disk has changed, and the registry must say which it is.
         await registry.MarkSyncedAsync(projectId, kind, entry.MaxSeenSequence, Stopwatch.GetElapsedTime(fetchStarted), CancellationToken.None, absent: !exists,
-            linkedPath: exists ? entry.PathWithNamespace : null);
+            linkedPath: exists ? entry.PathWithNamespace : null, mirrorChecksum: mirrorChecksum);
         logger.LogInformation("Synced the {Kind} of {Owner} {Path}{Absent} (events up to {Covered}{Forced})", RepositoryLayout.Label(kind), projectId,
             entry.PathWithNamespace, exists ? "" : ": the primary has none", entry.MaxSeenSequence, force ? ", forced" : "");
         return exists;

@@ -49,7 +49,7 @@ public sealed class RepositorySyncConsumer(RepositorySync sync, MirrorFetcher fe
 
         try
         {
-            var fetched = await sync.SyncAsync(evt.ProjectId, evt.Kind, evt.PathWithNamespace, evt.Sequence, context.CancellationToken);
+            var fetched = await sync.SyncAsync(evt.ProjectId, evt.Kind, evt.PathWithNamespace, evt.Sequence, context.CancellationToken, evt.RefsChecksum);
             Observe(evt, fetched ? "applied" : "coalesced", started);
         }
         catch (Exception e) when (e is not OperationCanceledException)
