@@ -52,6 +52,24 @@ public sealed class AdminApiTests
         Assert.AreEqual(HttpStatusCode.NotFound, await StatusCodeAsync(site, HttpMethod.Post, "/api/v1/admin/secondaries/nobody/verify", adminToken));
         Assert.AreEqual(HttpStatusCode.BadRequest, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/status?maxLag=soon", readToken));
 
+        // Dead letters and secondaries: read to look, admin to act; bad input a 400.
+        Assert.AreEqual(HttpStatusCode.Unauthorized, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/dead-letters", null));
+        Assert.AreEqual(HttpStatusCode.OK, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/dead-letters", readToken));
+        Assert.AreEqual(HttpStatusCode.OK, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/dead-letters/history", readToken));
+        Assert.AreEqual(HttpStatusCode.NotFound, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/dead-letters/12345", readToken));
+        Assert.AreEqual(HttpStatusCode.BadRequest, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/dead-letters?state=gone", readToken));
+        Assert.AreEqual(HttpStatusCode.BadRequest, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/dead-letters?since=yesterday", readToken));
+        Assert.AreEqual(HttpStatusCode.Forbidden, await StatusCodeAsync(site, HttpMethod.Post, "/api/v1/admin/dead-letters/replay", readToken, body: "{\"all\":true}"));
+        Assert.AreEqual(HttpStatusCode.Forbidden, await StatusCodeAsync(site, HttpMethod.Post, "/api/v1/admin/dead-letters/delete", readToken, body: "{\"all\":true}"));
+        Assert.AreEqual(HttpStatusCode.BadRequest, await StatusCodeAsync(site, HttpMethod.Post, "/api/v1/admin/dead-letters/replay", adminToken, body: "{}"));
+        Assert.AreEqual(HttpStatusCode.BadRequest, await StatusCodeAsync(site, HttpMethod.Post, "/api/v1/admin/dead-letters/replay", adminToken, body: "{\"ids\":\"x\"}"));
+        Assert.AreEqual(HttpStatusCode.OK, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/secondaries", readToken));
+        Assert.AreEqual(HttpStatusCode.OK, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/secondaries/izu/registration", readToken));
+        Assert.AreEqual(HttpStatusCode.Forbidden, await StatusCodeAsync(site, HttpMethod.Delete, "/api/v1/admin/secondaries/izu", readToken));
+        Assert.AreEqual(HttpStatusCode.BadRequest, await StatusCodeAsync(site, HttpMethod.Delete, "/api/v1/admin/secondaries/Bad_Name", adminToken));
+        Assert.AreEqual(HttpStatusCode.NotFound, await StatusCodeAsync(site, HttpMethod.Delete, "/api/v1/admin/secondaries/nobody", adminToken));
+        Assert.AreEqual(1L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM secondaries WHERE name = 'izu'"), "a refused removal leaves the secondary registered");
+
         // geo-admin status through the API, with PostgreSQL and RabbitMQ settings that lead nowhere.
         var (adminCode, stdout, adminErr) = await GeoAdminOverApiAsync(site, readToken, "status", "--output", "json");
         Assert.AreEqual(0, adminCode, adminErr + stdout);
@@ -59,6 +77,17 @@ public sealed class AdminApiTests
         Assert.AreEqual("izu", row.GetProperty("name").GetString());
         Assert.AreEqual("ok", row.GetProperty("verdict").GetString());
         Assert.AreEqual(0, row.GetProperty("queued").GetInt64());
+
+        foreach (var look in new[] { new[] { "dlq", "list" }, ["dlq", "history"], ["secondaries", "list"], ["secondaries", "show", "izu"], ["events", "--project", "91"] })
+        {
+            (adminCode, stdout, adminErr) = await GeoAdminOverApiAsync(site, readToken, look);
+            Assert.AreEqual(0, adminCode, $"geo-admin {string.Join(' ', look)}: {adminErr}{stdout}");
+        }
+
+        StringAssert.Contains(stdout, "api/app");
+        (adminCode, stdout, adminErr) = await GeoAdminOverApiAsync(site, readToken, "dlq", "replay", "--all");
+        Assert.AreEqual(7, adminCode, adminErr + stdout);
+        StringAssert.Contains(adminErr, "403");
 
         // Acting through the API takes the admin token and is recorded with its name; a read token is refused (exit 7).
         (adminCode, stdout, adminErr) = await GeoAdminOverApiAsync(site, readToken, "verify", "izu", "--no-wait");
@@ -145,9 +174,14 @@ public sealed class AdminApiTests
         return html;
     }
 
-    private static async Task<HttpStatusCode> StatusCodeAsync(GeoSite site, HttpMethod method, string path, string? token, bool basic = false)
+    private static async Task<HttpStatusCode> StatusCodeAsync(GeoSite site, HttpMethod method, string path, string? token, bool basic = false, string? body = null)
     {
         using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        }
+
         if (token is not null)
         {
             request.Headers.Authorization = basic
