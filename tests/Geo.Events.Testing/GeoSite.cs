@@ -283,12 +283,57 @@ public sealed class GeoSite : IAsyncDisposable
     /// <summary>Where a secondary's HTTP endpoints (/health, /metrics) listen.</summary>
     public Uri SecondaryUrl(string name) => _secondaryUrls[name];
 
-    /// <summary>geo-admin's settings for this site: geo-primary's database and the site's vhost.</summary>
+    /// <summary>geo-admin's settings for this site: geo-primary's database and the site's vhost; after <see cref="UseAdminApiAsync"/>, geo-primary's admin API and a token, and a database and broker that cannot be reached.</summary>
     public IReadOnlyDictionary<string, string> AdminSettings()
     {
+        if (_adminToken is not null)
+        {
+            return new Dictionary<string, string>
+            {
+                ["ADMIN_URL"] = PrimaryUrl.ToString(),
+                ["ADMIN_TOKEN"] = _adminToken,
+                ["ADMIN_ACTOR"] = "integration-test",
+                ["ConnectionStrings:Postgres"] = "Host=127.0.0.1;Port=1;Username=nobody;Password=nothing;Database=nothing;Timeout=1",
+                ["RabbitMq:Port"] = "1",
+                ["RabbitMq:Password"] = "nothing",
+            };
+        }
+
         var settings = Common(PrimaryDatabase);
         settings["ADMIN_ACTOR"] = "integration-test";
         return settings;
+    }
+
+    private string? _adminToken;
+
+    /// <summary>Who geo-admin's actions are recorded as: GEO_ADMIN_ACTOR on the database, the token's name through the API.</summary>
+    public string AdminActor => _adminToken is null ? "integration-test" : "admin-token:integration-test";
+
+    /// <summary>
+    /// From now on geo-admin (<see cref="AdminAsync"/>, <see cref="StartAdmin"/>) goes through geo-primary's admin API,
+    /// with an <c>admin</c> token named integration-test made by <c>geo-primary admin-token create</c>, and has no
+    /// working database or broker settings.
+    /// </summary>
+    public async Task UseAdminApiAsync(string scope = "admin")
+    {
+        var path = Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.Primary", "bin", TestServers.Configuration, "net10.0", "geo-primary.dll");
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { path, "admin-token", "create", "--scope", scope, "--name", "integration-test" })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["GEO_ConnectionStrings__Postgres"] = TestServers.ConnectionString(PrimaryDatabase);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"geo-primary admin-token create failed ({process.ExitCode}): {await stderr}");
+        }
+
+        _adminToken = (await stdout).Trim();
     }
 
     /// <summary>Runs geo-admin to completion.</summary>

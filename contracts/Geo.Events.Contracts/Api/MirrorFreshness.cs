@@ -39,6 +39,9 @@ public sealed record MirrorFreshness
     /// <summary>The mirror's refs checksum (see the README's "Refs checksum (v1)"); null when there is no mirror.</summary>
     public string? Checksum { get; init; }
 
+    /// <summary>Seconds since this secondary last synced the mirror; null when it never did.</summary>
+    public double? SecondsSinceLastSync { get; init; }
+
     /// <summary>The project's last error on this secondary, if it failed.</summary>
     public string? LastError { get; init; }
 }

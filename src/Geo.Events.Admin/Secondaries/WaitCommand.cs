@@ -56,12 +56,9 @@ public static class WaitCommand
         }
 
         var id = await ReconcileCommands.ResolveProjectAsync(context, project, ct);
-        if (secondaryUrl is null && context.Api is not null)
-        {
-            throw new UsageException("with --url (the admin API), give the secondary's address with --secondary-url");
-        }
-
-        var baseUrl = secondaryUrl ?? (await new SecondaryStore(context.DataSource).RowsAsync(secondary, ct)).SingleOrDefault()?.Url
+        var baseUrl = secondaryUrl ?? (context.Api is { } api
+                ? (await api.SecondaryAsync(secondary, ct))?.Url
+                : (await new SecondaryStore(context.DataSource).RowsAsync(secondary, ct)).SingleOrDefault()?.Url)
             ?? throw new UsageException($"secondary '{secondary}' is not registered with a URL (Secondary:PublicUrl): give --secondary-url");
         if (!Uri.TryCreate(baseUrl.TrimEnd('/') + "/", UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
         {

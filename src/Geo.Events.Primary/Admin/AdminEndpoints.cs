@@ -32,6 +32,7 @@ public static class AdminEndpoints
                 ? RequestAsync(name, ReconcileKind.Resync, http, store, ct, projectId)
                 : Task.FromResult(Results.Problem(title: "Bad project id", detail: "a project id is a positive number", statusCode: StatusCodes.Status400BadRequest)));
 
+        app.MapAdminDeadLetterEndpoints();
         app.MapStatusPage();
     }
 

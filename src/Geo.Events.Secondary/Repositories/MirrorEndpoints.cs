@@ -40,6 +40,7 @@ public static class MirrorEndpoints
             Ref = @ref,
             WantedSha = sha,
             EventsPending = entry is not null && entry.MaxSeenSequence > entry.LastSyncedSequence,
+            SecondsSinceLastSync = entry?.SinceLastSync?.TotalSeconds,
             LastError = entry?.State == ProjectState.Failed ? await registry.LastErrorAsync(id, cancellationToken) : null,
         };
         if (entry is null)
