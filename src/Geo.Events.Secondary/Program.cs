@@ -10,6 +10,11 @@ if (args is [AuthorizedKeysCommand.Verb, ..])
     return await AuthorizedKeysCommand.RunAsync(args);
 }
 
+if (args is [Geo.Events.Secondary.Serving.GitShellCommand.Verb, ..])
+{
+    return await Geo.Events.Secondary.Serving.GitShellCommand.RunAsync(args);
+}
+
 // appsettings.json sits beside the binary, wherever the process is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddGeoSources(args);

@@ -15,7 +15,7 @@ public sealed class ServingTests
     private const string Token = "glpat-alice-reads-secret";
 
     private static async Task<(GeoSite Site, GitLabStandIn GitLab, int Port)> StartAsync(
-        IReadOnlyDictionary<string, string>? extra = null, Func<GeoSite, Task<Dictionary<string, string>>>? more = null)
+        IReadOnlyDictionary<string, string>? extra = null, Func<GeoSite, GitLabStandIn, Task<Dictionary<string, string>>>? more = null)
     {
         var site = await GeoSite.StartAsync(["tokyo"], startSecondaries: false);
         var gitlab = await GitLabStandIn.StartAsync(site.StorageRoot);
@@ -30,7 +30,7 @@ public sealed class ServingTests
             settings[key] = value;
         }
 
-        foreach (var (key, value) in more is null ? [] : await more(site))
+        foreach (var (key, value) in more is null ? [] : await more(site, gitlab))
         {
             settings[key] = value;
         }
@@ -41,9 +41,16 @@ public sealed class ServingTests
     }
 
     /// <summary>Runs git without prompting and without any helper of the machine's; returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> GitAsync(string workingDirectory, params string[] args)
+    public static Task<(int ExitCode, string Output)> GitAsync(string workingDirectory, params string[] args) => GitWithSshAsync(workingDirectory, null, args);
+
+    private static async Task<(int ExitCode, string Output)> GitWithSshAsync(string workingDirectory, string? sshCommand, params string[] args)
     {
         var info = new ProcessStartInfo("git") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (sshCommand is not null)
+        {
+            info.Environment["GIT_SSH_COMMAND"] = sshCommand;
+        }
+
         info.Environment["GIT_TERMINAL_PROMPT"] = "0";
         info.Environment["GIT_CONFIG_NOSYSTEM"] = "1";
         info.Environment["GIT_CONFIG_GLOBAL"] = "/dev/null";
@@ -180,10 +187,10 @@ public sealed class ServingTests
         var (site, gitlab, port) = await StartAsync(new Dictionary<string, string>
         {
             ["Secondary:ServeMaxLag"] = "00:00:02",
-            ["Secondary:GitTimeout"] = "00:00:02",
+            ["Secondary:GitTimeout"] = "00:00:20", // the fetch hangs, not fails, for longer than ServeMaxLag
             ["Retry:Immediate"] = "100ms",
             ["Retry:Delays"] = string.Join(',', Enumerable.Repeat("1s", 60)),
-        }, async s =>
+        }, async (s, _) =>
         {
             git = await GitHttpServer.StartAsync(s.StorageRoot);
             proxy = await FaultyProxy.StartAsync(git.BaseUrl);
@@ -207,7 +214,7 @@ public sealed class ServingTests
         await GeoSite.WaitUntilAsync(async () => (await CloneAsync(site, CloneUrl(port, "acme/secret"), helper)).Main == second,
             Timeout, () => "a clone at the site never got the primary's new commit");
         Assert.AreNotEqual(second, (await PrimaryRepository.ReadRefsAsync(site.MirrorPath("tokyo", "acme/secret")))["refs/heads/main"], "the mirror caught up: nothing was shown");
-        StringAssert.Contains(site.Secondary("tokyo").Log(), "redirected to the primary");
+        StringAssert.Contains(site.Secondary("tokyo").Log(), "redirected to the primary: an event for it has waited", "the redirect was not for the waiting event");
 
         // Caught up: served from the mirror again (the primary serves no pack).
         proxy.Faults = _ => null;
@@ -219,4 +226,93 @@ public sealed class ServingTests
         Assert.AreEqual(0, local.ExitCode, local.Output);
         Assert.AreEqual(second, local.Main);
     }
+
+    [TestMethod]
+    public async Task OverSshAnAllowedKeyClonesFromTheMirrorAndADeniedKeyIsRefused()
+    {
+        await using var sshd = await SshServer.CreateAsync();
+        var (site, gitlab, _) = await StartAsync(more: async (s, g) =>
+        {
+            var secretFile = Path.Combine(sshd.Folder, "gitlab_shell_secret");
+            await File.WriteAllTextAsync(secretFile, g.ShellSecret + "\n");
+            var dotnet = (await Shell.RunAsync("sh", s.Root, "-c", "command -v dotnet")).Trim();
+            var dll = Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.Secondary", "bin", TestServers.Configuration, "net10.0", "geo-secondary.dll");
+            // What an operator installs: geo-secondary with the site's settings; sshd starts it as "<it> git-shell key-<id>".
+            var shell = await sshd.WriteScriptAsync("geo-secondary", $"""
+                export GEO_ConnectionStrings__Postgres='{TestServers.ConnectionString(s.SecondaryDatabase("tokyo"))}'
+                export GEO_Secondary__MirrorRoot='{s.MirrorRoot("tokyo")}'
+                export GEO_Secondary__PrimaryGitUrl='{s.StorageRoot}'
+                export GEO_Secondary__PrimaryCloneUrl='{g.Url}'
+                export GEO_Secondary__GitLabShellSecretFile='{secretFile}'
+                exec '{dotnet}' '{dll}' "$@"
+                """);
+            return new Dictionary<string, string>
+            {
+                ["Keys:AuthorizedKeysFile"] = sshd.AuthorizedKeysFile,
+                ["Keys:ShellCommand"] = shell + " git-shell",
+                ["Keys:SshUser"] = SshServer.User,
+            };
+        });
+        await using var _ = site;
+        await using var __ = gitlab;
+        await sshd.StartAsync();
+        var (secret, sha) = await site.CreatePushedRepositoryAsync("acme/secret", 51);
+        await site.WaitForMirrorsAsync(secret, "tokyo");
+        var allowed = await KeyPairAsync(Path.Combine(site.Root, "keys"));
+        var denied = await KeyPairAsync(Path.Combine(site.Root, "keys"));
+        await site.Hooks.AcceptedAsync(KeyHook(501, allowed.Public));
+        await site.Hooks.AcceptedAsync(KeyHook(502, denied.Public));
+        await GeoSite.WaitUntilAsync(async () => File.Exists(sshd.AuthorizedKeysFile) && (await File.ReadAllTextAsync(sshd.AuthorizedKeysFile)).Contains("git-shell key-502", StringComparison.Ordinal),
+            Timeout, () => "the keys never reached authorized_keys");
+        gitlab.GrantKey(501, "acme/secret");
+
+        var url = $"ssh://{SshServer.User}@127.0.0.1:{sshd.Port}/acme/secret.git";
+        var clone = await SshCloneAsync(site, allowed.Private, url);
+        Assert.AreEqual(0, clone.ExitCode, clone.Output + "\n" + sshd.SafeLog());
+        Assert.AreEqual(sha, clone.Main);
+        Assert.AreEqual(0, gitlab.PacksServed, "the primary served a pack");
+        Assert.IsTrue(gitlab.AllowedCalls >= 1, "the primary's internal API was not asked");
+
+        var refused = await SshCloneAsync(site, denied.Private, url);
+        Assert.AreNotEqual(0, refused.ExitCode, "a key the primary denies cloned the project");
+        StringAssert.Contains(refused.Output, "could not be found or you don't have permission");
+
+        var work = Path.Combine(site.Root, "ssh-push-work");
+        await Shell.RunAsync("git", site.Root, "clone", "--quiet", secret.BarePath, work);
+        await Shell.RunAsync("git", work, "-c", "user.name=A", "-c", "user.email=a@example.com", "commit", "--allow-empty", "-qm", "pushed at the site");
+        var push = await GitWithSshAsync(work, SshCommand(allowed.Private), "push", url, "HEAD:refs/heads/main");
+        Assert.AreNotEqual(0, push.ExitCode, "a push over SSH to the site succeeded");
+        StringAssert.Contains(push.Output, $"{gitlab.Url}/acme/secret.git", "the refusal does not name the primary's URL");
+    }
+
+    private static string SshCommand(string privateKey) =>
+        $"ssh -i {privateKey} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR";
+
+    private static async Task<(int ExitCode, string Output, string? Main)> SshCloneAsync(GeoSite site, string privateKey, string url)
+    {
+        var target = Path.Combine(site.Root, "clones", Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        var (code, output) = await GitWithSshAsync(site.Root, SshCommand(privateKey), "clone", "--bare", url, target);
+        var main = code == 0 ? (await Shell.RunAsync("git", target, "rev-parse", "refs/heads/main")).Trim() : null;
+        return (code, output, main);
+    }
+
+    private static async Task<(string Private, string Public)> KeyPairAsync(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, "id_" + Guid.NewGuid().ToString("N")[..6]);
+        await Shell.RunAsync("ssh-keygen", folder, "-q", "-t", "ed25519", "-N", "", "-f", path);
+        return (path, (await File.ReadAllTextAsync(path + ".pub")).Trim());
+    }
+
+    private static System.Text.Json.Nodes.JsonObject KeyHook(long id, string key) => new()
+    {
+        ["event_name"] = "key_create",
+        ["created_at"] = "2026-11-25 10:00:00 UTC",
+        ["updated_at"] = "2026-11-25T10:00:00Z",
+        ["username"] = "alice",
+        ["user_id"] = 7,
+        ["key"] = key,
+        ["id"] = id,
+    };
 }

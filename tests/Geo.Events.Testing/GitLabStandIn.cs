@@ -177,10 +177,12 @@ public sealed class GitLabStandIn : IAsyncDisposable
 
         var body = await JsonNode.ParseAsync(context.Request.Body);
         var keyId = long.TryParse(body?["key_id"]?.ToString(), out var id) ? id : -1;
-        var project = body?["project"]?.ToString() ?? "";
+        // gitlab-shell passes the path as the client gave it: "group/project.git", maybe with a leading '/'.
+        var project = (body?["project"]?.ToString() ?? "").TrimStart('/');
+        project = project.EndsWith(".git", StringComparison.Ordinal) ? project[..^".git".Length] : project;
         var action = body?["action"]?.ToString();
         var protocol = body?["protocol"]?.ToString();
-        if (action != "git-upload-pack" || protocol != "ssh" || !_keys.TryGetValue(keyId, out var projects) || !projects.Contains(project.TrimEnd('/')))
+        if (action != "git-upload-pack" || protocol != "ssh" || !_keys.TryGetValue(keyId, out var projects) || !projects.Contains(project))
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
             await context.Response.WriteAsJsonAsync(new JsonObject
