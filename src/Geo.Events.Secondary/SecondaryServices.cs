@@ -94,6 +94,7 @@ public static class SecondaryServices
             builder.WebHost.UseUrls([.. urls, .. serveUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]);
         }
 
+        builder.Services.AddOptions<MirrorApiOptions>().BindConfiguration(MirrorApiOptions.Section);
         builder.Services.AddSingleton<Serving.AccessCache>();
         builder.Services.AddSingleton<Serving.ServableMirrors>();
         builder.Services.AddHttpClient(nameof(Serving.PrimaryGitAccess), (services, http) =>

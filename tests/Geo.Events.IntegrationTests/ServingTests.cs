@@ -124,6 +124,27 @@ public sealed class ServingTests
         StringAssert.Contains(push.Output, $"{gitlab.Url}/acme/secret.git", "the refusal does not name the primary's URL");
         Assert.AreEqual(sha, (await PrimaryRepository.ReadRefsAsync(site.MirrorPath("tokyo", "acme/secret")))["refs/heads/main"]);
 
+        // The mirror API (geo-admin wait) answers only those the primary lets read the project, or the site's API token.
+        using var api = new HttpClient { BaseAddress = site.SecondaryUrl("tokyo") };
+        async Task<System.Net.HttpStatusCode> AskAsync(long id, string? scheme, string? value)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/mirrors/{id}");
+            if (scheme is not null)
+            {
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(scheme, value);
+            }
+
+            using var response = await api.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        static string Basic(string user, string password) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{user}:{password}"));
+        Assert.AreEqual(System.Net.HttpStatusCode.Unauthorized, await AskAsync(11, null, null), "the mirror API answered without credentials");
+        Assert.AreEqual(System.Net.HttpStatusCode.OK, await AskAsync(11, "Basic", Basic("gitlab-ci-token", "job-token-4711")));
+        Assert.AreEqual(System.Net.HttpStatusCode.NotFound, await AskAsync(12, "Basic", Basic("alice", Token)), "the mirror API answered about a project the token may not read");
+        Assert.AreEqual(System.Net.HttpStatusCode.Unauthorized, await AskAsync(12, "Bearer", "not-the-token"));
+        Assert.AreEqual(System.Net.HttpStatusCode.OK, await AskAsync(12, "Bearer", GeoSite.MirrorApiToken));
+
         // Nothing of a credential reaches the log.
         var log = site.Secondary("tokyo").Log();
         Assert.IsFalse(log.Contains(Token, StringComparison.Ordinal) || log.Contains("job-token-4711", StringComparison.Ordinal), "a credential was logged");
