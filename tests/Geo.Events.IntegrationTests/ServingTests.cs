@@ -145,6 +145,12 @@ public sealed class ServingTests
         Assert.AreEqual(System.Net.HttpStatusCode.Unauthorized, await AskAsync(12, "Bearer", "not-the-token"));
         Assert.AreEqual(System.Net.HttpStatusCode.OK, await AskAsync(12, "Bearer", GeoSite.MirrorApiToken));
 
+        // The metrics count what was served and decided.
+        var metrics = await api.GetStringAsync("/metrics");
+        StringAssert.Contains(metrics, "geo_serve_clones_total{protocol=\"http\",served=\"local\"} 2");
+        StringAssert.Contains(metrics, "geo_serve_decisions_total{protocol=\"http\",decision=\"denied\"}");
+        StringAssert.Contains(metrics, "geo_serve_bytes_total{protocol=\"http\"}");
+
         // Nothing of a credential reaches the log.
         var log = site.Secondary("tokyo").Log();
         Assert.IsFalse(log.Contains(Token, StringComparison.Ordinal) || log.Contains("job-token-4711", StringComparison.Ordinal), "a credential was logged");
