@@ -29,6 +29,9 @@ public static class Serving
 
         await repo.GitAsync("add", "-A");
         var (sha, _) = await site.PushWithHookAsync(repo, projectId, "large");
+        // Packed, as GitLab's housekeeping keeps a repository (and as the mirror is): git sends a pack as it is, so no
+        // side pays for compressing loose objects on every clone.
+        await Shell.RunAsync("git", repo.BarePath, "repack", "-adq");
         return (repo, sha);
     }
 
