@@ -14,6 +14,9 @@ public sealed class GeoSite : IAsyncDisposable
 {
     public const string Token = "integration-test-token";
     public const string RegistrationToken = "integration-test-registration-token";
+
+    /// <summary>The token geo-primary's status page and geo-admin wait present to a secondary's GET /api/v1/mirrors/{id}.</summary>
+    public const string MirrorApiToken = "integration-test-mirror-api-token";
     private static readonly TimeSpan ConvergeTimeout = TimeSpan.FromSeconds(90);
 
     private readonly string _id = "t" + Guid.NewGuid().ToString("N")[..10];
@@ -151,6 +154,7 @@ public sealed class GeoSite : IAsyncDisposable
         var settings = Common(PrimaryDatabase);
         settings["Primary:HookTokenSha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Token)));
         settings["Primary:RepositoryRoot"] = StorageRoot;
+        settings["Primary:MirrorApiToken"] = MirrorApiToken;
         settings["Primary:FileScanInterval"] = "00:00:00"; // the storage watcher is off unless a test turns it on
         settings["Primary:RepositoryScanInterval"] = "00:00:00"; // so is the repository change detector
         foreach (var kind in new[] { "upload", "lfs_object", "avatar" })
@@ -196,6 +200,7 @@ public sealed class GeoSite : IAsyncDisposable
         settings["Secondary:Name"] = name;
         settings["Secondary:MirrorRoot"] = MirrorRoot(name);
         settings["Secondary:PrimaryGitUrl"] = StorageRoot;
+        settings["Secondary:MirrorApiTokenSha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(MirrorApiToken)));
         foreach (var kind in new[] { "upload", "lfs_object", "avatar" })
         {
             settings[$"Secondary:Files:{kind}"] = SecondaryFiles(name, kind);
@@ -301,6 +306,7 @@ public sealed class GeoSite : IAsyncDisposable
 
         var settings = Common(PrimaryDatabase);
         settings["ADMIN_ACTOR"] = "integration-test";
+        settings["MIRROR_API_TOKEN"] = MirrorApiToken; // GEO_MIRROR_API_TOKEN, for geo-admin wait
         return settings;
     }
 

@@ -38,6 +38,9 @@ public sealed record SecondaryStatus
     /// <summary>Files per state (present, destroyed, gone, failed), keyed by the state as the secondary stores it.</summary>
     public IReadOnlyDictionary<string, long>? Files { get; init; }
 
+    /// <summary>Clones at the site (smart HTTP) since the reporting instance started.</summary>
+    public ServingCounts? Serving { get; init; }
+
     /// <summary>The namespaces this secondary mirrors (selective sync); empty means everything.</summary>
     public IReadOnlyList<string>? Namespaces { get; init; }
 
@@ -130,4 +133,23 @@ public sealed record ReconcileRunStatus
     public DateTimeOffset? FinishedAt { get; init; }
 
     public string? Error { get; init; }
+}
+
+/// <summary>
+/// Clones and fetches over smart HTTP at a site, counted by the reporting geo-secondary instance since it started (the
+/// same figures as its geo_serve_* metrics).
+/// </summary>
+public sealed record ServingCounts
+{
+    /// <summary>Git operations (one per info/refs) served from the mirror.</summary>
+    public long ServedLocally { get; init; }
+
+    /// <summary>Git operations sent to the primary: mirror stale, missing, failed, or moved on the primary.</summary>
+    public long Redirected { get; init; }
+
+    /// <summary>Bytes git sent to clients from the mirrors.</summary>
+    public long BytesServed { get; init; }
+
+    /// <summary>Access decisions by result: allowed, cached, denied, primary_unreachable, moved.</summary>
+    public IReadOnlyDictionary<string, long>? Decisions { get; init; }
 }

@@ -29,7 +29,8 @@ public static class StatusPage
     /// <summary>Asks each secondary's own <c>GET /api/v1/mirrors/{id}</c>; one that does not answer in time is shown as such.</summary>
     private static readonly HttpClient Secondaries = new() { Timeout = TimeSpan.FromSeconds(5) };
 
-    private static async Task<IResult> ProjectAsync(long id, SecondaryStore store, Inventory.ProjectInventory inventory, CancellationToken ct)
+    private static async Task<IResult> ProjectAsync(
+        long id, SecondaryStore store, Inventory.ProjectInventory inventory, Microsoft.Extensions.Options.IOptions<PrimaryOptions> options, CancellationToken ct)
     {
         var (project, _) = await inventory.GetAsync(id, ct);
         var html = new StringBuilder();
@@ -49,8 +50,15 @@ public static class StatusPage
 
             try
             {
-                var mirror = await Secondaries.GetFromJsonAsync<MirrorFreshness>(
-                    new Uri(new Uri(row.Url.TrimEnd('/') + "/"), $"api/v1/mirrors/{id}"), ApiJson.Options, ct);
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(row.Url.TrimEnd('/') + "/"), $"api/v1/mirrors/{id}"));
+                if (options.Value.MirrorApiToken.Length > 0)
+                {
+                    request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.Value.MirrorApiToken);
+                }
+
+                using var response = await Secondaries.SendAsync(request, ct);
+                response.EnsureSuccessStatusCode();
+                var mirror = await response.Content.ReadFromJsonAsync<MirrorFreshness>(ApiJson.Options, ct);
                 html.Append(CultureInfo.InvariantCulture, $"<td class=\"state\">{E(mirror?.State)}</td>")
                     .Append(CultureInfo.InvariantCulture, $"<td class=\"uptodate\">{(mirror?.UpToDate == true ? "yes" : "no: " + E(mirror?.Detail))}</td>")
                     .Append(CultureInfo.InvariantCulture, $"<td class=\"checksum\">{E(mirror?.Checksum ?? "-")}</td>")

@@ -1,5 +1,6 @@
 using Geo.Events.Contracts;
 using Geo.Events.Contracts.Api;
+using Geo.Events.Core.Observability;
 using Geo.Events.Core.Repositories;
 using Geo.Events.Secondary.Keys;
 using Geo.Events.Secondary.Repositories;
@@ -68,6 +69,14 @@ public sealed class SiteStatus(
             Repositories = repositories,
             Keys = new KeyCounts { Live = keyCounts.Live, Destroyed = keyCounts.Destroyed },
             Files = await files.SummaryAsync(cancellationToken),
+            Serving = new ServingCounts
+            {
+                ServedLocally = (long)GeoMetrics.ServeClones.WithLabels(Serving.PrimaryGitAccess.Protocol, "local").Value,
+                Redirected = (long)GeoMetrics.ServeClones.WithLabels(Serving.PrimaryGitAccess.Protocol, "redirected").Value,
+                BytesServed = (long)GeoMetrics.ServeBytes.WithLabels(Serving.PrimaryGitAccess.Protocol).Value,
+                Decisions = new[] { "allowed", "cached", "denied", "primary_unreachable", "moved" }
+                    .ToDictionary(d => d, d => (long)GeoMetrics.ServeDecisions.WithLabels(Serving.PrimaryGitAccess.Protocol, d).Value),
+            },
             Namespaces = options.Value.Namespaces,
             Applied = await applied.RangesAsync(cancellationToken),
             Runs = (await runs.RecentAsync(RecentRuns, cancellationToken)).Select(r => new ReconcileRunStatus
