@@ -1,6 +1,7 @@
 using Dapper;
 using Geo.Events.Contracts;
 using Geo.Events.Core.Paths;
+using Geo.Events.Core.Repositories;
 using Geo.Events.Secondary.Repositories;
 using Npgsql;
 
@@ -24,7 +25,7 @@ public sealed class ServableMirrors(NpgsqlDataSource dataSource, MirrorLayout la
     public readonly record struct Named(string Path, RepositoryKind Kind)
     {
         /// <summary>How the primary names it, e.g. <c>group/project.wiki.git</c>.</summary>
-        public string GitName => Path + MirrorLayout.Suffix(Kind);
+        public string GitName => Path + RepositoryLayout.RemoteSuffix(Kind);
     }
 
     /// <summary>Either the mirror to serve (<see cref="DataPath"/>) or why not (<see cref="Reason"/>).</summary>
