@@ -105,7 +105,7 @@ public static class StatusPage
         var (secondaries, sequence) = await AdminEndpoints.CollectAsync(http.RequestServices, lag, silent, null, ct);
         var html = new StringBuilder();
         html.Append("<table id=\"secondaries\"><thead><tr><th>secondary</th><th>state</th><th>oldest unapplied</th><th>unapplied</th>")
-            .Append("<th>queued</th><th>synced</th><th>pending</th><th>failed</th><th>dead letters</th><th>last report</th><th>why</th></tr></thead><tbody>");
+            .Append("<th>queued</th><th>synced</th><th>pending</th><th>failed</th><th>differs</th><th>dead letters</th><th>last report</th><th>why</th></tr></thead><tbody>");
         foreach (var h in secondaries)
         {
             html.Append(CultureInfo.InvariantCulture, $"<tr class=\"{E(h.Verdict)}\" data-secondary=\"{E(h.Name)}\">")
@@ -113,7 +113,7 @@ public static class StatusPage
                 .Append(CultureInfo.InvariantCulture, $"<td class=\"verdict\">{E(h.Verdict)}</td>")
                 .Append(CultureInfo.InvariantCulture, $"<td class=\"oldest\">{(h.OldestPendingSeconds is { } oldest ? SecondaryHealthCheck.Age(oldest) : "-")}</td>")
                 .Append(CultureInfo.InvariantCulture, $"<td class=\"unapplied\">{h.Unapplied}</td><td>{(h.Queued is { } q ? q.ToString(CultureInfo.InvariantCulture) : "no queue")}</td>")
-                .Append(CultureInfo.InvariantCulture, $"<td>{h.Synced}</td><td>{h.Pending}</td><td>{h.Failed}</td><td>{h.DeadLetters}</td>")
+                .Append(CultureInfo.InvariantCulture, $"<td>{h.Synced}</td><td>{h.Pending}</td><td>{h.Failed}</td><td class=\"differs\">{E(Differs(h))}</td><td>{h.DeadLetters}</td>")
                 .Append(CultureInfo.InvariantCulture, $"<td>{(h.HeartbeatAgeSeconds is { } age ? SecondaryHealthCheck.Age(age) + " ago" : "never")}</td><td>{E(h.Reason)}</td></tr>");
         }
 
@@ -121,6 +121,11 @@ public static class StatusPage
             .Append(CultureInfo.InvariantCulture, $"<p>primary at event {sequence}; behind when the oldest unapplied event is older than {E(Durations(lag))}, stale when silent for {E(Durations(silent))}</p>");
         return Page("Geo.Events status", html.ToString());
     }
+
+    /// <summary>Mirrors differing from the primary's last scan, per repository type with any: "0" when none, "-" when not reported.</summary>
+    private static string Differs(SecondaryHealth h) => h.Differs is not { } differs ? "-"
+        : differs.Values.Sum() == 0 ? "0"
+        : string.Join(", ", differs.Where(d => d.Value > 0).Select(d => $"{d.Key} {d.Value}"));
 
     private static async Task<IResult> SecondaryAsync(string name, string? maxLag, string? stale, HttpContext http, SecondaryStore store, CancellationToken ct)
     {
@@ -148,9 +153,12 @@ public static class StatusPage
         Line("url", row.Url ?? "-");
         Line("namespaces", row.Namespaces.Length == 0 ? "(all)" : string.Join(", ", row.Namespaces));
         Line("last report", row.LastHeartbeatAt is { } at ? $"{at:u}" : "never");
-        foreach (var (kind, counts) in new[] { ("projects", status?.Projects), ("wikis", status?.Wikis) })
+        // Per repository type (project, wiki, design, snippet, group_wiki); a secondary of the previous version reports projects and wikis only.
+        var perType = status?.Repositories?.ToList() ?? [new("project", status?.Projects ?? new()), new("wiki", status?.Wikis ?? new())];
+        foreach (var (kind, counts) in perType)
         {
-            Line(kind, counts is null ? "-" : $"{counts.Synced} synced, {counts.Pending} pending, {counts.Failed} failed");
+            Line(kind, $"{counts.Synced} synced, {counts.Pending} pending, {counts.Failed} failed"
+                + (counts.Differs is { } differs ? $", {differs} differ from the primary's last scan" : ""));
         }
 
         Line("files", status?.Files is { } files ? string.Join(", ", files.Select(f => $"{f.Value} {f.Key}")) : "-");

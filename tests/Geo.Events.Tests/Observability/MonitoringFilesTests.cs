@@ -40,7 +40,7 @@ public sealed partial class MonitoringFilesTests
         Assert.IsTrue(panels.All(p => p.GetProperty("targets").EnumerateArray().Any(t => t.GetProperty("expr").GetString()!.Contains("geo_", StringComparison.Ordinal))));
 
         var rules = File.ReadAllText(Path.Combine(Folder, "geo-events-alerts.yml"));
-        foreach (var alert in new[] { "GeoSecondaryBehind", "GeoSecondaryStale", "GeoDeadLettersGrowing", "GeoOutboxBacklogGrowing" })
+        foreach (var alert in new[] { "GeoSecondaryBehind", "GeoSecondaryStale", "GeoDeadLettersGrowing", "GeoOutboxBacklogGrowing", "GeoMirrorsDiffering", "GeoDestroysGuarded" })
         {
             StringAssert.Contains(rules, $"- alert: {alert}\n");
         }
