@@ -37,6 +37,14 @@ public static class SecondaryServices
         builder.Services.AddSingleton<MirrorLayout>();
         builder.Services.AddSingleton<MirrorFetcher>();
         builder.Services.AddSingleton<MirrorRemover>();
+        builder.Services.AddValidatedOptions<SafetyNet.SafetyNetOptions, SafetyNet.SafetyNetOptions.Validator>(SafetyNet.SafetyNetOptions.Section);
+        builder.Services.AddSingleton<SafetyNet.MirrorTrash>();
+        builder.Services.AddSingleton<SafetyNet.RestoredMirrors>();
+        builder.Services.AddSingleton<SafetyNet.DestroyGuard>();
+        builder.Services.AddSingleton<SafetyNet.SafetyNetState>();
+        builder.Services.AddSingleton<SafetyNet.SafetyNetRequests>();
+        builder.Services.AddSingleton<ProjectDestroyer>();
+        builder.Services.AddHostedService<SafetyNet.TrashPurger>();
         builder.Services.AddSingleton<SyncSlots>();
         builder.Services.AddSingleton<SyncCoordinator>();
         builder.Services.AddSingleton<RepositorySync>();
@@ -117,6 +125,7 @@ public static class SecondaryServices
     public static void CollectRegistryMetrics(this WebApplication app)
     {
         var registry = app.Services.GetRequiredService<ProjectRegistry>();
+        var safetyNet = app.Services.GetRequiredService<SafetyNet.SafetyNetState>();
         Prometheus.Metrics.DefaultRegistry.AddBeforeCollectCallback(async cancellationToken =>
         {
             var (states, oldest) = await registry.SummaryAsync(cancellationToken);
@@ -126,6 +135,7 @@ public static class SecondaryServices
             }
 
             GeoMetrics.OldestPendingAge.Set(oldest);
+            await safetyNet.ObserveAsync(cancellationToken);
         });
     }
 

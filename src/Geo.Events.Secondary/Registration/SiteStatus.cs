@@ -13,7 +13,8 @@ public sealed class SiteStatus(
     KeyRegistry keys,
     Files.FileRegistry files,
     Verification.ReconcileRuns runs,
-    AppliedEvents applied)
+    AppliedEvents applied,
+    SafetyNet.SafetyNetState safetyNet)
 {
     private const int RecentRuns = 10;
 
@@ -45,6 +46,7 @@ public sealed class SiteStatus(
             Files = await files.SummaryAsync(cancellationToken),
             Namespaces = options.Value.Namespaces,
             Applied = await applied.RangesAsync(cancellationToken),
+            SafetyNet = await safetyNet.CollectAsync(cancellationToken),
             Runs = (await runs.RecentAsync(RecentRuns, cancellationToken)).Select(r => new ReconcileRunStatus
             {
                 Id = r.Id,

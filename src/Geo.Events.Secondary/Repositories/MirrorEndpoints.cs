@@ -17,7 +17,7 @@ public static class MirrorEndpoints
     public static void MapMirrorEndpoints(this IEndpointRouteBuilder app) => app.MapGet("/api/v1/mirrors/{id:long}", FreshnessAsync);
 
     private static async Task<IResult> FreshnessAsync(
-        long id, string? @ref, string? sha, ProjectRegistry registry, MirrorLayout layout, MirrorFetcher fetcher, CancellationToken cancellationToken)
+        long id, string? @ref, string? sha, ProjectRegistry registry, MirrorLayout layout, MirrorFetcher fetcher, SafetyNet.SafetyNetState safetyNet, CancellationToken cancellationToken)
     {
         if (RefProblem(@ref) is { } refProblem)
         {
@@ -41,6 +41,7 @@ public static class MirrorEndpoints
             WantedSha = sha,
             EventsPending = entry is not null && entry.MaxSeenSequence > entry.LastSyncedSequence,
             LastError = entry?.State == ProjectState.Failed ? await registry.LastErrorAsync(id, cancellationToken) : null,
+            Held = await safetyNet.HoldAsync(id, cancellationToken),
         };
         if (entry is null)
         {

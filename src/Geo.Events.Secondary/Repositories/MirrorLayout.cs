@@ -22,6 +22,9 @@ public sealed class MirrorLayout(IOptions<MirrorOptions> options, ILogger<Mirror
 
     private readonly string _root = Path.GetFullPath(options.Value.MirrorRoot);
 
+    /// <summary>Secondary:MirrorRoot, absolute.</summary>
+    public string Root => _root;
+
     /// <summary>
     /// Where clones are built and doomed mirrors are deleted: under the root, on the mirrors' own file system,
     /// so moving a mirror into place or out of sight is one atomic rename.
@@ -30,6 +33,9 @@ public sealed class MirrorLayout(IOptions<MirrorOptions> options, ILogger<Mirror
 
     /// <summary><c>.git</c> for a project's repository, <c>.wiki.git</c> for its wiki, as GitLab names them.</summary>
     public static string Suffix(RepositoryKind kind) => kind == RepositoryKind.Wiki ? ".wiki.git" : ".git";
+
+    /// <summary>The kind as the safety net names it (trash entries, geo-admin): <c>project</c>, <c>wiki</c>.</summary>
+    public static string KindName(RepositoryKind kind) => kind == RepositoryKind.Wiki ? "wiki" : "project";
 
     /// <summary>Where the mirror is stored: <c>@hashed/ab/cd/&lt;sha256(id)&gt;.git</c> (or <c>.wiki.git</c>) under the root.</summary>
     public string DataPath(long projectId, RepositoryKind kind = RepositoryKind.Project)

@@ -14,8 +14,7 @@ namespace Geo.Events.Secondary.Repositories;
 public sealed class ProjectLifecycleConsumer(
     ProjectRegistry registry,
     ProjectMover mover,
-    MirrorLayout layout,
-    MirrorRemover remover,
+    ProjectDestroyer destroyer,
     ILogger<ProjectLifecycleConsumer> logger) : IConsumer<ProjectRenamed>, IConsumer<ProjectDestroyed>, IConsumer<NamespaceRenamed>
 {
     /// <summary>
@@ -68,26 +67,11 @@ public sealed class ProjectLifecycleConsumer(
         Check(evt.PathWithNamespace);
         var cancellationToken = context.CancellationToken;
 
-        await using (await mover.LockBothAsync(evt.ProjectId, cancellationToken))
+        var decision = await destroyer.DestroyAsync(evt.ProjectId, evt.PathWithNamespace, evt.Sequence, cancellationToken);
+        if (decision != SafetyNet.DestroyGuard.Decision.Apply)
         {
-            var entries = await registry.AllKindsAsync(evt.ProjectId, cancellationToken);
-            // Tombstone first: if we die between the two steps, the replayed event finishes the removal and no
-            // sync recreates the mirror meanwhile.
-            await registry.DestroyAsync(evt.ProjectId, evt.PathWithNamespace, evt.Sequence, cancellationToken);
-            await Task.Run(() =>
-            {
-                foreach (var kind in new[] { RepositoryKind.Project, RepositoryKind.Wiki })
-                {
-                    var entry = entries.FirstOrDefault(e => e.RepositoryKind == kind);
-                    foreach (var path in new[] { entry?.LinkedPath, entry?.PathWithNamespace, evt.PathWithNamespace }.OfType<string>().Distinct())
-                    {
-                        layout.Unlink(evt.ProjectId, kind, path);
-                    }
-
-                    remover.Delete(evt.ProjectId, kind);
-                }
-            }, cancellationToken);
-            logger.LogInformation("Removed project {ProjectId} ({Path})", evt.ProjectId, evt.PathWithNamespace);
+            GeoMetrics.EventsApplied.WithLabels(nameof(ProjectDestroyed), decision == SafetyNet.DestroyGuard.Decision.Held ? "held" : "discarded").Inc();
+            return;
         }
 
         Observe(nameof(ProjectDestroyed), started);

@@ -41,7 +41,7 @@ public sealed class ProjectMover(
                             layout.Unlink(projectId, entry.RepositoryKind, linked);
                         }
 
-                        remover.Delete(projectId, entry.RepositoryKind);
+                        remover.Delete(projectId, entry.RepositoryKind, entry.LinkedPath ?? entry.PathWithNamespace);
                     }
                 }, cancellationToken);
                 await registry.ForgetAsync(projectId, CancellationToken.None);

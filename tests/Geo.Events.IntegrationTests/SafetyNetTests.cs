@@ -1,0 +1,128 @@
+using System.Text.Json;
+using Geo.Events.Testing;
+using static Geo.Events.Testing.PrimaryRepository;
+
+namespace Geo.Events.IntegrationTests;
+
+/// <summary>
+/// The safety net: a destroyed project is kept in the trash and can be restored; a burst of destroys is held by the
+/// mass-destruction guard; retention expires what was kept.
+/// </summary>
+[TestClass]
+public sealed class SafetyNetTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    [TestMethod]
+    public async Task ADestroyedProjectIsKeptInTheTrashAndRestoredWithItsRefsAtItsPath()
+    {
+        await using var site = await GeoSite.StartAsync(["tokyo"], register: true);
+        const long id = 41;
+        var (repo, _) = await site.CreatePushedRepositoryAsync("lab/keep", id);
+        await repo.GitAsync("tag", "-a", "v1", "-m", "release 1");
+        await repo.GitAsync("push", "-q", "origin", "v1");
+        await repo.GitAsync("push", "-q", "origin", "main:refs/heads/topic");
+        await site.PushWithHookAsync(repo, id, "second", await repo.ShaAsync("main"));
+        await site.WaitForMirrorsAsync(repo);
+        var refs = await repo.RefsAsync();
+
+        // GitLab deletes the repository, then sends project_destroy.
+        Directory.Delete(repo.BarePath, recursive: true);
+        await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_destroy", id, repo.PathWithNamespace));
+        var mirror = site.MirrorPath("tokyo", repo.PathWithNamespace);
+        await GeoSite.WaitUntilAsync(() => Task.FromResult(!Path.Exists(mirror)), Timeout, () => "the destroyed project is still readable at its path");
+        Assert.AreEqual(0, Directory.GetDirectories(Path.Combine(site.MirrorRoot("tokyo"), "@hashed"), "*.git", SearchOption.AllDirectories).Length, "the mirror's data stayed in @hashed");
+
+        var entry = await WaitForTrashAsync(site, e => e.GetProperty("projectId").GetInt64() == id && e.GetProperty("state").GetString() == "trash");
+        Assert.AreEqual("lab/keep", entry.GetProperty("path").GetString());
+        Assert.IsTrue(entry.GetProperty("sizeBytes").GetInt64() > 0, entry.ToString());
+
+        // Restore by path: the trash knows it, though geo-primary's events name it too.
+        var (code, stdout, stderr) = await site.AdminAsync("trash", "restore", "lab/keep", "--secondary", "tokyo", "--output", "json");
+        Assert.AreEqual(0, code, stderr + stdout);
+        Assert.IsTrue(GeoSite.SameRefs(refs, await ReadRefsAsync(mirror)), "the restored mirror's refs differ from the destroyed project's");
+        await Shell.RunAsync("git", mirror, "fsck", "--strict");
+        var clone = Path.Combine(site.Root, "work", "clone-of-restored");
+        await Shell.RunAsync("git", site.Root, "clone", "-q", mirror, clone);
+        Assert.AreEqual(refs["refs/heads/main"], (await Shell.RunAsync("git", clone, "rev-parse", "HEAD")).Trim());
+
+        // Held while it is recovered: a verification, and a project_destroy delivered again, leave it in place.
+        (code, stdout, stderr) = await site.AdminAsync("verify", "tokyo", "--output", "json");
+        Assert.AreEqual(0, code, stderr + stdout);
+        var again = await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_destroy", id, repo.PathWithNamespace));
+        await GeoSite.WaitUntilAsync(
+            async () => await site.QuerySecondaryAsync<long>("tokyo", "SELECT max_seen_sequence FROM projects WHERE project_id = @id", new { id }) >= again,
+            Timeout, () => "the repeated destroy never arrived");
+        Assert.IsTrue(GeoSite.SameRefs(refs, await ReadRefsAsync(mirror)), "the held mirror was undone");
+        using (var http = new HttpClient { BaseAddress = site.SecondaryUrl("tokyo") })
+        {
+            var freshness = JsonDocument.Parse(await http.GetStringAsync($"/api/v1/mirrors/{id}")).RootElement;
+            Assert.AreEqual("restored", freshness.GetProperty("held").GetString(), freshness.ToString());
+        }
+
+        // A second restore has nothing left in the trash and says so.
+        (code, stdout, stderr) = await site.AdminAsync("trash", "restore", id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--secondary", "tokyo", "--to", "lab/other", "--output", "json");
+        Assert.AreEqual(1, code, stderr + stdout);
+        StringAssert.Contains(stdout, "project 41", stdout);
+
+        // Released: out of sight again, back in the trash.
+        (code, stdout, stderr) = await site.AdminAsync("trash", "release", "41", "--secondary", "tokyo", "--output", "json");
+        Assert.AreEqual(0, code, stderr + stdout);
+        Assert.IsFalse(Path.Exists(mirror), "the released mirror is still readable");
+        await WaitForTrashAsync(site, e => e.GetProperty("projectId").GetInt64() == id && e.GetProperty("state").GetString() == "trash");
+    }
+
+    [TestMethod]
+    public async Task TheTrashIsPurgedAfterTheRetentionAndAZeroRetentionDeletesAtOnce()
+    {
+        await using var site = await GeoSite.StartAsync(["tokyo", "berlin"], startSecondaries: false);
+        site.StartSecondary("tokyo", new Dictionary<string, string> { ["Secondary:DestroyRetention"] = "00:00:04" });
+        site.StartSecondary("berlin", new Dictionary<string, string> { ["Secondary:DestroyRetention"] = "00:00:00" });
+        await site.WaitForSecondaryAsync("tokyo");
+        await site.WaitForSecondaryAsync("berlin");
+        const long id = 42;
+        var (repo, _) = await site.CreatePushedRepositoryAsync("lab/short", id);
+        await site.WaitForMirrorsAsync(repo);
+        await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_destroy", id, repo.PathWithNamespace));
+
+        // berlin keeps nothing: gone from its path, from @hashed, and never in a trash.
+        await GeoSite.WaitUntilAsync(
+            async () => await site.QuerySecondaryAsync<string>("berlin", "SELECT state FROM projects WHERE project_id = @id", new { id }) == "destroyed"
+                        && !Path.Exists(site.MirrorPath("berlin", repo.PathWithNamespace))
+                        && Directory.GetDirectories(Path.Combine(site.MirrorRoot("berlin"), "@hashed"), "*.git", SearchOption.AllDirectories).Length == 0,
+            Timeout, () => "berlin did not destroy the project");
+        Assert.IsFalse(Directory.Exists(Path.Combine(site.MirrorRoot("berlin"), "@trash")) && Directory.EnumerateFileSystemEntries(Path.Combine(site.MirrorRoot("berlin"), "@trash")).Any());
+
+        // tokyo keeps it a few seconds, then purges it.
+        var trash = Path.Combine(site.MirrorRoot("tokyo"), "@trash");
+        await GeoSite.WaitUntilAsync(() => Task.FromResult(Directory.Exists(trash) && Directory.GetDirectories(trash).Length == 1), Timeout, () => "tokyo did not keep the mirror in its trash");
+        var kept = Directory.GetDirectories(trash).Single();
+        await Shell.RunAsync("git", kept, "fsck", "--strict");
+        await GeoSite.WaitUntilAsync(() => Task.FromResult(Directory.GetDirectories(trash).Length == 0), Timeout, () => "tokyo did not purge its trash after the retention");
+        Assert.AreEqual(0, Directory.GetDirectories(Path.Combine(site.MirrorRoot("tokyo"), "@hashed"), "*.git", SearchOption.AllDirectories).Length);
+    }
+
+    /// <summary>Waits until <c>geo-admin trash list</c> shows an entry that matches; returns it.</summary>
+    private static async Task<JsonElement> WaitForTrashAsync(GeoSite site, Func<JsonElement, bool> match)
+    {
+        JsonElement found = default;
+        var last = "";
+        await GeoSite.WaitUntilAsync(async () =>
+        {
+            var (code, stdout, stderr) = await site.AdminAsync("trash", "list", "--secondary", "tokyo", "--output", "json");
+            last = stdout + stderr;
+            Assert.AreEqual(0, code, last);
+            foreach (var row in JsonDocument.Parse(stdout).RootElement.EnumerateArray())
+            {
+                if (match(row))
+                {
+                    found = row.Clone();
+                    return true;
+                }
+            }
+
+            return false;
+        }, Timeout, () => "geo-admin trash list never showed the entry: " + last);
+        return found;
+    }
+}
