@@ -102,6 +102,101 @@ public sealed class SafetyNetTests
         Assert.AreEqual(0, Directory.GetDirectories(Path.Combine(site.MirrorRoot("tokyo"), "@hashed"), "*.git", SearchOption.AllDirectories).Length);
     }
 
+    [TestMethod]
+    public async Task ABurstOfDestroysIsHeldWhilePushesAndRenamesFlowThenReleasedOnOneSecondaryAndDiscardedOnTheOther()
+    {
+        string[] sites = ["tokyo", "berlin"];
+        var guard = new Dictionary<string, string> { ["Secondary:DestroyGuardCount"] = "2", ["Secondary:DestroyGuardWindow"] = "01:00:00" };
+        await using var site = await GeoSite.StartAsync(sites, secondarySettings: guard, register: true);
+        var repos = new Dictionary<long, PrimaryRepository>();
+        for (long id = 51; id <= 56; id++)
+        {
+            repos[id] = (await site.CreatePushedRepositoryAsync($"burst/p{id}", id)).Repository;
+        }
+
+        foreach (var repo in repos.Values)
+        {
+            await site.WaitForMirrorsAsync(repo);
+        }
+
+        // Two destroys are within the limit and applied; the third trips the guard, and it and the fourth are held.
+        foreach (var id in new long[] { 51, 52, 53, 54 })
+        {
+            Directory.Delete(repos[id].BarePath, recursive: true);
+            await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_destroy", id, repos[id].PathWithNamespace));
+            foreach (var name in sites)
+            {
+                // One at a time, so which destroys are held does not depend on the order of concurrent deliveries.
+                await GeoSite.WaitUntilAsync(
+                    async () => await site.QuerySecondaryAsync<bool>(name,
+                        "SELECT EXISTS (SELECT 1 FROM projects WHERE project_id = @id AND state = 'destroyed') OR EXISTS (SELECT 1 FROM held_destroys WHERE project_id = @id)", new { id }),
+                    Timeout, () => $"{name} did not take the destroy of {id}");
+            }
+        }
+
+        foreach (var name in sites)
+        {
+            await GeoSite.WaitUntilAsync(
+                async () => await site.QuerySecondaryAsync<long>(name, "SELECT count(*) FROM held_destroys") == 2
+                            && !Path.Exists(site.MirrorPath(name, "burst/p51")) && !Path.Exists(site.MirrorPath(name, "burst/p52")),
+                Timeout, () => $"{name} did not apply two destroys and hold two");
+            Assert.IsTrue(Path.Exists(site.MirrorPath(name, "burst/p53")) && Path.Exists(site.MirrorPath(name, "burst/p54")), $"{name} removed a held project");
+        }
+
+        var (code, stdout, stderr) = await site.AdminAsync("status", "--output", "json");
+        Assert.AreEqual(5, code, stderr + stdout);
+        await GeoSite.WaitUntilAsync(async () =>
+        {
+            (code, stdout, stderr) = await site.AdminAsync("status", "--output", "json");
+            return JsonDocument.Parse(stdout).RootElement.EnumerateArray().All(s => s.GetProperty("verdict").GetString() == "guarded");
+        }, Timeout, () => "geo-admin status does not say guarded: " + stdout);
+        StringAssert.Contains(stdout, "holds 2 destroys", stdout);
+        using (var http = new HttpClient { BaseAddress = site.SecondaryUrl("tokyo") })
+        {
+            StringAssert.Contains(await http.GetStringAsync("/metrics"), "geo_destroy_guarded 1");
+        }
+
+        // Pushes and renames flow meanwhile, a held project's rename too (a hook delivered late).
+        var (pushed, _) = await site.PushWithHookAsync(repos[55], 55, "while guarded", await repos[55].ShaAsync("main"));
+        var renamed = await repos[56].MoveAsync("burst/renamed56");
+        await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_rename", 56, renamed.PathWithNamespace, repos[56].PathWithNamespace));
+        await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_rename", 53, "burst/renamed53", "burst/p53"));
+        await site.WaitForMirrorsAsync(repos[55]);
+        await site.WaitForMirrorsAsync(renamed);
+        foreach (var name in sites)
+        {
+            await GeoSite.WaitUntilAsync(() => Task.FromResult(Path.Exists(site.MirrorPath(name, "burst/renamed53"))), Timeout, () => $"{name} did not rename the held project");
+        }
+
+        // Held destroys are durable: a restart keeps them.
+        await site.KillSecondaryAsync("tokyo");
+        site.StartSecondary("tokyo", guard);
+        await site.WaitForSecondaryAsync("tokyo");
+        Assert.AreEqual(2L, await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM held_destroys"));
+
+        // tokyo: release applies them, at the paths they have now.
+        (code, stdout, stderr) = await site.AdminAsync("guard", "release", "tokyo", "--output", "json");
+        Assert.AreEqual(0, code, stderr + stdout);
+        Assert.IsFalse(Path.Exists(site.MirrorPath("tokyo", "burst/renamed53")), "release left project 53");
+        Assert.IsFalse(Path.Exists(site.MirrorPath("tokyo", "burst/p54")), "release left project 54");
+        Assert.AreEqual(pushed, (await ReadRefsAsync(site.MirrorPath("tokyo", "burst/p55")))["refs/heads/main"]);
+        Assert.AreEqual(0L, await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM held_destroys"));
+
+        // berlin: discard drops them; the mirrors stay, and verification reports them as extra.
+        (code, stdout, stderr) = await site.AdminAsync("guard", "discard", "berlin", "--output", "json");
+        Assert.AreEqual(0, code, stderr + stdout);
+        Assert.IsTrue(Path.Exists(site.MirrorPath("berlin", "burst/renamed53")) && Path.Exists(site.MirrorPath("berlin", "burst/p54")), "discard removed a mirror");
+        (code, stdout, stderr) = await site.AdminAsync("verify", "berlin", "--output", "json");
+        Assert.AreEqual(0, code, stderr + stdout);
+        StringAssert.Contains(stdout, "2 mirrors are extra", stdout);
+
+        await GeoSite.WaitUntilAsync(async () =>
+        {
+            (code, stdout, stderr) = await site.AdminAsync("status", "--output", "json");
+            return JsonDocument.Parse(stdout).RootElement.EnumerateArray().All(s => s.GetProperty("verdict").GetString() == "ok");
+        }, Timeout, () => "the secondaries are still not ok: " + stdout);
+    }
+
     /// <summary>Waits until <c>geo-admin trash list</c> shows an entry that matches; returns it.</summary>
     private static async Task<JsonElement> WaitForTrashAsync(GeoSite site, Func<JsonElement, bool> match)
     {

@@ -252,7 +252,8 @@ public sealed class Reconciler(
         var extra = new List<string>();
         foreach (var (projectId, path) in await guard.DiscardedAsync(cancellationToken))
         {
-            if (mirrors.Exists(projectId) && await api.ProjectAsync(projectId, cancellationToken) is null)
+            // Gone from the primary, or known only by events while its storage has no repository for it.
+            if (mirrors.Exists(projectId) && await api.ProjectAsync(projectId, cancellationToken) is not { Project.Checksum: not null })
             {
                 extra.Add($"{projectId} ({path})");
             }
