@@ -39,10 +39,13 @@ public sealed class AdminApi(HttpClient http) : IDisposable
     }
 
     /// <summary>Leaves a backfill, verify or resync request; null when there is no such secondary.</summary>
-    public async Task<long?> RequestAsync(string name, string kind, long? projectId, CancellationToken ct, string? to = null)
+    /// <param name="argument">A safety-net request's argument: <c>to</c> for a trash restore, <c>&lt;ref&gt; &lt;to&gt;</c> for an attic restore.</param>
+    public async Task<long?> RequestAsync(string name, string kind, long? projectId, CancellationToken ct, string? argument = null)
     {
-        var path = $"api/v1/admin/secondaries/{Uri.EscapeDataString(name)}/{kind}" + (projectId is { } id ? $"/{id}" : "")
-                   + (to is null ? "" : $"?to={Uri.EscapeDataString(to)}");
+        var query = argument is null ? ""
+            : kind == SafetyNetKind.AtticRestore && argument.Split(' ') is [var atticRef, var to] ? $"?ref={Uri.EscapeDataString(atticRef)}&to={Uri.EscapeDataString(to)}"
+            : $"?to={Uri.EscapeDataString(argument)}";
+        var path = $"api/v1/admin/secondaries/{Uri.EscapeDataString(name)}/{kind}" + (projectId is { } id ? $"/{id}" : "") + query;
         using var response = await http.PostAsync(path, null, ct);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {

@@ -44,7 +44,8 @@ public static class SecondaryServices
         builder.Services.AddSingleton<SafetyNet.SafetyNetState>();
         builder.Services.AddSingleton<SafetyNet.SafetyNetRequests>();
         builder.Services.AddSingleton<ProjectDestroyer>();
-        builder.Services.AddHostedService<SafetyNet.TrashPurger>();
+        builder.Services.AddSingleton<SafetyNet.AtticRefs>();
+        builder.Services.AddHostedService<SafetyNet.SafetyNetPurger>();
         builder.Services.AddSingleton<SyncSlots>();
         builder.Services.AddSingleton<SyncCoordinator>();
         builder.Services.AddSingleton<RepositorySync>();

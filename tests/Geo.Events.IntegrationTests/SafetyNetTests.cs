@@ -197,6 +197,88 @@ public sealed class SafetyNetTests
         }, Timeout, () => "the secondaries are still not ok: " + stdout);
     }
 
+    [TestMethod]
+    public async Task HistoryAForcePushThrewAwayOnThePrimaryStaysHiddenInTheAtticUntilItExpires()
+    {
+        await using var site = await GeoSite.StartAsync(["tokyo", "berlin"], startSecondaries: false, register: true);
+        site.StartSecondary("tokyo");
+        site.StartSecondary("berlin", new Dictionary<string, string> { ["Secondary:OverwriteRetention"] = "00:00:06" });
+        await site.WaitForSecondaryAsync("tokyo");
+        await site.WaitForSecondaryAsync("berlin");
+        const long id = 61;
+        var (repo, first) = await site.CreatePushedRepositoryAsync("lab/history", id);
+        var (lost, _) = await site.PushWithHookAsync(repo, id, "a week of work", first);
+        await repo.GitAsync("checkout", "-q", "-b", "feature");
+        var feature = await repo.CommitAsync("on a branch that gets deleted");
+        await repo.GitAsync("push", "-q", "origin", "feature");
+        await site.Hooks.AcceptedAsync(Hooks.Push("push", id, repo.PathWithNamespace, "refs/heads/feature", Zero, feature));
+        await repo.GitAsync("checkout", "-q", "main");
+        await site.WaitForMirrorsAsync(repo);
+
+        // The mistake: main forced back and rewritten, the branch deleted, and GitLab's housekeeping prunes the lot.
+        await repo.GitAsync("reset", "-q", "--hard", first);
+        var rewritten = await repo.CommitAsync("rewritten");
+        await repo.GitAsync("push", "-q", "-f", "origin", "main");
+        await repo.GitAsync("push", "-q", "origin", ":feature");
+        await Shell.RunAsync("git", repo.BarePath, "reflog", "expire", "--expire=now", "--all");
+        await Shell.RunAsync("git", repo.BarePath, "gc", "-q", "--prune=now");
+        Assert.ThrowsExactly<InvalidOperationException>(() => Shell.RunAsync("git", repo.BarePath, "cat-file", "-e", lost).GetAwaiter().GetResult(), "the primary still has the lost commit");
+        await site.Hooks.AcceptedAsync(Hooks.Push("push", id, repo.PathWithNamespace, "refs/heads/main", lost, rewritten));
+        await site.Hooks.AcceptedAsync(Hooks.Push("push", id, repo.PathWithNamespace, "refs/heads/feature", feature, Zero));
+        await site.WaitForMirrorsAsync(repo);
+
+        var mirror = site.MirrorPath("tokyo", repo.PathWithNamespace);
+        await Shell.RunAsync("git", mirror, "gc", "-q", "--prune=now"); // the mirror's own housekeeping must not lose it either
+        foreach (var sha in new[] { lost, feature })
+        {
+            await Shell.RunAsync("git", mirror, "cat-file", "-e", sha + "^{commit}");
+        }
+
+        var attic = await Shell.RunAsync("git", mirror, "for-each-ref", "--format=%(refname) %(objectname)", "refs/geo-attic/");
+        StringAssert.Contains(attic, "/heads/main " + lost, attic);
+        StringAssert.Contains(attic, "/heads/feature " + feature, attic);
+
+        // Clients never see it: not advertised by upload-pack, not in a mirror clone, not in the refs checksum.
+        var advertised = await Shell.RunAsync("git", site.Root, "ls-remote", "file://" + mirror);
+        Assert.IsFalse(advertised.Contains("geo-attic", StringComparison.Ordinal), advertised);
+        var clone = Path.Combine(site.Root, "work", "attic-clone.git");
+        await Shell.RunAsync("git", site.Root, "clone", "-q", "--mirror", "file://" + mirror, clone);
+        Assert.ThrowsExactly<InvalidOperationException>(() => Shell.RunAsync("git", clone, "cat-file", "-e", lost).GetAwaiter().GetResult(), "a clone of the mirror got the hidden commit");
+        Assert.AreEqual(Core.Repositories.RefsChecksum.Compute(repo.BarePath), Core.Repositories.RefsChecksum.Compute(mirror));
+        var (code, stdout, stderr) = await site.AdminAsync("verify", "tokyo", "--output", "json");
+        Assert.AreEqual(0, code, stderr + stdout);
+        StringAssert.Contains(stdout, "\"repaired\": 0", stdout);
+
+        // geo-admin lists it and restores it as a new ref, which the next sync keeps.
+        JsonElement kept = default;
+        await GeoSite.WaitUntilAsync(async () =>
+        {
+            (code, stdout, stderr) = await site.AdminAsync("attic", "list", "61", "--secondary", "tokyo", "--output", "json");
+            var rows = JsonDocument.Parse(stdout).RootElement.EnumerateArray().Where(r => r.GetProperty("sha").GetString() == lost).ToList();
+            kept = rows.FirstOrDefault().Clone();
+            return rows.Count == 1;
+        }, Timeout, () => "geo-admin attic list does not show the lost commit: " + stdout + stderr);
+        Assert.AreEqual("refs/heads/main", kept.GetProperty("originalRef").GetString());
+        (code, stdout, stderr) = await site.AdminAsync("attic", "restore", "lab/history", kept.GetProperty("ref").GetString()!, "--secondary", "tokyo", "--to", "refs/heads/recovered", "--output", "json");
+        Assert.AreEqual(0, code, stderr + stdout);
+        var (after, _) = await site.PushWithHookAsync(repo, id, "after the restore", rewritten);
+        await site.WaitForMirrorsAsync(repo, "berlin");
+        await GeoSite.WaitUntilAsync(
+            async () => (await Shell.RunAsync("git", mirror, "rev-parse", "refs/heads/main")).Trim() == after,
+            Timeout, () => "tokyo did not fetch the push after the restore");
+        Assert.AreEqual(lost, (await Shell.RunAsync("git", mirror, "rev-parse", "refs/heads/recovered")).Trim(), "the restored ref was pruned");
+        Assert.AreEqual(Core.Repositories.RefsChecksum.Compute(repo.BarePath), Core.Repositories.RefsChecksum.Compute(mirror), "the held ref counts in the checksum");
+
+        // berlin kept it too, six seconds, then expired it.
+        StringAssert.Contains(site.Secondary("berlin").Log(), $"Kept the overwritten tip {lost} of refs/heads/main");
+        var berlin = site.MirrorPath("berlin", repo.PathWithNamespace);
+        await GeoSite.WaitUntilAsync(
+            async () => (await Shell.RunAsync("git", berlin, "for-each-ref", "refs/geo-attic/")).Length == 0
+                        && await site.QuerySecondaryAsync<long>("berlin", "SELECT count(*) FROM attic_refs") == 0,
+            Timeout, () => "berlin did not expire its attic");
+        Assert.IsTrue(await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM attic_refs") >= 2);
+    }
+
     /// <summary>Waits until <c>geo-admin trash list</c> shows an entry that matches; returns it.</summary>
     private static async Task<JsonElement> WaitForTrashAsync(GeoSite site, Func<JsonElement, bool> match)
     {

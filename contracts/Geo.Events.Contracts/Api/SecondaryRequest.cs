@@ -40,7 +40,13 @@ public static class SafetyNetKind
     /// <summary>Drop the destroys the mass-destruction guard holds (their mirrors stay, reported as extra), and stop guarding.</summary>
     public const string GuardDiscard = "guard-discard";
 
-    public static readonly IReadOnlyList<string> All = [TrashRestore, TrashRelease, GuardRelease, GuardDiscard];
+    /// <summary>
+    /// Create a ref at an old tip kept in a mirror's attic; <see cref="SecondaryRequest.Argument"/> is
+    /// <c>&lt;attic ref&gt; &lt;new ref&gt;</c> (ref names hold no space).
+    /// </summary>
+    public const string AtticRestore = "attic-restore";
+
+    public static readonly IReadOnlyList<string> All = [TrashRestore, TrashRelease, GuardRelease, GuardDiscard, AtticRestore];
 
     public static bool Is(string kind) => All.Contains(kind);
 }

@@ -78,6 +78,30 @@ public sealed record SafetyNetStatus
 
     /// <summary>Why it tripped, e.g. "12 destroys within 01:00:00 (limit 10)".</summary>
     public string? GuardReason { get; init; }
+
+    /// <summary>Old tips kept in the mirrors' hidden <c>refs/geo-attic/</c>, newest first, at most <see cref="SecondaryStatus.MaxTrashEntries"/>.</summary>
+    public IReadOnlyList<AtticEntryStatus>? Attic { get; init; }
+}
+
+/// <summary>The old tip of a ref a sync moved non-fast-forward, or deleted, kept in the mirror's attic.</summary>
+public sealed record AtticEntryStatus
+{
+    public long ProjectId { get; init; }
+
+    /// <summary><c>project</c> or <c>wiki</c>.</summary>
+    public required string Kind { get; init; }
+
+    /// <summary>The attic ref, <c>refs/geo-attic/&lt;unix ms&gt;/heads/main</c>.</summary>
+    public required string Ref { get; init; }
+
+    /// <summary>The ref that was overwritten or deleted, <c>refs/heads/main</c>.</summary>
+    public required string OriginalRef { get; init; }
+
+    public required string Sha { get; init; }
+
+    public DateTimeOffset KeptAt { get; init; }
+
+    public DateTimeOffset ExpiresAt { get; init; }
 }
 
 /// <summary>One destroyed repository kept in the trash.</summary>

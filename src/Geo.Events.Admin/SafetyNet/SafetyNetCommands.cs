@@ -56,7 +56,54 @@ public static class SafetyNetCommands
         guardDiscard.SetAction((parse, ct) => Cli.Run(ctx => ReconcileCommands.RequestAsync(ctx, SafetyNetKind.GuardDiscard, [parse.GetValue(guarded)!], null, parse, ct)));
         var guard = new Command("guard", "the mass-destruction guard (Secondary:DestroyGuardPercent, DestroyGuardCount, DestroyGuardWindow)") { guardRelease, guardDiscard };
 
-        return [trash, guard];
+        var atticList = new Command("list", "old tips a secondary keeps in a project's hidden attic (refs/geo-attic/…)") { project, secondary, ReconcileCommands.Output };
+        atticList.SetAction((parse, ct) => Cli.Run(async ctx =>
+        {
+            var output = parse.GetValue(ReconcileCommands.Output)!;
+            Cli.CheckOutput(output);
+            var name = parse.GetValue(secondary)!;
+            var id = await ReconcileCommands.ResolveProjectAsync(ctx, parse.GetValue(project)!, ct);
+            if (await SafetyNetAsync(ctx, name, ct) is not { } net)
+            {
+                await Console.Error.WriteLineAsync($"geo-admin: no secondary named '{name}' is registered");
+                return ExitCodes.NotFound;
+            }
+
+            var rows = (net.Attic ?? []).Where(a => a.ProjectId == id).ToList();
+            return Cli.Print(output, rows, table =>
+            {
+                table.AddColumns("kind", "attic ref", "was", "commit", "kept", "expires");
+                foreach (var a in rows)
+                {
+                    table.AddRow(a.Kind, Markup.Escape(a.Ref), Markup.Escape(a.OriginalRef), a.Sha, a.KeptAt.ToString("u", CultureInfo.InvariantCulture), a.ExpiresAt.ToString("u", CultureInfo.InvariantCulture));
+                }
+            }, $"{rows.Count} old tips of project {id} on {name}, as of its last status report");
+        }));
+
+        var atticRef = new Argument<string>("ref") { Description = "the attic ref, refs/geo-attic/<unix ms>/heads/<branch> (see 'attic list')" };
+        var toRef = new Option<string>("--to") { Description = "the new ref to create at that commit, e.g. refs/heads/recovered", Required = true };
+        var atticRestore = new Command("restore", "create a ref at an old tip kept in the attic (held until the primary has that ref)")
+            { project, atticRef, secondary, toRef, ReconcileCommands.NoWait, ReconcileCommands.Timeout, ReconcileCommands.Output };
+        atticRestore.SetAction((parse, ct) => Cli.Run(async ctx =>
+        {
+            var from = parse.GetValue(atticRef)!;
+            var to = parse.GetValue(toRef)!;
+            if (!from.StartsWith(Core.Repositories.RefsChecksum.AtticPrefix, StringComparison.Ordinal) || !LibGit2Sharp.Reference.IsValidName(from))
+            {
+                throw new UsageException($"'{from}' is not an attic ref (refs/geo-attic/…)");
+            }
+
+            if (!to.StartsWith("refs/", StringComparison.Ordinal) || to.StartsWith(Core.Repositories.RefsChecksum.AtticPrefix, StringComparison.Ordinal) || !LibGit2Sharp.Reference.IsValidName(to))
+            {
+                throw new UsageException($"--to '{to}' must be a ref name under refs/ outside the attic, e.g. refs/heads/recovered");
+            }
+
+            var id = await ReconcileCommands.ResolveProjectAsync(ctx, parse.GetValue(project)!, ct);
+            return await ReconcileCommands.RequestAsync(ctx, SafetyNetKind.AtticRestore, [parse.GetValue(secondary)!], id, parse, ct, $"{from} {to}");
+        }));
+        var attic = new Command("attic", "history a force push or a deletion overwrote, kept hidden for Secondary:OverwriteRetention") { atticList, atticRestore };
+
+        return [trash, guard, attic];
     }
 
     /// <summary>An id as given; a path: the project whose latest event names it, else the trash entry that had that path.</summary>

@@ -39,6 +39,11 @@ public static class AdminEndpoints
                 : RequestAsync(name, SafetyNetKind.TrashRestore, http, store, ct, projectId, to));
         act.MapPost("/secondaries/{name}/trash-release/{projectId:long}", (string name, long projectId, HttpContext http, SecondaryStore store, CancellationToken ct) =>
             projectId > 0 ? RequestAsync(name, SafetyNetKind.TrashRelease, http, store, ct, projectId) : Task.FromResult(BadProjectId()));
+        act.MapPost("/secondaries/{name}/attic-restore/{projectId:long}", (string name, long projectId, string? @ref, string? to, HttpContext http, SecondaryStore store, CancellationToken ct) =>
+            projectId <= 0 ? Task.FromResult(BadProjectId())
+            : !IsRefName(@ref) || !IsRefName(to) || !@ref!.StartsWith(Core.Repositories.RefsChecksum.AtticPrefix, StringComparison.Ordinal) || to!.StartsWith(Core.Repositories.RefsChecksum.AtticPrefix, StringComparison.Ordinal)
+                ? Task.FromResult(Results.Problem(title: "Bad ref", detail: "'ref' must be an attic ref (refs/geo-attic/…) and 'to' a new ref name under refs/ outside the attic", statusCode: StatusCodes.Status400BadRequest))
+                : RequestAsync(name, SafetyNetKind.AtticRestore, http, store, ct, projectId, $"{@ref} {to}"));
         act.MapPost("/secondaries/{name}/guard-release", (string name, HttpContext http, SecondaryStore store, CancellationToken ct) => RequestAsync(name, SafetyNetKind.GuardRelease, http, store, ct));
         act.MapPost("/secondaries/{name}/guard-discard", (string name, HttpContext http, SecondaryStore store, CancellationToken ct) => RequestAsync(name, SafetyNetKind.GuardDiscard, http, store, ct));
 
@@ -103,6 +108,10 @@ public static class AdminEndpoints
             ? Results.Ok(new AdminProject { Id = id, Path = path })
             : Results.Problem(title: "No such project", detail: $"geo-primary has seen no project at '{path}'", statusCode: StatusCodes.Status404NotFound);
     }
+
+    /// <summary>A ref name under <c>refs/</c> git would accept: no space, control character or <c>..</c>, at most 1024 characters.</summary>
+    internal static bool IsRefName(string? name) =>
+        name is { Length: > 5 and <= 1024 } && name.StartsWith("refs/", StringComparison.Ordinal) && LibGit2Sharp.Reference.IsValidName(name);
 
     private static IResult BadProjectId() => Results.Problem(title: "Bad project id", detail: "a project id is a positive number", statusCode: StatusCodes.Status400BadRequest);
 

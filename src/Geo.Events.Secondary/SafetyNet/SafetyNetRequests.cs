@@ -20,6 +20,8 @@ public sealed class SafetyNetRequests(
     MirrorTrash trash,
     RestoredMirrors restored,
     DestroyGuard guard,
+    AtticRefs attic,
+    MirrorFetcher fetcher,
     ILogger<SafetyNetRequests> logger)
 {
     private static readonly RepositoryKind[] Kinds = [RepositoryKind.Project, RepositoryKind.Wiki];
@@ -47,10 +49,11 @@ public sealed class SafetyNetRequests(
                 SafetyNetKind.TrashRelease => await ReleaseAsync(Project(request), resumed is not null, cancellationToken),
                 SafetyNetKind.GuardRelease => await GuardReleaseAsync(cancellationToken),
                 SafetyNetKind.GuardDiscard => await guard.DiscardAsync(cancellationToken),
+                SafetyNetKind.AtticRestore => await AtticRestoreAsync(Project(request), request.Argument, cancellationToken),
                 _ => throw new RefusedException($"this secondary does not know the request kind '{request.Kind}'"),
             };
         }
-        catch (Exception e) when (e is RefusedException or IOException or UnauthorizedAccessException or InvalidProjectPathException)
+        catch (Exception e) when (e is RefusedException or InvalidOperationException or LibGit2Sharp.LibGit2SharpException or IOException or UnauthorizedAccessException or InvalidProjectPathException)
         {
             refusal = e.Message;
             logger.LogWarning("Safety net: {Kind} for request {Request} refused: {Reason}", request.Kind, request.Id, e.Message);
@@ -146,6 +149,33 @@ public sealed class SafetyNetRequests(
             return 1;
         }
     }
+
+    private async Task<int> AtticRestoreAsync(long projectId, string? argument, CancellationToken cancellationToken)
+    {
+        var parts = (argument ?? "").Split(' ');
+        if (parts.Length != 2 || !parts[0].StartsWith(MirrorFetcher.AtticPrefix, StringComparison.Ordinal) || !IsRefName(parts[1]))
+        {
+            throw new RefusedException($"an attic restore needs an attic ref (refs/geo-attic/…) and a new ref name (refs/…), not '{argument}'");
+        }
+
+        var row = await attic.FindAsync(projectId, parts[0], cancellationToken);
+        var kind = row is null ? RepositoryKind.Project : (RepositoryKind)row.Kind;
+        await using (await mover.LockBothAsync(projectId, cancellationToken))
+        {
+            if (!layout.Exists(projectId, kind))
+            {
+                throw new RefusedException($"project {projectId} has no {MirrorLayout.KindName(kind)} mirror here");
+            }
+
+            await Task.Run(() => fetcher.RestoreFromAttic(projectId, kind, parts[0], parts[1]), cancellationToken);
+            return 1;
+        }
+    }
+
+    /// <summary>A ref name under refs/ that git accepts, and that is not in the attic.</summary>
+    private static bool IsRefName(string name) =>
+        name.StartsWith("refs/", StringComparison.Ordinal) && !name.StartsWith(MirrorFetcher.AtticPrefix, StringComparison.Ordinal)
+        && name.Length <= 1024 && LibGit2Sharp.Reference.IsValidName(name);
 
     private async Task<int> GuardReleaseAsync(CancellationToken cancellationToken)
     {

@@ -7,7 +7,7 @@ namespace Geo.Events.Secondary.SafetyNet;
 /// What the safety net keeps and holds: for the status report, for /metrics, and for whoever serves clones
 /// (<see cref="HoldAsync"/>: a mirror held by the safety net must not be served as the project's current state).
 /// </summary>
-public sealed class SafetyNetState(MirrorTrash trash, RestoredMirrors restored, DestroyGuard guard)
+public sealed class SafetyNetState(MirrorTrash trash, RestoredMirrors restored, DestroyGuard guard, AtticRefs attic, Microsoft.Extensions.Options.IOptions<SafetyNetOptions> options)
 {
     /// <summary>The project's restored mirror is held until <c>geo-admin trash release</c>.</summary>
     public const string Restored = "restored";
@@ -51,6 +51,16 @@ public sealed class SafetyNetState(MirrorTrash trash, RestoredMirrors restored, 
             HeldDestroys = state.HeldCount,
             GuardedSince = state.Since is { } since ? DateTime.SpecifyKind(since, DateTimeKind.Utc) : null,
             GuardReason = state.Reason,
+            Attic = (await attic.ListAsync(null, SecondaryStatus.MaxTrashEntries, cancellationToken)).Select(a => new AtticEntryStatus
+            {
+                ProjectId = a.ProjectId,
+                Kind = Repositories.MirrorLayout.KindName((Contracts.RepositoryKind)a.Kind),
+                Ref = a.Ref,
+                OriginalRef = a.OriginalRef,
+                Sha = a.Sha,
+                KeptAt = DateTime.SpecifyKind(a.KeptAt, DateTimeKind.Utc),
+                ExpiresAt = DateTime.SpecifyKind(a.KeptAt, DateTimeKind.Utc) + options.Value.OverwriteRetention,
+            }).ToList(),
         };
     }
 
