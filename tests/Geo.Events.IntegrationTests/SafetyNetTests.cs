@@ -279,6 +279,75 @@ public sealed class SafetyNetTests
         Assert.IsTrue(await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM attic_refs") >= 2);
     }
 
+    [TestMethod]
+    public async Task AKillDuringTrashMovesAndPurgesLeavesEveryMirrorWholeInOnePlace()
+    {
+        var settings = new Dictionary<string, string> { ["Secondary:DestroyRetention"] = "00:00:02" };
+        await using var site = await GeoSite.StartAsync(["tokyo"], secondarySettings: settings);
+        var seed = Environment.GetEnvironmentVariable("GEO_KILL_SEED") is { } given ? int.Parse(given, System.Globalization.CultureInfo.InvariantCulture) : Random.Shared.Next();
+        Console.WriteLine($"GEO_KILL_SEED={seed}");
+        var random = new Random(seed);
+        var repos = new Dictionary<long, PrimaryRepository>();
+        for (long id = 71; id <= 90; id++)
+        {
+            var (repo, sha) = await site.CreatePushedRepositoryAsync($"kill/p{id}", id);
+            for (var i = 0; i < 3; i++)
+            {
+                (sha, _) = await site.PushWithHookAsync(repo, id, $"commit {i}", sha);
+            }
+
+            repos[id] = repo;
+        }
+
+        foreach (var repo in repos.Values)
+        {
+            await site.WaitForMirrorsAsync(repo);
+        }
+
+        var root = site.MirrorRoot("tokyo");
+        var ids = repos.Keys.ToList();
+        for (var round = 0; round < 3; round++)
+        {
+            // A third of the projects destroyed at once, a kill while they move into the trash or are purged from it.
+            foreach (var id in ids.Skip(round * 7).Take(7))
+            {
+                await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_destroy", id, repos[id].PathWithNamespace));
+            }
+
+            await Task.Delay(random.Next(0, 2500));
+            await site.KillSecondaryAsync("tokyo");
+            var trash = Path.Combine(root, "@trash");
+            var trashed = Directory.Exists(trash) ? Directory.GetDirectories(trash) : [];
+            Console.WriteLine($"round {round}: killed with {trashed.Length} in the trash");
+            foreach (var entry in trashed)
+            {
+                // Whole, with its note: a move into the trash is one rename, a purge renames out of it first.
+                await Shell.RunAsync("git", entry, "fsck", "--strict");
+                Assert.IsTrue(File.Exists(Path.Combine(entry, "geo-trash.json")), $"{entry} has no note");
+            }
+
+            foreach (var (id, repo) in repos)
+            {
+                var link = site.MirrorPath("tokyo", repo.PathWithNamespace);
+                if (Path.Exists(link))
+                {
+                    await Shell.RunAsync("git", link, "fsck", "--strict"); // a readable path leads to a whole mirror
+                }
+            }
+
+            site.StartSecondary("tokyo", settings);
+            await site.WaitForSecondaryAsync("tokyo");
+        }
+
+        // Converged: every destroyed project gone from its path, from @hashed and, after the retention, from the trash.
+        await GeoSite.WaitUntilAsync(
+            async () => await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM projects WHERE state = 'destroyed'") == 20
+                        && Directory.GetDirectories(Path.Combine(root, "@hashed"), "*.git", SearchOption.AllDirectories).Length == 0
+                        && Directory.GetDirectories(Path.Combine(root, "@trash")).Length == 0,
+            TimeSpan.FromSeconds(120), () => "tokyo did not finish the destroys and purges after the kills");
+        Assert.IsFalse(Directory.Exists(Path.Combine(root, "kill")), "a readable path of a destroyed project remains");
+    }
+
     /// <summary>Waits until <c>geo-admin trash list</c> shows an entry that matches; returns it.</summary>
     private static async Task<JsonElement> WaitForTrashAsync(GeoSite site, Func<JsonElement, bool> match)
     {
