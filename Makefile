@@ -2,13 +2,14 @@
 CONFIGURATION ?= Release
 RESULTS := artifacts/test-results
 
-.PHONY: help up down build test unit integration soak demo bench format format-check clean
+.PHONY: help up down build test unit integration soak demo bench publish format format-check clean
 
 help:
 	@echo "make demo          primary + two secondaries, real hooks, mirrors converge, table of refs"
 	@echo "make test          start RabbitMQ and PostgreSQL, build, run every test; ends with 'N passed, N failed'"
 	@echo "make soak          the crash and fuzz tests, long: 25 SIGKILL rounds, 10 minutes of fuzzing"
 	@echo "make bench         benchmarks against their floors, report in artifacts/bench (QUICK=1: a 2-minute smoke run)"
+	@echo "make publish       release folders and tarballs of geo-primary, geo-secondary, geo-admin in artifacts/publish, with systemd units"
 	@echo "make up | down     start or stop the local RabbitMQ and PostgreSQL (data in .local/)"
 	@echo "make build         build the solution ($(CONFIGURATION))"
 	@echo "make format        apply .editorconfig;  make format-check verifies it"
@@ -44,6 +45,9 @@ demo:
 
 bench: up build
 	dotnet tests/Geo.Events.Benchmarks/bin/$(CONFIGURATION)/net10.0/geo-bench.dll $(if $(QUICK),--quick) --out artifacts/bench
+
+publish:
+	@CONFIGURATION=$(CONFIGURATION) infra/deploy/publish
 
 format:
 	dotnet format Geo.Events.sln

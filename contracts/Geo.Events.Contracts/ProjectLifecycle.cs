@@ -53,3 +53,21 @@ public sealed record NamespaceRenamed : IGeoEvent
     /// <summary>group_rename or user_rename (events recorded before this field existed were group renames).</summary>
     public string Trigger { get; init; } = "group_rename";
 }
+
+/// <summary>
+/// GitLab's <c>group_destroy</c> and <c>subgroup_destroy</c> system hooks: the group is gone, and with it its wiki and
+/// every subgroup's. (Its projects are destroyed one by one, each with its own <c>project_destroy</c>.)
+/// </summary>
+public sealed record GroupDestroyed : IGeoEvent
+{
+    public required Guid EventId { get; init; }
+    public required long Sequence { get; init; }
+    public required DateTimeOffset OccurredAt { get; init; }
+    public long? GroupId { get; init; }
+
+    /// <summary>GitLab's <c>full_path</c> of the destroyed group.</summary>
+    public required string FullPath { get; init; }
+
+    /// <summary>group_destroy or subgroup_destroy.</summary>
+    public string Trigger { get; init; } = "group_destroy";
+}

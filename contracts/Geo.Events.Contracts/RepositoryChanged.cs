@@ -11,13 +11,20 @@ public sealed record RepositoryChanged : IProjectEvent
     public required long Sequence { get; init; }
     public required DateTimeOffset OccurredAt { get; init; }
 
-    /// <summary>GitLab's project id.</summary>
+    /// <summary>
+    /// The id of the repository's owner: GitLab's project id for a project's repository, wiki and design
+    /// repository; the snippet's id for a <see cref="RepositoryKind.Snippet"/>; the group's id for a
+    /// <see cref="RepositoryKind.GroupWiki"/>.
+    /// </summary>
     public required long ProjectId { get; init; }
 
-    /// <summary>GitLab's <c>project.path_with_namespace</c>, e.g. <c>group/subgroup/project</c>.</summary>
+    /// <summary>
+    /// The owner's path: GitLab's <c>project.path_with_namespace</c>, e.g. <c>group/subgroup/project</c>; a group
+    /// wiki's group full path; a snippet's full path (<c>snippets/&lt;id&gt;</c> or <c>group/project/snippets/&lt;id&gt;</c>).
+    /// </summary>
     public required string PathWithNamespace { get; init; }
 
-    /// <summary>The repository's kind; <see cref="RepositoryKind.Project"/> today, wikis later.</summary>
+    /// <summary>The repository's kind (events recorded before this field existed were about the project's repository).</summary>
     public RepositoryKind Kind { get; init; } = RepositoryKind.Project;
 
     /// <summary>The GitLab event that produced this one: push, tag_push, repository_update, project_create, wiki_page.</summary>
@@ -46,8 +53,21 @@ public sealed record RepositoryChanged : IProjectEvent
 /// <summary>One ref update as GitLab reports it; an all-zero sha means "created" (before) or "deleted" (after).</summary>
 public sealed record RefChange(string Ref, string Before, string After);
 
+/// <summary>Which of GitLab's git repositories an event is about; the numbers are stored and never reused.</summary>
 public enum RepositoryKind
 {
+    /// <summary>A project's repository.</summary>
     Project = 0,
+
+    /// <summary>A project's wiki.</summary>
     Wiki = 1,
+
+    /// <summary>A project's design repository (design management).</summary>
+    Design = 2,
+
+    /// <summary>A snippet's repository (personal or project snippet); the owner id is the snippet's.</summary>
+    Snippet = 3,
+
+    /// <summary>A group's wiki; the owner id is the group's.</summary>
+    GroupWiki = 4,
 }

@@ -27,7 +27,7 @@ public sealed class AdminContext : IAsyncDisposable
     /// <summary>geo-primary's database, opened on first use: a command that goes through the admin API never needs it.</summary>
     public NpgsqlDataSource DataSource => _dataSource ??= NpgsqlDataSource.Create(
         _connectionString ?? throw new UsageException(
-            "ConnectionStrings:Postgres (geo-primary's database) is not set: GEO_ConnectionStrings__Postgres (status, backfill, verify and resync can use --url instead)"));
+            "ConnectionStrings:Postgres (geo-primary's database) is not set: GEO_ConnectionStrings__Postgres (or give geo-primary's --url / GEO_ADMIN_URL to go through its admin API)"));
     public RabbitMqOptions Rabbit { get; }
 
     /// <summary>geo-primary's admin API when <c>--url</c> or <c>GEO_ADMIN_URL</c> is given; commands that have moved to it use it instead of the database and broker.</summary>

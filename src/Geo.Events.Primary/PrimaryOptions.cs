@@ -15,6 +15,12 @@ public sealed class PrimaryOptions
     public string HookTokenSha256 { get; set; } = "";
 
     /// <summary>
+    /// The token the status page presents (Bearer) to each secondary's <c>GET /api/v1/mirrors/{id}</c>; the secondaries
+    /// hold its SHA-256 as Secondary:MirrorApiTokenSha256. Empty: the project view cannot ask them.
+    /// </summary>
+    public string MirrorApiToken { get; set; } = "";
+
+    /// <summary>
     /// SHA-256 (hex) of the registration token secondaries present to <c>POST /api/v1/secondaries</c>.
     /// Empty: self-registration is off and only Primary:Secondaries are known.
     /// </summary>

@@ -10,6 +10,11 @@ if (args is [AuthorizedKeysCommand.Verb, ..])
     return await AuthorizedKeysCommand.RunAsync(args);
 }
 
+if (args is [Geo.Events.Secondary.Serving.GitShellCommand.Verb, ..])
+{
+    return await Geo.Events.Secondary.Serving.GitShellCommand.RunAsync(args);
+}
+
 // appsettings.json sits beside the binary, wherever the process is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddGeoSources(args);
@@ -19,7 +24,8 @@ builder.AddRegistry()      // PostgreSQL: the secondary's registry, repository a
        .AddMirrors()       // bare mirrors on disk, fetched with LibGit2Sharp
        .AddKeys()          // SSH keys: registry with tombstones, batched authorized_keys rewrites
        .AddConsumers()     // RabbitMQ: geo.secondary.<name> → RepositorySyncConsumer, ProjectLifecycleConsumer, SshKeyConsumer, FileConsumer
-       .AddRegistration(); // registers with geo-primary when not registered yet, then reports status
+       .AddRegistration()  // registers with geo-primary when not registered yet, then reports status
+       .AddServing();      // git clones at the site: smart HTTP on Secondary:ServeUrls, access decided by the primary
 
 var app = builder.Build();
 if (!app.SettingsAreValid("geo-secondary")) // every setting checked once, before PostgreSQL is waited for
@@ -29,6 +35,7 @@ if (!app.SettingsAreValid("geo-secondary")) // every setting checked once, befor
 
 app.PrepareMirrors();      // libgit2 timeouts; no temp left by a killed clone
 await app.MigrateAsync();
+app.MapGitServing();       // Secondary:ServeUrls: read-only smart HTTP from the mirrors, nothing else
 app.MapGeoHealthAndMetrics(services => // /health/live, /health/ready, /metrics
     services.GetRequiredService<PrimaryRegistration>().Problem is { } problem ? [$"geo-primary: {problem}"] : []);
 app.MapMirrorEndpoints();   // GET /api/v1/mirrors/{id}: is a commit on this site yet (geo-admin wait)

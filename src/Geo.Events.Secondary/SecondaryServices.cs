@@ -89,6 +89,54 @@ public static class SecondaryServices
         return builder;
     }
 
+    /// <summary>
+    /// Serving the mirrors at the site: smart HTTP on Secondary:ServeUrls (besides Urls, which keeps the API, health and
+    /// metrics), access decided by the primary and cached in PostgreSQL for Secondary:AuthCacheTtl.
+    /// </summary>
+    public static WebApplicationBuilder AddServing(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddValidatedOptions<Serving.ServeOptions, Serving.ServeOptions.Validator>(Serving.ServeOptions.Section);
+        var serveUrls = builder.Configuration[$"{Serving.ServeOptions.Section}:{nameof(Serving.ServeOptions.ServeUrls)}"];
+        if (!string.IsNullOrWhiteSpace(serveUrls))
+        {
+            var urls = (builder.Configuration["Urls"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            builder.WebHost.UseUrls([.. urls, .. serveUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]);
+        }
+
+        builder.Services.AddOptions<MirrorApiOptions>().BindConfiguration(MirrorApiOptions.Section);
+        builder.Services.AddSingleton<Serving.AccessCache>();
+        builder.Services.AddSingleton<Serving.ServableMirrors>();
+        builder.Services.AddHttpClient(nameof(Serving.PrimaryGitAccess), (services, http) =>
+                http.Timeout = services.GetRequiredService<IOptions<Serving.ServeOptions>>().Value.AuthTimeout)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
+        builder.Services.AddSingleton(services =>
+        {
+            var serve = services.GetRequiredService<IOptions<Serving.ServeOptions>>().Value;
+            var primaryGitUrl = services.GetRequiredService<IOptions<MirrorOptions>>().Value.PrimaryGitUrl;
+            return new Serving.PrimaryGitAccess(
+                services.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(Serving.PrimaryGitAccess)),
+                services.GetRequiredService<Serving.AccessCache>(),
+                serve.PrimaryBase(primaryGitUrl) ?? "",
+                serve.AuthCacheTtl,
+                services.GetRequiredService<ILogger<Serving.PrimaryGitAccess>>());
+        });
+        builder.Services.AddSingleton<Serving.GitHttpServing>();
+        return builder;
+    }
+
+    /// <summary>Every request to a port of Secondary:ServeUrls goes to git's smart HTTP, and nothing else answers there.</summary>
+    public static void MapGitServing(this WebApplication app)
+    {
+        var ports = app.Services.GetRequiredService<IOptions<Serving.ServeOptions>>().Value.ServePorts();
+        if (ports.Count == 0)
+        {
+            return;
+        }
+
+        var serving = app.Services.GetRequiredService<Serving.GitHttpServing>();
+        app.UseWhen(context => ports.Contains(context.Connection.LocalPort), branch => branch.Run(serving.HandleAsync));
+    }
+
     /// <summary>Consumes this secondary's own durable quorum queue, geo.secondary.&lt;name&gt;.</summary>
     public static WebApplicationBuilder AddConsumers(this WebApplicationBuilder builder)
     {
@@ -137,6 +185,11 @@ public static class SecondaryServices
 
             GeoMetrics.OldestPendingAge.Set(oldest);
             await safetyNet.ObserveAsync(cancellationToken);
+            var differing = await registry.DifferingAsync(cancellationToken);
+            foreach (var kind in RepositoryLayout.All)
+            {
+                GeoMetrics.MirrorsDiffering.WithLabels(RepositoryLayout.Label(kind)).Set(differing.GetValueOrDefault(kind));
+            }
         });
     }
 

@@ -52,6 +52,24 @@ public sealed class AdminApiTests
         Assert.AreEqual(HttpStatusCode.NotFound, await StatusCodeAsync(site, HttpMethod.Post, "/api/v1/admin/secondaries/nobody/verify", adminToken));
         Assert.AreEqual(HttpStatusCode.BadRequest, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/status?maxLag=soon", readToken));
 
+        // Dead letters and secondaries: read to look, admin to act; bad input a 400.
+        Assert.AreEqual(HttpStatusCode.Unauthorized, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/dead-letters", null));
+        Assert.AreEqual(HttpStatusCode.OK, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/dead-letters", readToken));
+        Assert.AreEqual(HttpStatusCode.OK, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/dead-letters/history", readToken));
+        Assert.AreEqual(HttpStatusCode.NotFound, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/dead-letters/12345", readToken));
+        Assert.AreEqual(HttpStatusCode.BadRequest, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/dead-letters?state=gone", readToken));
+        Assert.AreEqual(HttpStatusCode.BadRequest, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/dead-letters?since=yesterday", readToken));
+        Assert.AreEqual(HttpStatusCode.Forbidden, await StatusCodeAsync(site, HttpMethod.Post, "/api/v1/admin/dead-letters/replay", readToken, body: "{\"all\":true}"));
+        Assert.AreEqual(HttpStatusCode.Forbidden, await StatusCodeAsync(site, HttpMethod.Post, "/api/v1/admin/dead-letters/delete", readToken, body: "{\"all\":true}"));
+        Assert.AreEqual(HttpStatusCode.BadRequest, await StatusCodeAsync(site, HttpMethod.Post, "/api/v1/admin/dead-letters/replay", adminToken, body: "{}"));
+        Assert.AreEqual(HttpStatusCode.BadRequest, await StatusCodeAsync(site, HttpMethod.Post, "/api/v1/admin/dead-letters/replay", adminToken, body: "{\"ids\":\"x\"}"));
+        Assert.AreEqual(HttpStatusCode.OK, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/secondaries", readToken));
+        Assert.AreEqual(HttpStatusCode.OK, await StatusCodeAsync(site, HttpMethod.Get, "/api/v1/admin/secondaries/izu/registration", readToken));
+        Assert.AreEqual(HttpStatusCode.Forbidden, await StatusCodeAsync(site, HttpMethod.Delete, "/api/v1/admin/secondaries/izu", readToken));
+        Assert.AreEqual(HttpStatusCode.BadRequest, await StatusCodeAsync(site, HttpMethod.Delete, "/api/v1/admin/secondaries/Bad_Name", adminToken));
+        Assert.AreEqual(HttpStatusCode.NotFound, await StatusCodeAsync(site, HttpMethod.Delete, "/api/v1/admin/secondaries/nobody", adminToken));
+        Assert.AreEqual(1L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM secondaries WHERE name = 'izu'"), "a refused removal leaves the secondary registered");
+
         // geo-admin status through the API, with PostgreSQL and RabbitMQ settings that lead nowhere.
         var (adminCode, stdout, adminErr) = await GeoAdminOverApiAsync(site, readToken, "status", "--output", "json");
         Assert.AreEqual(0, adminCode, adminErr + stdout);
@@ -59,6 +77,17 @@ public sealed class AdminApiTests
         Assert.AreEqual("izu", row.GetProperty("name").GetString());
         Assert.AreEqual("ok", row.GetProperty("verdict").GetString());
         Assert.AreEqual(0, row.GetProperty("queued").GetInt64());
+
+        foreach (var look in new[] { new[] { "dlq", "list" }, ["dlq", "history"], ["secondaries", "list"], ["secondaries", "show", "izu"], ["events", "--project", "91"] })
+        {
+            (adminCode, stdout, adminErr) = await GeoAdminOverApiAsync(site, readToken, look);
+            Assert.AreEqual(0, adminCode, $"geo-admin {string.Join(' ', look)}: {adminErr}{stdout}");
+        }
+
+        StringAssert.Contains(stdout, "api/app");
+        (adminCode, stdout, adminErr) = await GeoAdminOverApiAsync(site, readToken, "dlq", "replay", "--all");
+        Assert.AreEqual(7, adminCode, adminErr + stdout);
+        StringAssert.Contains(adminErr, "403");
 
         // Acting through the API takes the admin token and is recorded with its name; a read token is refused (exit 7).
         (adminCode, stdout, adminErr) = await GeoAdminOverApiAsync(site, readToken, "verify", "izu", "--no-wait");
@@ -130,6 +159,96 @@ public sealed class AdminApiTests
         StringAssert.Contains(project, "<td class=\"uptodate\">no: ");
     }
 
+    public TestContext TestContext { get; set; } = null!;
+
+    /// <summary>
+    /// The page in a real browser (Debian's chromium, headless): opened once with a read token as the HTTP Basic login,
+    /// it reloads itself and shows the secondary falling behind while it is stopped and recovering once restarted;
+    /// screenshots of both states (and of the secondary's and the project's pages) are kept under
+    /// /tmp/geo-events-tests/artifacts/, their paths printed in the test's output.
+    /// </summary>
+    [TestMethod]
+    public async Task InABrowserTheStatusPageRefreshesItselfAsASecondaryFallsBehindAndRecovers()
+    {
+        if (HeadlessChromium.Executable is null)
+        {
+            Assert.Inconclusive("skipped: chromium is not installed (infra/local/up installs Debian's chromium package; it could not here)");
+        }
+
+        await using var site = await GeoSite.StartAsync(["nara"], register: true);
+        var (repo, sha) = await site.CreatePushedRepositoryAsync("browser/app", 97);
+        await site.WaitForMirrorsAsync(repo);
+        var (_, token, _) = await PrimaryCliAsync(site, "admin-token", "create", "--scope", "read", "--name", "browser");
+        var artifacts = Path.Combine(Path.GetTempPath(), "geo-events-tests", "artifacts", $"status-page-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}"[..48]);
+        Directory.CreateDirectory(artifacts);
+
+        await using var browser = await HeadlessChromium.StartAsync(site.Root);
+        await browser.SetHeadersAsync(new Dictionary<string, string>
+        {
+            ["Authorization"] = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("browser:" + token.Trim())),
+        });
+        await browser.NavigateAsync(new Uri(site.PrimaryUrl, "/admin?maxLag=3s"));
+        const string Row = "document.querySelector('tr[data-secondary=\"nara\"] td.verdict')?.innerText + '/' + document.querySelector('tr[data-secondary=\"nara\"] td.unapplied')?.innerText";
+        await WaitInBrowserAsync(browser, Row, "ok/0");
+        var firstLoad = await browser.EvaluateAsync("String(performance.timeOrigin)");
+
+        await site.KillSecondaryAsync("nara");
+        for (var i = 0; i < 3; i++)
+        {
+            (sha, _) = await site.PushWithHookAsync(repo, 97, $"while nara is down {i}", sha);
+        }
+
+        // No navigation from here on: what changes on screen, the page fetched by itself.
+        await WaitInBrowserAsync(browser, Row, "behind/3");
+        Assert.AreNotEqual(firstLoad, await browser.EvaluateAsync("String(performance.timeOrigin)"), "the page did not reload itself");
+        StringAssert.Contains(await browser.TextAsync(), "3 events wait for it");
+        await ScreenshotAsync(browser, Path.Combine(artifacts, "status-page-behind.png"));
+
+        site.StartSecondary("nara");
+        await site.WaitForMirrorsAsync(repo);
+        await WaitInBrowserAsync(browser, Row, "ok/0");
+        await ScreenshotAsync(browser, Path.Combine(artifacts, "status-page-recovered.png"));
+
+        // A page per secondary and per project, reached from the overview.
+        await browser.NavigateAsync(new Uri(site.PrimaryUrl, "/admin/secondaries/nara"));
+        await WaitInBrowserAsync(browser, "document.querySelector('#secondary') ? 'loaded' : ''", "loaded");
+        StringAssert.Contains(await browser.TextAsync(), "unapplied events\t0");
+        await ScreenshotAsync(browser, Path.Combine(artifacts, "status-page-secondary.png"));
+        await site.QueryPrimaryAsync<int>("UPDATE secondaries SET url = @url WHERE name = 'nara' RETURNING 1", new { url = site.SecondaryUrl("nara").ToString() });
+        await browser.NavigateAsync(new Uri(site.PrimaryUrl, "/admin/projects?project=browser/app"));
+        await WaitInBrowserAsync(browser, "document.querySelector('tr[data-secondary=\"nara\"] td.uptodate')?.innerText ?? ''", "yes");
+        StringAssert.EndsWith(await browser.EvaluateAsync("location.pathname"), "/admin/projects/97");
+        StringAssert.EndsWith(await browser.EvaluateAsync("document.querySelector('tr[data-secondary=\"nara\"] td.lastsync').innerText"), " ago");
+        await ScreenshotAsync(browser, Path.Combine(artifacts, "status-page-project.png"));
+    }
+
+    private async Task ScreenshotAsync(HeadlessChromium browser, string path)
+    {
+        await browser.ScreenshotAsync(path);
+        var png = await File.ReadAllBytesAsync(path);
+        Assert.IsTrue(png.Length > 1000 && png[1] == (byte)'P' && png[2] == (byte)'N' && png[3] == (byte)'G', $"{path} is not a PNG");
+        TestContext.WriteLine($"screenshot: {path}");
+        TestContext.AddResultFile(path);
+    }
+
+    private static async Task WaitInBrowserAsync(HeadlessChromium browser, string expression, string expected)
+    {
+        var seen = "";
+        await GeoSite.WaitUntilAsync(async () =>
+        {
+            try
+            {
+                seen = await browser.EvaluateAsync(expression);
+            }
+            catch (InvalidOperationException e) when (e.Message.Contains("refused", StringComparison.Ordinal))
+            {
+                seen = "(page reloading: " + e.Message + ")"; // the document was replaced while we asked
+            }
+
+            return seen == expected;
+        }, Timeout, () => $"the browser showed '{seen}', not '{expected}'");
+    }
+
     private static async Task<string> WaitForPageAsync(GeoSite site, string token, string path, Func<string, bool> condition)
     {
         var html = "";
@@ -145,9 +264,14 @@ public sealed class AdminApiTests
         return html;
     }
 
-    private static async Task<HttpStatusCode> StatusCodeAsync(GeoSite site, HttpMethod method, string path, string? token, bool basic = false)
+    private static async Task<HttpStatusCode> StatusCodeAsync(GeoSite site, HttpMethod method, string path, string? token, bool basic = false, string? body = null)
     {
         using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        }
+
         if (token is not null)
         {
             request.Headers.Authorization = basic

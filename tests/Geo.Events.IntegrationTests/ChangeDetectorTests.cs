@@ -1,3 +1,5 @@
+using Geo.Events.Contracts;
+using Geo.Events.Core.Repositories;
 using Geo.Events.Testing;
 
 namespace Geo.Events.IntegrationTests;
@@ -18,7 +20,8 @@ public sealed class ChangeDetectorTests
         ["Primary:RepositoryHookGrace"] = "00:00:00.500",
     };
 
-    private static Task<GeoSite> StartAsync(bool startSecondaries = true) => GeoSite.StartAsync(Sites, startSecondaries, primarySettings: Detector);
+    private static Task<GeoSite> StartAsync(bool startSecondaries = true, bool register = false) =>
+        GeoSite.StartAsync(Sites, startSecondaries, register: register, primarySettings: Detector);
 
     [TestMethod]
     public async Task AWikiPushAndAPushWhoseHookWasLostReachEverySecondary()
@@ -209,6 +212,161 @@ public sealed class ChangeDetectorTests
         Assert.AreEqual(0L, await DetectorEventsAsync(site, broken));
         Assert.AreEqual(0L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM repository_scan WHERE project_id = @linked OR disk_path LIKE 'legacy/%'", new { linked }));
         Assert.IsFalse(Path.Exists(site.MirrorPath(Sites[0], "secret/repo")));
+    }
+
+    [TestMethod]
+    public async Task ASnippetAndADesignRepositoryReachEverySecondaryAndAProjectDestroyTakesItsWikiAndDesignsAlong()
+    {
+        await using var site = await StartAsync();
+
+        // One owner id for a project, a snippet and a group: three owners whose repositories must never be confused.
+        const long id = 81;
+        var project = await site.CreateHashedRepositoryAsync("team/app", id);
+        await site.PushWithHookAsync(project, id, "code");
+        var wiki = await site.CreateHashedRepositoryAsync("team/app", id, wiki: true);
+        await wiki.CommitAndPushAsync("home page");
+
+        // Design management writes its own repository; GitLab sends no hook for it.
+        var design = await site.CreateStoredRepositoryAsync(RepositoryKind.Design, id, "team/app.design");
+        await design.CommitAndPushAsync("login screen mock-up");
+
+        // A personal snippet, created then changed: no hook either time.
+        var snippet = await site.CreateStoredRepositoryAsync(RepositoryKind.Snippet, id, $"snippets/{id}");
+        await snippet.CommitAndPushAsync("snippet v1");
+        await site.WaitForMirrorsAsync(snippet); // <root>/@snippets/81.git
+        await snippet.CommitAndPushAsync("snippet v2");
+
+        await site.WaitForMirrorsAsync(design); // <root>/team/app.design.git
+        await site.WaitForMirrorsAsync(snippet);
+        await site.WaitForMirrorsAsync(wiki);
+        foreach (var name in Sites)
+        {
+            Assert.IsTrue(Directory.Exists(Path.Combine(site.MirrorRoot(name), RepositoryLayout.HashedPath(RepositoryKind.Snippet, id))), "the snippet is stored by its id");
+            Assert.AreEqual(3L, await site.QuerySecondaryAsync<long>(name, "SELECT count(*) FROM projects WHERE project_id = @id AND kind IN (1, 2, 3) AND state = 'synced'", new { id }));
+        }
+
+        // project_destroy: the project's repository, wiki and design repository go; the snippet with the same id stays.
+        await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_destroy", id, project.PathWithNamespace));
+        foreach (var name in Sites)
+        {
+            await GeoSite.WaitUntilAsync(
+                () => Task.FromResult(new[] { "team/app", "team/app.wiki", "team/app.design" }.All(p => !Path.Exists(site.MirrorPath(name, p)))
+                                      && !Directory.Exists(Path.Combine(site.MirrorRoot(name), RepositoryLayout.HashedPath(RepositoryKind.Design, id)))),
+                Timeout, () => $"{name}: the project's mirrors were not all removed");
+            Assert.AreEqual(3L, await site.QuerySecondaryAsync<long>(name, "SELECT count(*) FROM projects WHERE project_id = @id AND kind IN (0, 1, 2) AND state = 'destroyed'", new { id }));
+        }
+
+        await site.WaitForMirrorsAsync(snippet);
+    }
+
+    [TestMethod]
+    public async Task AGroupWikiIsMirroredMovesWithItsGroupWithoutAHookAndIsRemovedWithIt()
+    {
+        await using var site = await StartAsync();
+        const long id = 91;
+        var project = await site.CreateHashedRepositoryAsync("guild/tools", id);
+        await site.PushWithHookAsync(project, id, "code");
+
+        // A group wiki, created and pushed to: no hook.
+        var wiki = await site.CreateStoredRepositoryAsync(RepositoryKind.GroupWiki, id, "guild.wiki");
+        await wiki.CommitAndPushAsync("group home");
+        await site.WaitForMirrorsAsync(wiki); // <root>/guild.wiki.git
+        await wiki.CommitAndPushAsync("group rules");
+        await site.WaitForMirrorsAsync(wiki);
+        await site.WaitForMirrorsAsync(project);
+
+        // The group is renamed, or transferred, and no hook arrives: the group wiki's gitlab.fullpath shows it, and the
+        // group's wiki and projects move on every secondary.
+        var moved = await wiki.TransferAsync("order.wiki");
+        foreach (var name in Sites)
+        {
+            await GeoSite.WaitUntilAsync(
+                () => Task.FromResult(Directory.Exists(site.MirrorPath(name, "order.wiki")) && !Path.Exists(site.MirrorPath(name, "guild.wiki"))
+                                      && Directory.Exists(site.MirrorPath(name, "order/tools")) && !Path.Exists(site.MirrorPath(name, "guild/tools"))),
+                Timeout, () => $"{name}: the group's wiki and project did not move with it");
+        }
+
+        await site.WaitForMirrorsAsync(moved);
+
+        // group_destroy: its wiki goes (the project with the group's id stays: its own project_destroy would say otherwise).
+        await site.Hooks.AcceptedAsync(Hooks.GroupDestroy(id, "order"));
+        foreach (var name in Sites)
+        {
+            await GeoSite.WaitUntilAsync(
+                () => Task.FromResult(!Path.Exists(site.MirrorPath(name, "order.wiki"))
+                                      && !Directory.Exists(Path.Combine(site.MirrorRoot(name), RepositoryLayout.HashedPath(RepositoryKind.GroupWiki, id)))),
+                Timeout, () => $"{name}: the group wiki was not removed");
+            Assert.IsTrue(Directory.Exists(site.MirrorPath(name, "order/tools")), "the project with the group's id was removed too");
+        }
+    }
+
+    [TestMethod]
+    public async Task AStaleSnippetAndGroupWikiMirrorShowInTheStatusAndVerificationRepairsThem()
+    {
+        await using var site = await StartAsync(register: true); // status and verification go through the registration
+        var snippet = await site.CreateStoredRepositoryAsync(RepositoryKind.Snippet, 111, "snippets/111");
+        await snippet.CommitAndPushAsync("snippet v1");
+        var wiki = await site.CreateStoredRepositoryAsync(RepositoryKind.GroupWiki, 112, "crew.wiki");
+        await wiki.CommitAndPushAsync("wiki v1");
+        await site.WaitForMirrorsAsync(snippet);
+        await site.WaitForMirrorsAsync(wiki);
+        await WaitForDiffersAsync(site, counts => counts.Values.All(c => c == 0));
+
+        // The primary's git server hands out an old copy of both (a lagging replica behind a load balancer, say) while
+        // the detector sees the new refs in the storage: every secondary fetches, and its mirror stays behind.
+        var links = new List<(string Link, string Real)>();
+        foreach (var repo in new[] { snippet, wiki })
+        {
+            var old = Path.Combine(site.Root, "old-copies", repo.PathWithNamespace + ".git");
+            repo.CopyBareTo(old);
+            var link = Path.Combine(site.StorageRoot, repo.PathWithNamespace + ".git");
+            File.Delete(link);
+            File.CreateSymbolicLink(link, old);
+            links.Add((link, repo.BarePath));
+            await repo.CommitAndPushAsync("v2, which the git server does not serve yet");
+        }
+
+        await WaitForDiffersAsync(site, counts => counts["snippet"] == 1 && counts["group_wiki"] == 1 && counts["project"] == 0);
+        foreach (var name in Sites)
+        {
+            var metrics = await new HttpClient().GetStringAsync(new Uri(site.SecondaryUrl(name), "/metrics"));
+            Assert.AreEqual(1, ObservabilityTests.Metric(metrics, "geo_mirrors_differing", "type=\"snippet\""), metrics);
+            Assert.AreEqual(1, ObservabilityTests.Metric(metrics, "geo_mirrors_differing", "type=\"group_wiki\""));
+        }
+
+        // The git server catches up; no event says so. Verification compares every type with the primary's inventory and repairs both.
+        foreach (var (link, real) in links)
+        {
+            File.Delete(link);
+            File.CreateSymbolicLink(link, real);
+        }
+
+        foreach (var name in Sites)
+        {
+            var (code, stdout, stderr) = await site.AdminAsync("verify", name, "--output", "json");
+            Assert.AreEqual(0, code, stderr + stdout);
+            var run = System.Text.Json.JsonDocument.Parse(stdout).RootElement.EnumerateArray().Single();
+            Assert.AreEqual(2, run.GetProperty("repaired").GetInt64(), stdout);
+            Assert.AreEqual(0, run.GetProperty("failed").GetInt64(), stdout);
+        }
+
+        await site.WaitForMirrorsAsync(snippet);
+        await site.WaitForMirrorsAsync(wiki);
+        await WaitForDiffersAsync(site, counts => counts.Values.All(c => c == 0));
+    }
+
+    /// <summary>Waits until geo-admin status shows, for every secondary, per-type differs counts that meet <paramref name="condition"/>.</summary>
+    private static async Task WaitForDiffersAsync(GeoSite site, Func<IReadOnlyDictionary<string, long>, bool> condition)
+    {
+        var last = "";
+        await GeoSite.WaitUntilAsync(async () =>
+        {
+            var (_, stdout, _) = await site.AdminAsync("status", "--output", "json");
+            last = stdout;
+            var rows = System.Text.Json.JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToList();
+            return rows.Count == Sites.Length && rows.All(row => row.TryGetProperty("differs", out var differs) && differs.ValueKind == System.Text.Json.JsonValueKind.Object
+                && condition(differs.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64())));
+        }, Timeout, () => $"geo-admin status did not show the expected differs counts: {last}");
     }
 
     /// <summary>Waits until the detector has finished <paramref name="count"/> more passes.</summary>

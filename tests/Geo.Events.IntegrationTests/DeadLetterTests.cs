@@ -25,10 +25,18 @@ public sealed class DeadLetterTests
         GeoSite.WaitUntilAsync(async () => await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letters") >= count,
             TimeSpan.FromSeconds(120), () => $"fewer than {count} dead letters were stored");
 
+    /// <remarks>Run twice: geo-admin on the database and broker, then with only --url and an admin token (the admin API).</remarks>
     [TestMethod]
-    public async Task APoisonEventEndsInTheErrorQueueAndAReplayAfterTheFixAppliesItOnce()
+    [DataRow(false, DisplayName = "on the database")]
+    [DataRow(true, DisplayName = "through the admin API")]
+    public async Task APoisonEventEndsInTheErrorQueueAndAReplayAfterTheFixAppliesItOnce(bool throughApi)
     {
         await using var site = await GeoSite.StartAsync(["tokyo"], secondarySettings: Retries("1s"));
+        if (throughApi)
+        {
+            await site.UseAdminApiAsync();
+        }
+
         const long id = 31;
         // The hook arrives before the repository exists on the primary: every attempt fails.
         await site.Hooks.AcceptedAsync(Hooks.Push("push", id, "team/late", "refs/heads/main", Zero, Sha()));
@@ -78,7 +86,7 @@ public sealed class DeadLetterTests
         Assert.AreEqual(0, code, stderr);
         var batches = Json(stdout).EnumerateArray().ToList();
         Assert.AreEqual(2, batches.Count);
-        Assert.IsTrue(batches.All(b => b.GetProperty("action").GetString() == "replay" && b.GetProperty("actor").GetString() == "integration-test"));
+        Assert.IsTrue(batches.All(b => b.GetProperty("action").GetString() == "replay" && b.GetProperty("actor").GetString() == site.AdminActor));
     }
 
     [TestMethod]
@@ -184,9 +192,16 @@ public sealed class DeadLetterTests
     }
 
     [TestMethod]
-    public async Task FiltersAndGroupsSelectExactlyWhatTheySay()
+    [DataRow(false, DisplayName = "on the database")]
+    [DataRow(true, DisplayName = "through the admin API")]
+    public async Task FiltersAndGroupsSelectExactlyWhatTheySay(bool throughApi)
     {
         await using var site = await GeoSite.StartAsync(["tokyo"], secondarySettings: Retries("none"));
+        if (throughApi)
+        {
+            await site.UseAdminApiAsync();
+        }
+
         for (var i = 0; i < 3; i++)
         {
             await site.Hooks.AcceptedAsync(Hooks.Push("push", 41, "alpha/one", "refs/heads/main", Zero, Sha()));
@@ -261,6 +276,9 @@ public sealed class DeadLetterTests
         Assert.AreEqual(2, unbounded);
         StringAssert.Contains(reason, "--all");
         Assert.AreEqual(3, (await site.AdminAsync("dlq", "show", "999999")).ExitCode);
+        Assert.AreEqual(2, (await site.AdminAsync("dlq", "list", "--state", "bogus")).ExitCode);
+        Assert.AreEqual(2, (await site.AdminAsync("dlq", "history", "--limit", "0")).ExitCode);
+        Assert.AreEqual(site.AdminActor, await site.QueryPrimaryAsync<string>("SELECT DISTINCT actor FROM dead_letter_actions"), "every write is recorded with who acted");
     }
 }
 

@@ -49,10 +49,18 @@ public sealed class RegistrationTests
         Assert.AreEqual(1L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM secondaries"));
     }
 
+    /// <remarks>Run twice: geo-admin on the database and broker, then with only --url and an admin token (the admin API).</remarks>
     [TestMethod]
-    public async Task RegistrationKeepsEventsBeforeTheFirstConsumeAndRefusesRivalsAndBadInput()
+    [DataRow(false, DisplayName = "on the database")]
+    [DataRow(true, DisplayName = "through the admin API")]
+    public async Task RegistrationKeepsEventsBeforeTheFirstConsumeAndRefusesRivalsAndBadInput(bool throughApi)
     {
         await using var site = await GeoSite.StartAsync(["lisbon"], startSecondaries: false, register: true);
+        if (throughApi)
+        {
+            await site.UseAdminApiAsync();
+        }
+
         var token = new string('t', 40);
 
         using (var first = await RegisterAsync(site, GeoSite.RegistrationToken, new { name = "lisbon", url = "https://geo-lisbon.example.com", namespaces = new[] { "platform" }, token }))
@@ -115,6 +123,24 @@ public sealed class RegistrationTests
         Assert.AreEqual("unknown", verdicts["lisbon"]);
         Assert.AreEqual("ok", verdicts["porto"]);
 
+        // list and show: what registered, and what waits for it.
+        (code, stdout, stderr) = await site.AdminAsync("secondaries", "list", "--output", "json");
+        Assert.AreEqual(0, code, stderr);
+        var listed = JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToDictionary(r => r.GetProperty("name").GetString()!);
+        CollectionAssert.AreEquivalent(new[] { "lisbon", "porto" }, listed.Keys.ToArray());
+        Assert.AreEqual(JsonValueKind.Null, listed["lisbon"].GetProperty("lastHeartbeatAt").ValueKind, "lisbon never reported");
+        (code, stdout, stderr) = await site.AdminAsync("secondaries", "list");
+        Assert.AreEqual(0, code, stderr);
+        StringAssert.Contains(stdout, "lisbon");
+        StringAssert.Contains(stdout, "2 registered secondaries");
+        (code, stdout, stderr) = await site.AdminAsync("secondaries", "show", "lisbon", "--output", "json");
+        Assert.AreEqual(0, code, stderr);
+        var shown = JsonDocument.Parse(stdout).RootElement;
+        Assert.AreEqual(1, shown.GetProperty("queued").GetInt64(), "one event waits in lisbon's queue");
+        Assert.AreEqual("geo.secondary.lisbon", shown.GetProperty("queue").GetString());
+        Assert.AreEqual(3, (await site.AdminAsync("secondaries", "show", "nobody")).ExitCode);
+        Assert.AreEqual(2, (await site.AdminAsync("secondaries", "remove", "Not_A_Name")).ExitCode);
+
         // Removal revokes the token and deletes the queue with what waited in it.
         (code, stdout, stderr) = await site.AdminAsync("secondaries", "remove", "lisbon");
         Assert.AreEqual(0, code, stderr);
@@ -124,6 +150,8 @@ public sealed class RegistrationTests
         {
             Assert.AreEqual(HttpStatusCode.Unauthorized, revoked.StatusCode);
         }
+
+        Assert.AreEqual(site.AdminActor, await site.QueryPrimaryAsync<string>("SELECT actor FROM admin_actions WHERE action = 'secondary-remove' AND target = 'lisbon'"));
 
         (code, _, stderr) = await site.AdminAsync("secondaries", "remove", "lisbon");
         Assert.AreEqual(3, code, "removing an unknown secondary is 'not found'");

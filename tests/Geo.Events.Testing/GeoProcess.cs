@@ -21,6 +21,9 @@ public sealed class GeoProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The program it runs (the .dll given to dotnet), as its command line says.</summary>
+    public string Program => File.ReadAllText($"/proc/{_process.Id}/cmdline").Split('\0')[1];
+
     /// <summary>Peak resident memory so far (VmHWM from /proc), in bytes.</summary>
     public long PeakResidentBytes()
     {
@@ -35,13 +38,21 @@ public sealed class GeoProcess : IAsyncDisposable
         return _process.TotalProcessorTime;
     }
 
+    /// <summary>
+    /// When set (for the calls of one test), programs start from this folder of <c>make publish</c> output
+    /// (<c>&lt;folder&gt;/geo-primary/geo-primary.dll</c>, …) instead of the build's bin folders.
+    /// </summary>
+    public static readonly AsyncLocal<string?> PublishedPrograms = new();
+
     public static GeoProcess Start(string project, string dll, IReadOnlyDictionary<string, string> settings, string logPath, params string[] args) =>
         Start(project, dll, settings, logPath, environment: null, args);
 
     /// <summary>Starts the process with <paramref name="environment"/> set as it is (not GEO_-prefixed), e.g. GIT_SSH_COMMAND.</summary>
     public static GeoProcess Start(string project, string dll, IReadOnlyDictionary<string, string> settings, string logPath, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var path = Path.Combine(TestServers.RepoRoot, "src", project, "bin", TestServers.Configuration, "net10.0", dll);
+        var path = PublishedPrograms.Value is { } published
+            ? Path.Combine(published, Path.GetFileNameWithoutExtension(dll), dll)
+            : Path.Combine(TestServers.RepoRoot, "src", project, "bin", TestServers.Configuration, "net10.0", dll);
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"{path} is missing: build the solution first (make build)", path);

@@ -14,6 +14,9 @@ public sealed class GeoSite : IAsyncDisposable
 {
     public const string Token = "integration-test-token";
     public const string RegistrationToken = "integration-test-registration-token";
+
+    /// <summary>The token geo-primary's status page and geo-admin wait present to a secondary's GET /api/v1/mirrors/{id}.</summary>
+    public const string MirrorApiToken = "integration-test-mirror-api-token";
     private static readonly TimeSpan ConvergeTimeout = TimeSpan.FromSeconds(90);
 
     private readonly string _id = "t" + Guid.NewGuid().ToString("N")[..10];
@@ -98,6 +101,10 @@ public sealed class GeoSite : IAsyncDisposable
     public Task<PrimaryRepository> CreateHashedRepositoryAsync(string projectPath, long projectId, bool wiki = false) =>
         PrimaryRepository.CreateHashedAsync(StorageRoot, projectId, projectPath, Path.Combine(Root, "work"), wiki);
 
+    /// <summary>Any repository type in GitLab's hashed storage (see <see cref="PrimaryRepository.CreateStoredAsync"/>).</summary>
+    public Task<PrimaryRepository> CreateStoredRepositoryAsync(Contracts.RepositoryKind kind, long ownerId, string fullPath) =>
+        PrimaryRepository.CreateStoredAsync(StorageRoot, kind, ownerId, fullPath, Path.Combine(Root, "work"));
+
     /// <summary>
     /// How most tests begin: a repository on the primary with one commit on main, pushed with git and announced
     /// by GitLab's push hook (accepted with 202). Returns the repository and that commit.
@@ -147,6 +154,7 @@ public sealed class GeoSite : IAsyncDisposable
         var settings = Common(PrimaryDatabase);
         settings["Primary:HookTokenSha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Token)));
         settings["Primary:RepositoryRoot"] = StorageRoot;
+        settings["Primary:MirrorApiToken"] = MirrorApiToken;
         settings["Primary:FileScanInterval"] = "00:00:00"; // the storage watcher is off unless a test turns it on
         settings["Primary:RepositoryScanInterval"] = "00:00:00"; // so is the repository change detector
         foreach (var kind in new[] { "upload", "lfs_object", "avatar" })
@@ -192,6 +200,7 @@ public sealed class GeoSite : IAsyncDisposable
         settings["Secondary:Name"] = name;
         settings["Secondary:MirrorRoot"] = MirrorRoot(name);
         settings["Secondary:PrimaryGitUrl"] = StorageRoot;
+        settings["Secondary:MirrorApiTokenSha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(MirrorApiToken)));
         foreach (var kind in new[] { "upload", "lfs_object", "avatar" })
         {
             settings[$"Secondary:Files:{kind}"] = SecondaryFiles(name, kind);
@@ -263,7 +272,7 @@ public sealed class GeoSite : IAsyncDisposable
         {
             foreach (var name in names)
             {
-                var actual = await PrimaryRepository.ReadRefsAsync(MirrorPath(name, repo.PathWithNamespace));
+                var actual = await PrimaryRepository.ReadRefsAsync(MirrorPath(name, repo.MirrorName ?? repo.PathWithNamespace));
                 if (!SameRefs(expected, actual))
                 {
                     return false;
@@ -282,12 +291,58 @@ public sealed class GeoSite : IAsyncDisposable
     /// <summary>Where a secondary's HTTP endpoints (/health, /metrics) listen.</summary>
     public Uri SecondaryUrl(string name) => _secondaryUrls[name];
 
-    /// <summary>geo-admin's settings for this site: geo-primary's database and the site's vhost.</summary>
+    /// <summary>geo-admin's settings for this site: geo-primary's database and the site's vhost; after <see cref="UseAdminApiAsync"/>, geo-primary's admin API and a token, and a database and broker that cannot be reached.</summary>
     public IReadOnlyDictionary<string, string> AdminSettings()
     {
+        if (_adminToken is not null)
+        {
+            return new Dictionary<string, string>
+            {
+                ["ADMIN_URL"] = PrimaryUrl.ToString(),
+                ["ADMIN_TOKEN"] = _adminToken,
+                ["ADMIN_ACTOR"] = "integration-test",
+                ["ConnectionStrings:Postgres"] = "Host=127.0.0.1;Port=1;Username=nobody;Password=nothing;Database=nothing;Timeout=1",
+                ["RabbitMq:Port"] = "1",
+                ["RabbitMq:Password"] = "nothing",
+            };
+        }
+
         var settings = Common(PrimaryDatabase);
         settings["ADMIN_ACTOR"] = "integration-test";
+        settings["MIRROR_API_TOKEN"] = MirrorApiToken; // GEO_MIRROR_API_TOKEN, for geo-admin wait
         return settings;
+    }
+
+    private string? _adminToken;
+
+    /// <summary>Who geo-admin's actions are recorded as: GEO_ADMIN_ACTOR on the database, the token's name through the API.</summary>
+    public string AdminActor => _adminToken is null ? "integration-test" : "admin-token:integration-test";
+
+    /// <summary>
+    /// From now on geo-admin (<see cref="AdminAsync"/>, <see cref="StartAdmin"/>) goes through geo-primary's admin API,
+    /// with an <c>admin</c> token named integration-test made by <c>geo-primary admin-token create</c>, and has no
+    /// working database or broker settings.
+    /// </summary>
+    public async Task UseAdminApiAsync(string scope = "admin")
+    {
+        var path = Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.Primary", "bin", TestServers.Configuration, "net10.0", "geo-primary.dll");
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { path, "admin-token", "create", "--scope", scope, "--name", "integration-test" })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["GEO_ConnectionStrings__Postgres"] = TestServers.ConnectionString(PrimaryDatabase);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"geo-primary admin-token create failed ({process.ExitCode}): {await stderr}");
+        }
+
+        _adminToken = (await stdout).Trim();
     }
 
     /// <summary>Runs geo-admin to completion.</summary>
@@ -372,7 +427,7 @@ public sealed class GeoSite : IAsyncDisposable
             .AppendJoin(", ", expected.Select(p => $"{p.Key}={p.Value[..8]}"));
         foreach (var name in names)
         {
-            var actual = PrimaryRepository.ReadRefsAsync(MirrorPath(name, repo.PathWithNamespace)).GetAwaiter().GetResult();
+            var actual = PrimaryRepository.ReadRefsAsync(MirrorPath(name, repo.MirrorName ?? repo.PathWithNamespace)).GetAwaiter().GetResult();
             text.Append($"\n{name}: ").AppendJoin(", ", actual.Select(p => $"{p.Key}={p.Value[..8]}"));
             if (_secondaries.TryGetValue(name, out var process))
             {

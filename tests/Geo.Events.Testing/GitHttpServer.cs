@@ -56,6 +56,13 @@ public sealed class GitHttpServer : IAsyncDisposable
             Interlocked.Increment(ref _authorized);
         }
 
+        await RunBackendAsync(context, projectRoot);
+    }
+
+    /// <summary>Answers one request with <c>git http-backend</c> (CGI) on the repositories under <paramref name="projectRoot"/>.</summary>
+    public static async Task RunBackendAsync(HttpContext context, string projectRoot)
+    {
+        var request = context.Request;
         var start = new ProcessStartInfo("git", ["http-backend"])
         {
             RedirectStandardInput = true,

@@ -96,6 +96,18 @@ public sealed class Hooks(HttpClient http, string token)
         return payload;
     }
 
+    /// <summary>group_destroy as GitLab documents it (doc/administration/system_hooks.md).</summary>
+    public static JsonObject GroupDestroy(long groupId, string fullPath) => new()
+    {
+        ["created_at"] = "2026-11-25T07:30:54Z",
+        ["updated_at"] = "2026-11-25T07:38:08Z",
+        ["event_name"] = "group_destroy",
+        ["name"] = fullPath.Split('/')[^1],
+        ["path"] = fullPath.Split('/')[^1],
+        ["full_path"] = fullPath,
+        ["group_id"] = groupId,
+    };
+
     /// <summary>ProjectWiki#hook_attrs: what GitLab put in <c>project</c> for a wiki repository.</summary>
     private static JsonObject WikiProject(string path) => new()
     {

@@ -1,3 +1,6 @@
+using Geo.Events.Contracts;
+using Geo.Events.Core.Repositories;
+
 namespace Geo.Events.Testing;
 
 /// <summary>
@@ -41,23 +44,36 @@ public sealed class PrimaryRepository
     /// path; here a symbolic link <c>&lt;root&gt;/&lt;path&gt;.git</c> stands in for that server (the secondaries fetch
     /// through it; the change detector never follows a link). A wiki's <see cref="PathWithNamespace"/> ends in <c>.wiki</c>.
     /// </summary>
-    public static async Task<PrimaryRepository> CreateHashedAsync(string storageRoot, long projectId, string projectPath, string workRoot, bool wiki = false)
+    public static Task<PrimaryRepository> CreateHashedAsync(string storageRoot, long projectId, string projectPath, string workRoot, bool wiki = false) =>
+        CreateStoredAsync(storageRoot, wiki ? RepositoryKind.Wiki : RepositoryKind.Project, projectId, wiki ? projectPath + ".wiki" : projectPath, workRoot);
+
+    /// <summary>
+    /// Any repository type in GitLab's hashed storage (<see cref="RepositoryLayout.HashedPath"/>: a project's, its
+    /// wiki, its design repository, a snippet, a group's wiki) with <paramref name="fullPath"/> in its config as
+    /// <c>gitlab.fullpath</c> (<c>group/project.design</c>, <c>snippets/5</c>, <c>group.wiki</c>), reachable through a link
+    /// at <c>&lt;fullPath&gt;.git</c> like the rest (see <see cref="CreateHashedAsync"/>).
+    /// </summary>
+    public static async Task<PrimaryRepository> CreateStoredAsync(string storageRoot, RepositoryKind kind, long ownerId, string fullPath, string workRoot)
     {
-        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(projectId.ToString(System.Globalization.CultureInfo.InvariantCulture))));
-        var suffix = wiki ? ".wiki.git" : ".git";
-        var bare = Path.Combine(storageRoot, "@hashed", hash[..2], hash[2..4], hash + suffix);
-        var path = wiki ? projectPath + ".wiki" : projectPath;
-        var work = Path.Combine(workRoot, path.Replace('/', '_'));
+        var bare = Path.Combine(storageRoot, RepositoryLayout.HashedPath(kind, ownerId));
+        var work = Path.Combine(workRoot, fullPath.Replace('/', '_'));
         Directory.CreateDirectory(bare);
         Directory.CreateDirectory(work);
         await Shell.RunAsync("git", bare, "init", "-q", "--bare", "-b", "main");
-        await Shell.RunAsync("git", bare, "config", "gitlab.fullpath", path);
-        var repo = new PrimaryRepository(storageRoot, path, bare, work) { Hashed = true };
+        await Shell.RunAsync("git", bare, "config", "gitlab.fullpath", fullPath);
+        var repo = new PrimaryRepository(storageRoot, fullPath, bare, work)
+        {
+            Hashed = true,
+            MirrorName = kind == RepositoryKind.Snippet ? RepositoryLayout.MirrorName(kind, ownerId, fullPath)[..^".git".Length] : null,
+        };
         repo.LinkPath();
         await repo.GitAsync("init", "-q", "-b", "main");
         await repo.GitAsync("remote", "add", "origin", bare);
         return repo;
     }
+
+    /// <summary>Where a secondary keeps the mirror, without <c>.git</c>, when it is not <see cref="PathWithNamespace"/> (a snippet's <c>@snippets/&lt;id&gt;</c>).</summary>
+    public string? MirrorName { get; private init; }
 
     /// <summary>True for a repository in hashed storage (<see cref="CreateHashedAsync"/>).</summary>
     public bool Hashed { get; private init; }
@@ -77,7 +93,7 @@ public sealed class PrimaryRepository
     {
         await Shell.RunAsync("git", BarePath, "config", "gitlab.fullpath", newPath);
         File.Delete(Path.Combine(StorageRoot, PathWithNamespace + ".git"));
-        var moved = new PrimaryRepository(StorageRoot, newPath, BarePath, WorkPath) { _commits = _commits, Hashed = true };
+        var moved = new PrimaryRepository(StorageRoot, newPath, BarePath, WorkPath) { _commits = _commits, Hashed = true, MirrorName = MirrorName };
         moved.LinkPath();
         return moved;
     }

@@ -46,6 +46,9 @@ public sealed record MirrorFreshness
     /// </summary>
     public string? Held { get; init; }
 
+    /// <summary>Seconds since this secondary last synced the mirror; null when it never did.</summary>
+    public double? SecondsSinceLastSync { get; init; }
+
     /// <summary>The project's last error on this secondary, if it failed.</summary>
     public string? LastError { get; init; }
 }

@@ -14,4 +14,11 @@ namespace Geo.Events.Contracts.Api;
 public sealed record SecondaryHealth(
     string Name, string Verdict, string Reason, double? HeartbeatAgeSeconds, long? Queued, double? OldestPendingSeconds,
     long Synced, long Pending, long Failed, long Destroyed, long DeadLetters, long? LastSyncedSequence, long PrimarySequence,
-    long Unapplied, long AppliedThrough);
+    long Unapplied, long AppliedThrough)
+{
+    /// <summary>
+    /// Per repository type (<c>project</c>, <c>wiki</c>, <c>design</c>, <c>snippet</c>, <c>group_wiki</c>), the
+    /// secondary's mirrors that differ from the primary's last scan, as its last report says; null when it did not say.
+    /// </summary>
+    public IReadOnlyDictionary<string, long>? Differs { get; init; }
+}

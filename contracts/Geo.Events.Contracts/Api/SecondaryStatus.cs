@@ -27,10 +27,19 @@ public sealed record SecondaryStatus
     /// <summary>Wiki repositories per state.</summary>
     public RepositoryCounts? Wikis { get; init; }
 
+    /// <summary>
+    /// Every repository type per state, keyed by its name: <c>project</c>, <c>wiki</c>, <c>design</c>, <c>snippet</c>,
+    /// <c>group_wiki</c> (<see cref="Projects"/> and <see cref="Wikis"/> repeat the first two for older readers).
+    /// </summary>
+    public IReadOnlyDictionary<string, RepositoryCounts>? Repositories { get; init; }
+
     public KeyCounts? Keys { get; init; }
 
     /// <summary>Files per state (present, destroyed, gone, failed), keyed by the state as the secondary stores it.</summary>
     public IReadOnlyDictionary<string, long>? Files { get; init; }
+
+    /// <summary>Clones at the site (smart HTTP) since the reporting instance started.</summary>
+    public ServingCounts? Serving { get; init; }
 
     /// <summary>The namespaces this secondary mirrors (selective sync); empty means everything.</summary>
     public IReadOnlyList<string>? Namespaces { get; init; }
@@ -162,6 +171,13 @@ public sealed record RepositoryCounts
     /// <summary>Wikis only: the primary has no such repository (a project without a wiki).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public long? Absent { get; init; }
+
+    /// <summary>
+    /// Mirrors whose refs differ from the primary's as the secondary last learned them (the change detector's scan,
+    /// a verification, or the fetch that brought the mirror level): stale until a sync catches up.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? Differs { get; init; }
 }
 
 /// <summary>SSH keys in the secondary's registry: live ones, and tombstones of destroyed ones.</summary>
@@ -203,4 +219,23 @@ public sealed record ReconcileRunStatus
     public DateTimeOffset? FinishedAt { get; init; }
 
     public string? Error { get; init; }
+}
+
+/// <summary>
+/// Clones and fetches over smart HTTP at a site, counted by the reporting geo-secondary instance since it started (the
+/// same figures as its geo_serve_* metrics).
+/// </summary>
+public sealed record ServingCounts
+{
+    /// <summary>Git operations (one per info/refs) served from the mirror.</summary>
+    public long ServedLocally { get; init; }
+
+    /// <summary>Git operations sent to the primary: mirror stale, missing, failed, or moved on the primary.</summary>
+    public long Redirected { get; init; }
+
+    /// <summary>Bytes git sent to clients from the mirrors.</summary>
+    public long BytesServed { get; init; }
+
+    /// <summary>Access decisions by result: allowed, cached, denied, primary_unreachable, moved.</summary>
+    public IReadOnlyDictionary<string, long>? Decisions { get; init; }
 }

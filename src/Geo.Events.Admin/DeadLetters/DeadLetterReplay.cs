@@ -1,90 +1,75 @@
 using System.Text.Json;
+using Geo.Events.Contracts.Api;
 using Geo.Events.Core.DeadLetters;
-using RabbitMQ.Client;
 using Spectre.Console;
 
 namespace Geo.Events.Admin.DeadLetters;
 
 /// <summary>
-/// Replays dead letters one by one: publish to the original queue (mandatory, persistent) and wait for the
-/// broker's confirm, and only then mark the dead letter replayed and record it. A kill at any instant loses
-/// nothing: at worst the message being replayed is published again by the next replay, and consumers
-/// absorb the duplicate.
+/// <c>geo-admin dlq replay</c>: through geo-primary's admin API when it has <c>--url</c>, else on the database and
+/// broker itself (<see cref="DeadLetterActions.ReplayAsync"/>, with a progress bar on a terminal).
 /// </summary>
 public sealed class DeadLetterReplay(AdminContext context)
 {
-    public const string BatchHeader = Contracts.GeoHeaders.ReplayBatch;
-
-    public async Task<int> RunAsync(DeadLetterFilter filter, bool dryRun, string output, CancellationToken ct)
+    public async Task<int> RunAsync(DeadLetterFilter filter, bool all, bool force, bool dryRun, string output, CancellationToken ct)
     {
-        var store = new DeadLetterStore(context.DataSource);
-        var letters = await store.FindAsync(filter, ct);
-        if (dryRun || letters.Count == 0)
+        Cli.CheckOutput(output);
+        DeadLetterOutcome outcome;
+        if (context.Api is { } api)
         {
-            Report(output, null, dryRun, letters.Select(l => l.Id).ToList(), [], letters.Count == 0 ? "nothing to replay" : $"would replay {letters.Count} dead letters");
-            return ExitCodes.Ok;
+            outcome = await api.DeadLetterActionAsync("replay", filter, all, dryRun, force, ct);
         }
-
-        var batch = Guid.CreateVersion7();
-        var replayed = new List<long>();
-        var failed = new List<long>();
-        await using var connection = await context.Rabbit.ConnectionFactory("geo-admin dlq replay").CreateConnectionAsync(ct);
-        await using var channel = await connection.CreateChannelAsync(
-            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), ct);
-
-        async Task ReplayAllAsync(Action advance)
+        else
         {
-            foreach (var letter in letters)
+            var actions = new DeadLetterActions(context.DataSource, context.Rabbit);
+            if (output == "table" && !Console.IsOutputRedirected && !dryRun)
             {
-                try
-                {
-                    var properties = AmqpMessage.ForReplay(letter.Properties, letter.Headers, new Dictionary<string, object?> { [BatchHeader] = batch.ToString() });
-                    // With confirmation tracking this returns once the broker confirmed, and throws if it refused
-                    // or could not route the message (mandatory: the original queue is gone).
-                    await channel.BasicPublishAsync("", letter.OriginalQueue, mandatory: true, properties, letter.Body, ct);
-                    await store.RecordAsync(letter.Id, DeadLetterAction.Replay, DeadLetterState.Replayed, batch, AdminContext.Actor, "replayed", null, ct);
-                    replayed.Add(letter.Id);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    await store.RecordAsync(letter.Id, DeadLetterAction.Replay, null, batch, AdminContext.Actor, "failed", e.Message, ct);
-                    failed.Add(letter.Id);
-                    await Console.Error.WriteLineAsync($"geo-admin: dead letter {letter.Id} was not replayed: {e.Message}");
-                }
-
-                advance();
+                outcome = null!;
+                await AnsiConsole.Progress()
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                    .StartAsync(async progress =>
+                    {
+                        ProgressTask? task = null;
+                        outcome = await actions.ReplayAsync(filter, dryRun, AdminContext.Actor, ct,
+                            count => task = progress.AddTask($"replaying {count}", maxValue: count), () => task?.Increment(1));
+                    });
+            }
+            else
+            {
+                outcome = await actions.ReplayAsync(filter, dryRun, AdminContext.Actor, ct);
             }
         }
 
-        if (output == "table" && !Console.IsOutputRedirected)
+        foreach (var (id, why) in outcome.Failed)
         {
-            await AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .StartAsync(async progress =>
-                {
-                    var task = progress.AddTask($"replaying {letters.Count}", maxValue: letters.Count);
-                    await ReplayAllAsync(() => task.Increment(1));
-                });
-        }
-        else
-        {
-            await ReplayAllAsync(() => { });
+            await Console.Error.WriteLineAsync($"geo-admin: dead letter {id} was not replayed: {why}");
         }
 
-        Report(output, batch, dryRun: false, replayed, failed, $"replayed {replayed.Count} of {letters.Count} dead letters (batch {batch})");
-        return failed.Count == 0 ? ExitCodes.Ok : ExitCodes.PartialFailure;
-    }
-
-    private static void Report(string output, Guid? batch, bool dryRun, IReadOnlyList<long> ids, IReadOnlyList<long> failed, string text)
-    {
+        var total = outcome.Ids.Count + outcome.Failed.Count;
         if (output == "json")
         {
-            Console.WriteLine(JsonSerializer.Serialize(new { batch, dryRun, replayed = dryRun ? [] : ids, wouldReplay = dryRun ? ids : [], failed },
+            Console.WriteLine(JsonSerializer.Serialize(
+                new
+                {
+                    batch = outcome.Batch,
+                    dryRun,
+                    replayed = dryRun ? [] : outcome.Ids,
+                    wouldReplay = dryRun ? outcome.Ids : [],
+                    failed = outcome.Failed.Keys.Order().ToList(),
+                },
                 new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
+        }
+        else if (total == 0)
+        {
+            Console.WriteLine("nothing to replay");
         }
         else
         {
-            Console.WriteLine(dryRun && ids.Count > 0 ? $"{text}: {string.Join(' ', ids)}" : text);
+            Console.WriteLine(dryRun
+                ? $"would replay {total} dead letters: {string.Join(' ', outcome.Ids)}"
+                : $"replayed {outcome.Ids.Count} of {total} dead letters (batch {outcome.Batch})");
         }
+
+        return outcome.Failed.Count == 0 ? ExitCodes.Ok : ExitCodes.PartialFailure;
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Geo.Events.Contracts.Api;
 using Geo.Events.Core.DeadLetters;
 using Spectre.Console;
 
@@ -42,7 +43,8 @@ public static class DlqCommands
         {
             Ids, Secondary, Type, Project, Exception, Since, Group, DryRun, All, force, Output,
         };
-        replay.SetAction((parse, ct) => Cli.Run(ctx => new DeadLetterReplay(ctx).RunAsync(Selection(parse, parse.GetValue(force) ? null : DeadLetterState.Failed), parse.GetValue(DryRun), parse.GetValue(Output)!, ct)));
+        replay.SetAction((parse, ct) => Cli.Run(ctx => new DeadLetterReplay(ctx).RunAsync(
+            Selection(parse, DeadLetterActions.StateFor(DeadLetterAction.Replay, parse.GetValue(force))), parse.GetValue(All), parse.GetValue(force), parse.GetValue(DryRun), parse.GetValue(Output)!, ct)));
 
         var limit = new Option<int>("--limit") { Description = "how many batches", DefaultValueFactory = _ => 20 };
         var history = new Command("history", "replays, deletes and restores: who, when, how many, with what outcome") { limit, Output };
@@ -52,13 +54,13 @@ public static class DlqCommands
         {
             Ids, Secondary, Type, Project, Exception, Since, Group, DryRun, All, Output,
         };
-        delete.SetAction((parse, ct) => Cli.Run(ctx => ChangeStateAsync(ctx, DeadLetterAction.Archive, DeadLetterState.Archived, Selection(parse, DeadLetterState.Failed), parse.GetValue(DryRun), parse.GetValue(Output)!, ct)));
+        delete.SetAction((parse, ct) => Cli.Run(ctx => ChangeStateAsync(ctx, DeadLetterAction.Archive, Selection(parse, DeadLetterState.Failed), parse.GetValue(All), parse.GetValue(DryRun), parse.GetValue(Output)!, ct)));
 
         var restore = new Command("restore", "bring archived dead letters back to failed")
         {
             Ids, Secondary, Type, Project, Exception, Since, Group, DryRun, All, Output,
         };
-        restore.SetAction((parse, ct) => Cli.Run(ctx => ChangeStateAsync(ctx, DeadLetterAction.Restore, DeadLetterState.Failed, Selection(parse, DeadLetterState.Archived), parse.GetValue(DryRun), parse.GetValue(Output)!, ct)));
+        restore.SetAction((parse, ct) => Cli.Run(ctx => ChangeStateAsync(ctx, DeadLetterAction.Restore, Selection(parse, DeadLetterState.Archived), parse.GetValue(All), parse.GetValue(DryRun), parse.GetValue(Output)!, ct)));
 
         foreach (var command in new[] { list, show, replay, history, delete, restore })
         {
@@ -94,9 +96,7 @@ public static class DlqCommands
     private static DeadLetterFilter Selection(ParseResult parse, string? state)
     {
         var filter = Filters(parse) with { Ids = parse.GetValue(Ids) ?? [], State = state };
-        var bounded = filter.Ids.Count > 0 || filter.Secondary is not null || filter.MessageType is not null || filter.Project is not null
-            || filter.Exception is not null || filter.Group is not null || filter.Since is not null;
-        if (!bounded && !parse.GetValue(All))
+        if (!filter.IsBounded && !parse.GetValue(All))
         {
             throw new UsageException("name dead letter ids, a --group or a filter (--secondary, --type, --project, --exception, --since), or say --all");
         }
@@ -133,7 +133,8 @@ public static class DlqCommands
 
     private static async Task<int> ListAsync(AdminContext context, DeadLetterFilter filter, string output, bool messages, CancellationToken ct)
     {
-        var letters = await new DeadLetterStore(context.DataSource).FindAsync(filter, ct);
+        Cli.CheckOutput(output);
+        var letters = context.Api is { } api ? await api.DeadLettersAsync(filter, ct) : await new DeadLetterStore(context.DataSource).FindAsync(filter, ct);
         if (messages)
         {
             return Cli.Print(output, letters.Select(l => new
@@ -180,7 +181,8 @@ public static class DlqCommands
 
     private static async Task<int> ShowAsync(AdminContext context, long id, string output, CancellationToken ct)
     {
-        var letter = await new DeadLetterStore(context.DataSource).GetAsync(id, ct);
+        Cli.CheckOutput(output);
+        var letter = context.Api is { } api ? await api.DeadLetterAsync(id, ct) : await new DeadLetterStore(context.DataSource).GetAsync(id, ct);
         if (letter is null)
         {
             await Console.Error.WriteLineAsync($"geo-admin: no dead letter {id}");
@@ -250,7 +252,12 @@ public static class DlqCommands
 
     private static async Task<int> HistoryAsync(AdminContext context, int limit, string output, CancellationToken ct)
     {
-        var batches = await new DeadLetterStore(context.DataSource).HistoryAsync(limit, ct);
+        if (limit is < 1 or > 10_000)
+        {
+            throw new UsageException($"--limit must be from 1 to 10000, not {limit}");
+        }
+
+        var batches = context.Api is { } api ? await api.DeadLetterHistoryAsync(limit, ct) : await new DeadLetterStore(context.DataSource).HistoryAsync(limit, ct);
         return Cli.Print(output, batches, table =>
         {
             table.AddColumns("batch", "action", "who", "started", "ended", "count", "outcomes");
@@ -262,21 +269,14 @@ public static class DlqCommands
         }, $"{batches.Count} batches");
     }
 
-    private static async Task<int> ChangeStateAsync(AdminContext context, string action, string newState, DeadLetterFilter filter, bool dryRun, string output, CancellationToken ct)
+    private static async Task<int> ChangeStateAsync(AdminContext context, string action, DeadLetterFilter filter, bool all, bool dryRun, string output, CancellationToken ct)
     {
-        var store = new DeadLetterStore(context.DataSource);
-        var letters = await store.FindAsync(filter, ct);
-        var batch = Guid.CreateVersion7();
-        if (!dryRun)
-        {
-            foreach (var letter in letters)
-            {
-                await store.RecordAsync(letter.Id, action, newState, batch, AdminContext.Actor, newState, null, ct);
-            }
-        }
-
+        Cli.CheckOutput(output);
+        var outcome = context.Api is { } api
+            ? await api.DeadLetterActionAsync(action == DeadLetterAction.Archive ? "delete" : "restore", filter, all, dryRun, force: false, ct)
+            : await new DeadLetterActions(context.DataSource, context.Rabbit).ChangeStateAsync(action, filter, dryRun, AdminContext.Actor, ct);
         var verb = action == DeadLetterAction.Archive ? "archived" : "restored";
-        var summary = new { Batch = dryRun ? (Guid?)null : batch, DryRun = dryRun, Action = action, Ids = letters.Select(l => l.Id).ToList() };
+        var summary = new { outcome.Batch, DryRun = dryRun, Action = action, outcome.Ids };
         if (output == "json")
         {
             Console.WriteLine(JsonSerializer.Serialize(summary, Json));
@@ -284,8 +284,8 @@ public static class DlqCommands
         else
         {
             Console.WriteLine(dryRun
-                ? $"would have {verb} {letters.Count} dead letters: {string.Join(' ', summary.Ids)}"
-                : $"{verb} {letters.Count} dead letters (batch {batch})");
+                ? $"would have {verb} {outcome.Ids.Count} dead letters: {string.Join(' ', summary.Ids)}"
+                : $"{verb} {outcome.Ids.Count} dead letters (batch {outcome.Batch})");
         }
 
         return ExitCodes.Ok;

@@ -31,7 +31,7 @@ public static class EventCommands
             throw new UsageException("--limit must be between 1 and 10000");
         }
 
-        var rows = await new EventLog(context.DataSource).RecentAsync(limit, project, ct);
+        var rows = context.Api is { } api ? await api.EventsAsync(limit, project, ct) : await new EventLog(context.DataSource).RecentAsync(limit, project, ct);
         return Cli.Print(output, rows, table =>
         {
             table.AddColumns("seq", "received", "type", "project", "subject", "origin", "hook", "delivery id", "published");

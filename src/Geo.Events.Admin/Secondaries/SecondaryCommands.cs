@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Geo.Events.Contracts.Api;
 using Geo.Events.Core.DeadLetters;
 using Geo.Events.Core.Messaging;
 using Geo.Events.Core.Secondaries;
@@ -12,9 +13,6 @@ namespace Geo.Events.Admin.Secondaries;
 /// <summary><c>geo-admin secondaries list|show|remove</c> and <c>geo-admin status</c>.</summary>
 public static class SecondaryCommands
 {
-    /// <summary>The redelivery delays geo-secondary uses unless Retry:Delays says otherwise; remove deletes their queues too.</summary>
-    private static readonly TimeSpan[] DefaultDelays = Durations.ParseList("10s,1m,10m,1h");
-
     private static readonly Option<string> Output = new("--output", "-o") { Description = "table (default) or json", DefaultValueFactory = _ => "table" };
 
     public static IEnumerable<Command> Build()
@@ -46,18 +44,16 @@ public static class SecondaryCommands
         return [secondaries, status];
     }
 
-    private static Task<IReadOnlyList<SecondaryStore.Row>> RowsAsync(AdminContext context, string? name, CancellationToken ct) =>
-        new SecondaryStore(context.DataSource).RowsAsync(name, ct);
-
     private static async Task<int> ListAsync(AdminContext context, string output, CancellationToken ct)
     {
-        var rows = await RowsAsync(context, null, ct);
+        Cli.CheckOutput(output);
+        var rows = context.Api is { } api ? await api.SecondariesAsync(ct) : await SecondaryRemoval.ListAsync(context.DataSource, null, null, ct);
         return Cli.Print(output, rows.Select(r => new { r.Name, r.Url, r.Namespaces, r.RegisteredAt, r.LastHeartbeatAt }).ToList(), table =>
         {
             table.AddColumns("name", "url", "namespaces", "registered", "last heartbeat");
             foreach (var r in rows)
             {
-                table.AddRow(r.Name, Markup.Escape(r.Url ?? "-"), Markup.Escape(r.Namespaces.Length == 0 ? "(all)" : string.Join(", ", r.Namespaces)),
+                table.AddRow(r.Name, Markup.Escape(r.Url ?? "-"), Markup.Escape(r.Namespaces.Count == 0 ? "(all)" : string.Join(", ", r.Namespaces)),
                     $"{r.RegisteredAt:u}", r.HeartbeatAgeSeconds is { } age ? $"{Age(age)} ago" : "never");
             }
         }, $"{rows.Count} registered secondaries");
@@ -66,14 +62,15 @@ public static class SecondaryCommands
     private static async Task<int> ShowAsync(AdminContext context, string name, string output, CancellationToken ct)
     {
         Cli.CheckOutput(output);
-        var row = (await RowsAsync(context, name, ct)).SingleOrDefault();
+        var row = context.Api is { } api
+            ? await api.SecondaryAsync(name, ct)
+            : (await SecondaryRemoval.ListAsync(context.DataSource, context.Rabbit, name, ct)).SingleOrDefault();
         if (row is null)
         {
             await Console.Error.WriteLineAsync($"geo-admin: no secondary named '{name}' is registered");
             return ExitCodes.NotFound;
         }
 
-        var queued = await QueueDepthsAsync(context, [name], ct);
         var shown = new
         {
             row.Name,
@@ -82,7 +79,7 @@ public static class SecondaryCommands
             row.RegisteredAt,
             row.LastHeartbeatAt,
             Queue = GeoTopology.QueueName(name),
-            Queued = queued[name],
+            row.Queued,
             Status = row.Status is null ? (JsonElement?)null : JsonDocument.Parse(row.Status).RootElement,
         };
         if (output == "json")
@@ -95,10 +92,10 @@ public static class SecondaryCommands
         void Line(string label, object? value) => grid.AddRow(new Text(label, new Style(decoration: Decoration.Bold)), new Text(value?.ToString() ?? "-"));
         Line("name", row.Name);
         Line("url", row.Url);
-        Line("namespaces", row.Namespaces.Length == 0 ? "(all)" : string.Join(", ", row.Namespaces));
+        Line("namespaces", row.Namespaces.Count == 0 ? "(all)" : string.Join(", ", row.Namespaces));
         Line("registered", $"{row.RegisteredAt:u}");
         Line("last heartbeat", row.HeartbeatAgeSeconds is { } age ? $"{row.LastHeartbeatAt:u} ({Age(age)} ago)" : "never");
-        Line("queue", $"{shown.Queue} ({(queued[name] is { } q ? q.ToString(CultureInfo.InvariantCulture) : "missing")} waiting)");
+        Line("queue", $"{shown.Queue} ({(row.Queued is { } q ? q.ToString(CultureInfo.InvariantCulture) : "missing")} waiting)");
         AnsiConsole.Write(grid);
         AnsiConsole.Write(new Rule("last status report").LeftJustified());
         AnsiConsole.WriteLine(row.Status is null ? "-" : JsonSerializer.Serialize(shown.Status, Cli.Json));
@@ -112,25 +109,16 @@ public static class SecondaryCommands
             throw new UsageException(problem);
         }
 
-        // The token goes first: from here on the secondary cannot report or download, even if the broker step fails.
-        if (!await new SecondaryStore(context.DataSource).RemoveAsync(name, ct))
+        var removed = context.Api is { } api
+            ? await api.RemoveSecondaryAsync(name, ct)
+            : await new SecondaryRemoval(context.DataSource, context.Rabbit).RemoveAsync(name, AdminContext.Actor, ct);
+        if (removed is null)
         {
             await Console.Error.WriteLineAsync($"geo-admin: no secondary named '{name}' is registered");
             return ExitCodes.NotFound;
         }
 
-        await using var broker = await context.Rabbit.ConnectionFactory("geo-admin secondaries remove").CreateConnectionAsync(ct);
-        await using var channel = await broker.CreateChannelAsync(cancellationToken: ct);
-        var queues = new[] { SecondaryTopology.Queue(name), SecondaryTopology.ErrorQueue(name), SecondaryTopology.SkippedQueue(name) }
-            .Concat(DefaultDelays.Select(d => SecondaryTopology.DelayQueue(name, d)));
-        uint dropped = 0;
-        foreach (var queue in queues)
-        {
-            dropped += await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false, cancellationToken: ct);
-            await channel.ExchangeDeleteAsync(queue, ifUnused: false, cancellationToken: ct);
-        }
-
-        Console.WriteLine($"removed secondary {name}: token revoked, queues deleted ({dropped} undelivered messages dropped)");
+        Console.WriteLine($"removed secondary {name}: token revoked, queues deleted ({removed.Dropped} undelivered messages dropped)");
         return ExitCodes.Ok;
     }
 
@@ -142,20 +130,17 @@ public static class SecondaryCommands
             : await SecondaryHealthCheck.CollectAsync(context.DataSource, context.Rabbit, maxLag, stale, null, ct);
         Cli.Print(output, health, table =>
         {
-            table.AddColumns("secondary", "verdict", "heartbeat", "queued", "unapplied", "oldest unapplied", "synced", "pending", "failed", "dead letters", "why");
+            table.AddColumns("secondary", "verdict", "heartbeat", "queued", "unapplied", "oldest unapplied", "synced", "pending", "failed", "differs", "dead letters", "why");
             foreach (var h in health)
             {
                 var color = h.Verdict == "ok" ? "green" : "red";
                 table.AddRow(h.Name, $"[{color}]{h.Verdict}[/]", h.HeartbeatAgeSeconds is { } age ? $"{Age(age)} ago" : "never",
                     h.Queued?.ToString(CultureInfo.InvariantCulture) ?? "no queue", Count(h.Unapplied), h.OldestPendingSeconds is { } oldest ? Age(oldest) : "-",
-                    Count(h.Synced), Count(h.Pending), Count(h.Failed), Count(h.DeadLetters), Markup.Escape(h.Reason));
+                    Count(h.Synced), Count(h.Pending), Count(h.Failed), Differs(h), Count(h.DeadLetters), Markup.Escape(h.Reason));
             }
         }, $"{health.Count} secondaries; primary at event {primarySequence}");
         return health.All(h => h.Verdict == "ok") ? ExitCodes.Ok : ExitCodes.Unhealthy;
     }
-
-    private static Task<Dictionary<string, long?>> QueueDepthsAsync(AdminContext context, IReadOnlyList<string> names, CancellationToken ct) =>
-        SecondaryHealthCheck.QueueDepthsAsync(context.Rabbit, names, ct);
 
     public static TimeSpan Duration(string text, string option)
     {
@@ -170,6 +155,11 @@ public static class SecondaryCommands
     }
 
     private static string Count(long n) => n.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Mirrors that differ from the primary's last scan, per repository type (only the types with any): "0" when none, "-" when unknown.</summary>
+    private static string Differs(SecondaryHealth h) => h.Differs is not { } differs ? "-"
+        : differs.Values.Sum() == 0 ? "0"
+        : Markup.Escape(string.Join(", ", differs.Where(d => d.Value > 0).Select(d => $"{d.Key} {d.Value}")));
 
     private static string Age(double seconds) => SecondaryHealthCheck.Age(seconds);
 }

@@ -56,12 +56,9 @@ public static class WaitCommand
         }
 
         var id = await ReconcileCommands.ResolveProjectAsync(context, project, ct);
-        if (secondaryUrl is null && context.Api is not null)
-        {
-            throw new UsageException("with --url (the admin API), give the secondary's address with --secondary-url");
-        }
-
-        var baseUrl = secondaryUrl ?? (await new SecondaryStore(context.DataSource).RowsAsync(secondary, ct)).SingleOrDefault()?.Url
+        var baseUrl = secondaryUrl ?? (context.Api is { } api
+                ? (await api.SecondaryAsync(secondary, ct))?.Url
+                : (await new SecondaryStore(context.DataSource).RowsAsync(secondary, ct)).SingleOrDefault()?.Url)
             ?? throw new UsageException($"secondary '{secondary}' is not registered with a URL (Secondary:PublicUrl): give --secondary-url");
         if (!Uri.TryCreate(baseUrl.TrimEnd('/') + "/", UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
         {
@@ -71,6 +68,7 @@ public static class WaitCommand
         var query = $"api/v1/mirrors/{id}?" + string.Join('&', new[] { ("ref", refName), ("sha", sha) }
             .Where(p => p.Item2 is not null).Select(p => $"{p.Item1}={Uri.EscapeDataString(p.Item2!)}"));
         using var http = new HttpClient { BaseAddress = url, Timeout = RequestTimeout };
+        http.DefaultRequestHeaders.Authorization = MirrorApiCredentials();
         var clock = Stopwatch.StartNew();
         MirrorFreshness? last = null;
         string? lastError = null;
@@ -82,6 +80,12 @@ public static class WaitCommand
                 if (response.StatusCode == System.Net.HttpStatusCode.BadRequest)
                 {
                     throw new UsageException($"{secondary} refused the question: {await response.Content.ReadAsStringAsync(ct)}");
+                }
+
+                if (response.StatusCode is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden or System.Net.HttpStatusCode.NotFound)
+                {
+                    throw new UsageException($"{secondary} refused the question ({(int)response.StatusCode}): {await response.Content.ReadAsStringAsync(ct)}; "
+                        + "set GEO_MIRROR_API_TOKEN, or GEO_GIT_USERNAME and GEO_GIT_PASSWORD (in a CI job CI_JOB_TOKEN is used)");
                 }
 
                 response.EnsureSuccessStatusCode();
@@ -115,6 +119,25 @@ public static class WaitCommand
 
             await Task.Delay(PollInterval, ct);
         }
+    }
+
+    /// <summary>
+    /// The secondary answers only callers the primary lets read the project, or its mirror API token: GEO_MIRROR_API_TOKEN
+    /// (Bearer), else GEO_GIT_USERNAME and GEO_GIT_PASSWORD, else in a CI job gitlab-ci-token and CI_JOB_TOKEN (HTTP Basic).
+    /// </summary>
+    private static System.Net.Http.Headers.AuthenticationHeaderValue? MirrorApiCredentials()
+    {
+        if (Environment.GetEnvironmentVariable("GEO_MIRROR_API_TOKEN") is { Length: > 0 } token)
+        {
+            return new("Bearer", token);
+        }
+
+        var (user, password) = Environment.GetEnvironmentVariable("GEO_GIT_PASSWORD") is { Length: > 0 } given
+            ? (Environment.GetEnvironmentVariable("GEO_GIT_USERNAME") ?? "", given)
+            : ("gitlab-ci-token", Environment.GetEnvironmentVariable("CI_JOB_TOKEN"));
+        return password is { Length: > 0 }
+            ? new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{user}:{password}")))
+            : null;
     }
 
     private static string What(string? refName, string? sha) => (refName, sha) switch

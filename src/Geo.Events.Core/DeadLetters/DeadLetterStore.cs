@@ -1,4 +1,5 @@
 using Dapper;
+using Geo.Events.Contracts.Api;
 using Npgsql;
 
 namespace Geo.Events.Core.DeadLetters;
@@ -16,35 +17,10 @@ public sealed record DeadLetterFilter
 
     /// <summary>One of <see cref="DeadLetterState"/>, or null for all.</summary>
     public string? State { get; init; } = DeadLetterState.Failed;
-}
 
-/// <summary>A stored dead letter, as listed and shown.</summary>
-public sealed record StoredDeadLetter
-{
-    public long Id { get; init; }
-    public string Secondary { get; init; } = "";
-    public string SourceQueue { get; init; } = "";
-    public string OriginalQueue { get; init; } = "";
-    public string Reason { get; init; } = "";
-    public string GroupId { get; init; } = "";
-    public string? MessageId { get; init; }
-    public string? MessageType { get; init; }
-    public long? ProjectId { get; init; }
-    public string? ProjectPath { get; init; }
-    public long? KeyId { get; init; }
-    public string? ExceptionType { get; init; }
-    public string? ExceptionMessage { get; init; }
-    public string? StackTrace { get; init; }
-    public int? RetryCount { get; init; }
-    public int? RedeliveryCount { get; init; }
-    public DateTimeOffset? FaultedAt { get; init; }
-    public DateTimeOffset IngestedAt { get; init; }
-    public string Properties { get; init; } = "{}";
-    public string Headers { get; init; } = "{}";
-    public byte[] Body { get; init; } = [];
-    public string State { get; init; } = "";
-    public DateTimeOffset? ReplayedAt { get; init; }
-    public DateTimeOffset? ArchivedAt { get; init; }
+    /// <summary>Whether anything but the state narrows it: a replay, delete or restore of everything must say so (--all).</summary>
+    public bool IsBounded => Ids.Count > 0 || Secondary is not null || MessageType is not null || Project is not null
+        || Exception is not null || Group is not null || Since is not null;
 }
 
 /// <summary>The <c>dead_letters</c> and <c>dead_letter_actions</c> tables in geo-primary's database.</summary>
@@ -127,12 +103,10 @@ public sealed class DeadLetterStore(NpgsqlDataSource dataSource)
         await transaction.CommitAsync(cancellationToken);
     }
 
-    public sealed record ActionBatch(Guid BatchId, string Action, string Actor, DateTime StartedAt, DateTime EndedAt, long Count, string Outcomes);
-
-    public async Task<IReadOnlyList<ActionBatch>> HistoryAsync(int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<DeadLetterBatch>> HistoryAsync(int limit, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<ActionBatch>(new CommandDefinition(
+        var rows = await connection.QueryAsync<DeadLetterBatch>(new CommandDefinition(
             """
             SELECT batch_id AS BatchId, min(action) AS Action, min(actor) AS Actor, min(at) AS StartedAt, max(at) AS EndedAt,
                    count(*) AS Count,

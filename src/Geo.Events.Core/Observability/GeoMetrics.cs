@@ -84,6 +84,23 @@ public static class GeoMetrics
     public static readonly Gauge Projects = Metrics.CreateGauge(
         "geo_projects", "Projects in this secondary's registry, by state.", "state");
 
+    public static readonly Gauge MirrorsDiffering = Metrics.CreateGauge(
+        "geo_mirrors_differing", "Mirrors whose refs differ from the primary's last scan (change detector, verification or the last fetch), by repository type.", "type");
+
+    // geo-secondary, serving clones at the site
+    public static readonly Counter ServeDecisions = Metrics.CreateCounter(
+        "geo_serve_decisions_total", "Access decisions for clones at this site, by protocol and result (allowed, cached, denied, primary_unreachable, moved).", "protocol", "decision");
+
+    public static readonly Histogram ServeDecisionDuration = Metrics.CreateHistogram(
+        "geo_serve_decision_seconds", "Time to decide a clone's access, from the cache or by asking the primary.",
+        new HistogramConfiguration { LabelNames = ["protocol", "source"], Buckets = LatencyBuckets });
+
+    public static readonly Counter ServeClones = Metrics.CreateCounter(
+        "geo_serve_clones_total", "Clones and fetches at this site, served from the mirror (local) or sent to the primary (redirected).", "protocol", "served");
+
+    public static readonly Counter ServeBytes = Metrics.CreateCounter(
+        "geo_serve_bytes_total", "Bytes git sent to clients from this site's mirrors.", "protocol");
+
     public static readonly Gauge OldestPendingAge = Metrics.CreateGauge(
         "geo_oldest_pending_age_seconds", "Age of the oldest project with an event received but not yet covered by a successful sync.");
 

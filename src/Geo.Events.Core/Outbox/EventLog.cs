@@ -33,7 +33,11 @@ public sealed partial class EventLog(NpgsqlDataSource dataSource)
         NpgsqlConnection connection, NpgsqlTransaction? transaction, IGeoEvent evt, string? deliveryId, CancellationToken cancellationToken, Origin? origin = null)
     {
         var body = JsonSerializer.Serialize(evt, evt.GetType());
-        var projectId = (evt as IProjectEvent)?.ProjectId;
+        // project_id says which project an event is about (the inventory reads each project's latest path from it); a
+        // snippet's or a group wiki's event carries its owner's id there, which is not a project's.
+        var projectId = evt is RepositoryChanged changed && !Repositories.RepositoryLayout.ProjectKinds.Contains(changed.Kind)
+            ? null
+            : (evt as IProjectEvent)?.ProjectId;
         var inserted = await connection.QuerySingleOrDefaultAsync<(long Id, Guid EventId)?>(
             new CommandDefinition(
                 """

@@ -47,7 +47,10 @@ public static class SecondaryHealthCheck
         };
         return new SecondaryHealth(row.Name, verdict, reason, row.HeartbeatAgeSeconds, queued, oldest,
             projects?.Synced ?? 0, projects?.Pending ?? 0, failed, projects?.Destroyed ?? 0, deadLetters, status?.LastSyncedSequence, primarySequence,
-            lag?.Unapplied ?? 0, lag?.AppliedThrough ?? 0);
+            lag?.Unapplied ?? 0, lag?.AppliedThrough ?? 0)
+        {
+            Differs = status?.Repositories?.ToDictionary(r => r.Key, r => r.Value.Differs ?? 0),
+        };
     }
 
     /// <summary>Messages waiting in each secondary's queue (null: the queue does not exist), straight from the broker.</summary>

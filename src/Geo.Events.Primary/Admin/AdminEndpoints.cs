@@ -47,6 +47,7 @@ public static class AdminEndpoints
         act.MapPost("/secondaries/{name}/guard-release", (string name, HttpContext http, SecondaryStore store, CancellationToken ct) => RequestAsync(name, SafetyNetKind.GuardRelease, http, store, ct));
         act.MapPost("/secondaries/{name}/guard-discard", (string name, HttpContext http, SecondaryStore store, CancellationToken ct) => RequestAsync(name, SafetyNetKind.GuardDiscard, http, store, ct));
 
+        app.MapAdminDeadLetterEndpoints();
         app.MapStatusPage();
     }
 

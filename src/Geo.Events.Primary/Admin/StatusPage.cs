@@ -23,12 +23,14 @@ public static class StatusPage
         page.MapGet("/", OverviewAsync);
         page.MapGet("/secondaries/{name}", SecondaryAsync);
         page.MapGet("/projects/{id:long}", ProjectAsync);
+        page.MapGet("/projects", FindProjectAsync);
     }
 
     /// <summary>Asks each secondary's own <c>GET /api/v1/mirrors/{id}</c>; one that does not answer in time is shown as such.</summary>
     private static readonly HttpClient Secondaries = new() { Timeout = TimeSpan.FromSeconds(5) };
 
-    private static async Task<IResult> ProjectAsync(long id, SecondaryStore store, Inventory.ProjectInventory inventory, CancellationToken ct)
+    private static async Task<IResult> ProjectAsync(
+        long id, SecondaryStore store, Inventory.ProjectInventory inventory, Microsoft.Extensions.Options.IOptions<PrimaryOptions> options, CancellationToken ct)
     {
         var (project, _) = await inventory.GetAsync(id, ct);
         var html = new StringBuilder();
@@ -36,33 +38,60 @@ public static class StatusPage
             .Append(CultureInfo.InvariantCulture, $"<tr><th>path on the primary</th><td>{E(project?.Path ?? "(unknown or destroyed)")}</td></tr>")
             .Append(CultureInfo.InvariantCulture, $"<tr><th>refs checksum on the primary</th><td class=\"checksum\">{E(project?.Checksum ?? "-")}</td></tr></table>")
             .Append("<table id=\"mirrors\"><thead><tr><th>secondary</th><th>state</th><th>same refs as the primary now</th><th>refs checksum</th>")
-            .Append("<th>events pending</th><th>last error</th></tr></thead><tbody>");
+            .Append("<th>last sync</th><th>events pending</th><th>last error</th></tr></thead><tbody>");
         foreach (var row in await store.RowsAsync(null, ct))
         {
             html.Append(CultureInfo.InvariantCulture, $"<tr data-secondary=\"{E(row.Name)}\"><td>{E(row.Name)}</td>");
             if (row.Url is null)
             {
-                html.Append("<td colspan=\"5\">registered without a URL (Secondary:PublicUrl): cannot ask it</td></tr>");
+                html.Append("<td colspan=\"6\">registered without a URL (Secondary:PublicUrl): cannot ask it</td></tr>");
                 continue;
             }
 
             try
             {
-                var mirror = await Secondaries.GetFromJsonAsync<MirrorFreshness>(
-                    new Uri(new Uri(row.Url.TrimEnd('/') + "/"), $"api/v1/mirrors/{id}"), ApiJson.Options, ct);
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(row.Url.TrimEnd('/') + "/"), $"api/v1/mirrors/{id}"));
+                if (options.Value.MirrorApiToken.Length > 0)
+                {
+                    request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.Value.MirrorApiToken);
+                }
+
+                using var response = await Secondaries.SendAsync(request, ct);
+                response.EnsureSuccessStatusCode();
+                var mirror = await response.Content.ReadFromJsonAsync<MirrorFreshness>(ApiJson.Options, ct);
                 html.Append(CultureInfo.InvariantCulture, $"<td class=\"state\">{E(mirror?.State)}</td>")
                     .Append(CultureInfo.InvariantCulture, $"<td class=\"uptodate\">{(mirror?.UpToDate == true ? "yes" : "no: " + E(mirror?.Detail))}</td>")
                     .Append(CultureInfo.InvariantCulture, $"<td class=\"checksum\">{E(mirror?.Checksum ?? "-")}</td>")
+                    .Append(CultureInfo.InvariantCulture, $"<td class=\"lastsync\">{(mirror?.SecondsSinceLastSync is { } since ? SecondaryHealthCheck.Age(since) + " ago" : "never")}</td>")
                     .Append(CultureInfo.InvariantCulture, $"<td>{(mirror?.EventsPending == true ? "yes" : "no")}</td><td>{E(mirror?.LastError ?? "")}</td></tr>");
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException && !ct.IsCancellationRequested)
             {
-                html.Append(CultureInfo.InvariantCulture, $"<td colspan=\"5\">cannot ask it: {E(e.Message)}</td></tr>");
+                html.Append(CultureInfo.InvariantCulture, $"<td colspan=\"6\">cannot ask it: {E(e.Message)}</td></tr>");
             }
         }
 
         html.Append("</tbody></table>");
         return Page($"Geo.Events: project {id}", html.ToString());
+    }
+
+    /// <summary>The overview's "project" box: an id, or a path with namespace geo-primary has seen, leads to its page.</summary>
+    private static async Task<IResult> FindProjectAsync(string? project, Core.Outbox.EventLog eventLog, CancellationToken ct)
+    {
+        project = project?.Trim();
+        if (long.TryParse(project, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0)
+        {
+            return Results.Redirect($"/admin/projects/{id}");
+        }
+
+        if (project is null || Core.Paths.ProjectPath.Problem(project) is not null)
+        {
+            return Results.Problem(title: "Bad project", detail: "give a project's id or its path with namespace, e.g. group/project", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        return await eventLog.ProjectAtAsync(project, ct) is { } found
+            ? Results.Redirect($"/admin/projects/{found}")
+            : Results.Problem(title: "No such project", detail: $"geo-primary has seen no project at '{project}'", statusCode: StatusCodes.Status404NotFound);
     }
 
     private static async Task<IResult> OverviewAsync(string? maxLag, string? stale, HttpContext http, CancellationToken ct)
@@ -88,7 +117,8 @@ public static class StatusPage
                 .Append(CultureInfo.InvariantCulture, $"<td>{(h.HeartbeatAgeSeconds is { } age ? SecondaryHealthCheck.Age(age) + " ago" : "never")}</td><td>{E(h.Reason)}</td></tr>");
         }
 
-        html.Append(CultureInfo.InvariantCulture, $"</tbody></table><p>primary at event {sequence}; behind when the oldest unapplied event is older than {E(Durations(lag))}, stale when silent for {E(Durations(silent))}</p>");
+        html.Append(CultureInfo.InvariantCulture, $"</tbody></table><form action=\"/admin/projects\" method=\"get\"><label>project (id or path) <input name=\"project\" required></label> <button>show</button></form>")
+            .Append(CultureInfo.InvariantCulture, $"<p>primary at event {sequence}; behind when the oldest unapplied event is older than {E(Durations(lag))}, stale when silent for {E(Durations(silent))}</p>");
         return Page("Geo.Events status", html.ToString());
     }
 
@@ -137,7 +167,7 @@ public static class StatusPage
     }
 
     private const string Style =
-        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
+        "body{font-family:sans-serif;margin:2em}form{margin:1em 0}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
         + "tr.ok .verdict{color:#080}tr.behind .verdict,tr.stale .verdict,tr.failing .verdict,tr.broken .verdict,tr.unknown .verdict{color:#b00;font-weight:bold}";
 
     private static IResult Page(string title, string body) => Results.Content(

@@ -35,6 +35,12 @@ public static class HookKinds
     /// <summary>A group's path changed: every project below it moved.</summary>
     public const string GroupRename = "group_rename";
 
+    /// <summary>A group was deleted (a system hook), or a subgroup (a group webhook): its wiki goes with it.</summary>
+    public const string GroupDestroy = "group_destroy";
+
+    /// <summary>A subgroup was deleted (a group webhook's <c>event_name</c>).</summary>
+    public const string SubgroupDestroy = "subgroup_destroy";
+
     /// <summary>A user's username changed: every project in their personal namespace moved.</summary>
     public const string UserRename = "user_rename";
 
@@ -50,6 +56,8 @@ public static class HookKinds
         new(ProjectRename, ProjectHooks.RenameRules, ProjectHooks.MapRename),
         new(ProjectTransfer, ProjectHooks.RenameRules, ProjectHooks.MapRename),
         new(GroupRename, GroupHooks.RenameRules, GroupHooks.MapRename),
+        new(GroupDestroy, GroupHooks.DestroyRules, GroupHooks.MapDestroy),
+        new(SubgroupDestroy, GroupHooks.DestroyRules, GroupHooks.MapDestroy),
         new(UserRename, UserHooks.RenameRules, UserHooks.MapRename),
         new(WikiPage, WikiHooks.Rules, WikiHooks.Map),
         new(KeyCreate, KeyHooks.CreateRules, KeyHooks.MapCreate),
@@ -75,7 +83,7 @@ public static class HookKinds
     public static readonly IReadOnlySet<string> Ignored = new HashSet<string>(StringComparer.Ordinal)
     {
         // System hooks.
-        "group_create", "group_destroy",
+        "group_create",
         "user_access_request_revoked_for_group", "user_access_request_revoked_for_project",
         "user_access_request_to_group", "user_access_request_to_project",
         "user_access_request_denied_for_group", "user_access_request_denied_for_project",
@@ -85,7 +93,7 @@ public static class HookKinds
 
         // Project and group webhooks (object_kind, or event_name where the payload has one).
         "merge_request", "note", "issue", "work_item", "pipeline", "build", "deployment", "release", "emoji",
-        "feature_flag", "milestone", "vulnerability", "subgroup_create", "subgroup_destroy",
+        "feature_flag", "milestone", "vulnerability", "subgroup_create",
         "expiring_access_token", "access_token", "deploy_token", "expiring_deploy_token", "member", "project",
     };
 

@@ -213,12 +213,26 @@ public sealed class RepositoryScanner(
             announced += await RecordAsync(connection, seen, row, since: seen.Old?.ReadSeq ?? 0, identify, cancellationToken);
         }
 
-        await SaveAsync(connection, recorded, cancellationToken);
-        foreach (var storage in baseline.Where(walked.Contains))
+        // The first pass's rows and the record that it was done, in one transaction: a kill between the two would
+        // leave a baseline with rows missing (announced later as new) or rows with no baseline (a second silent pass).
+        var done = baseline.Where(walked.Contains).ToList();
+        if (recorded.Count > 0 || done.Count > 0)
         {
-            await connection.ExecuteAsync(new CommandDefinition(
-                "INSERT INTO repository_scan_baseline (storage) VALUES (@storage) ON CONFLICT DO NOTHING", new { storage }, cancellationToken: cancellationToken));
-            _baselined.Add(storage);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await SaveAsync(connection, transaction, recorded, cancellationToken);
+            foreach (var storage in done)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "INSERT INTO repository_scan_baseline (storage) VALUES (@storage) ON CONFLICT DO NOTHING", new { storage }, transaction, cancellationToken: cancellationToken));
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            foreach (var row in recorded)
+            {
+                _known[(row.Storage, row.DiskPath)] = row;
+            }
+
+            _baselined.UnionWith(done);
         }
 
         await SaveUnchangedAsync(connection, unchanged, cancellationToken);
@@ -272,6 +286,22 @@ public sealed class RepositoryScanner(
 
         var events = new List<IGeoEvent>();
         // A path change the storage shows (a group transfer, a rename whose hook was lost): the same event a rename hook makes.
+        if (kind == RepositoryKind.GroupWiki && seen.Old is { } oldGroup && oldGroup.FullPath != row.FullPath)
+        {
+            // A group's wiki names the group's path: a group transfer (no hook at all) or a rename whose hook was lost.
+            // Its projects move with it, as with group_rename (a second announcement of one rename changes nothing).
+            events.Add(new NamespaceRenamed
+            {
+                EventId = Guid.CreateVersion7(),
+                Sequence = 0,
+                OccurredAt = DateTimeOffset.UtcNow,
+                GroupId = row.ProjectId,
+                FullPath = row.FullPath,
+                OldFullPath = oldGroup.FullPath,
+                Trigger = Trigger,
+            });
+        }
+
         if (kind == RepositoryKind.Project && seen.Old is { } old && old.FullPath != row.FullPath && await identify.AnnouncedPathAsync(row.ProjectId) != row.FullPath)
         {
             events.Add(new ProjectRenamed
@@ -426,7 +456,7 @@ public sealed class RepositoryScanner(
     private static bool IsZero(string sha) => sha.All(c => c == '0');
 
     /// <summary>The first pass's rows, in bulk: nothing is announced, so no event shares their transaction.</summary>
-    private async Task SaveAsync(NpgsqlConnection connection, List<Row> rows, CancellationToken cancellationToken)
+    private static async Task SaveAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Row> rows, CancellationToken cancellationToken)
     {
         foreach (var chunk in rows.Chunk(5000))
         {
@@ -447,11 +477,7 @@ public sealed class RepositoryScanner(
                     checksums = chunk.Select(r => r.Checksum).ToArray(),
                     heads = chunk.Select(r => r.Head).ToArray(),
                     seqs = chunk.Select(r => r.ReadSeq).ToArray(),
-                }, cancellationToken: cancellationToken));
-            foreach (var row in chunk)
-            {
-                _known[(row.Storage, row.DiskPath)] = row;
-            }
+                }, transaction, cancellationToken: cancellationToken));
         }
     }
 
@@ -610,7 +636,7 @@ public sealed class RepositoryScanner(
                 return (_byPath.GetValueOrDefault(legacyPath), legacyPath);
             }
 
-            var path = StoredRepository.ProjectPathFromConfig(seen.State.FullPath, repository.Kind);
+            var path = RepositoryLayout.PathFromConfig(seen.State.FullPath, repository.Kind);
             return (seen.Old?.ProjectId ?? await HashedIdAsync(repository.Hash!), path);
         }
 

@@ -1,9 +1,11 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Geo.Events.Contracts;
 using Geo.Events.Contracts.Api;
 using Geo.Events.Core.Messaging;
 using Geo.Events.Core.Paths;
+using Geo.Events.Core.Repositories;
 using Geo.Events.Core.Secondaries;
 using Geo.Events.Core.Security;
 using Microsoft.Extensions.Options;
@@ -34,7 +36,7 @@ public static class SecondaryEndpoints
 
     /// <summary>A page of the primary's projects (in the secondary's namespaces) with refs checksums; <c>next</c> is the cursor.</summary>
     private static async Task<IResult> InventoryAsync(
-        string name, HttpRequest request, SecondaryStore store, Inventory.ProjectInventory inventory, long? after, int? limit, CancellationToken cancellationToken)
+        string name, HttpRequest request, SecondaryStore store, Inventory.ProjectInventory inventory, long? after, int? limit, string? kind, CancellationToken cancellationToken)
     {
         if (!await AuthenticatedAsync(name, request, store, cancellationToken))
         {
@@ -46,23 +48,39 @@ public static class SecondaryEndpoints
             return Problem(StatusCodes.Status400BadRequest, "Bad paging", $"'after' must be ≥ 0 and 'limit' 1-{MaxInventoryPage}");
         }
 
+        if (InventoryKind(kind) is not { } repositoryKind)
+        {
+            return BadKind(kind);
+        }
+
         var namespaces = await store.NamespacesAsync(name, cancellationToken);
-        return Results.Ok(await inventory.PageAsync(after ?? 0, limit ?? 200, namespaces, cancellationToken));
+        return Results.Ok(await inventory.PageAsync(after ?? 0, limit ?? 200, namespaces, cancellationToken, repositoryKind));
     }
 
     private static async Task<IResult> InventoryProjectAsync(
-        string name, long id, HttpRequest request, SecondaryStore store, Inventory.ProjectInventory inventory, CancellationToken cancellationToken)
+        string name, long id, HttpRequest request, SecondaryStore store, Inventory.ProjectInventory inventory, string? kind, CancellationToken cancellationToken)
     {
         if (!await AuthenticatedAsync(name, request, store, cancellationToken))
         {
             return WrongToken(name);
         }
 
-        var (project, sequence) = await inventory.GetAsync(id, cancellationToken);
+        if (InventoryKind(kind) is not { } repositoryKind)
+        {
+            return BadKind(kind);
+        }
+
+        var (project, sequence) = await inventory.GetAsync(id, cancellationToken, repositoryKind);
         return project is null
-            ? Problem(StatusCodes.Status404NotFound, "No such project", $"the primary has no project {id} (never seen, or destroyed)")
+            ? Problem(StatusCodes.Status404NotFound, "No such project", $"the primary has no {RepositoryLayout.Label(repositoryKind)} {id} (never seen, or destroyed)")
             : Results.Ok(new InventoryEntry { Project = project, Sequence = sequence });
     }
+
+    /// <summary>The inventory's <c>kind</c>: a repository kind's name (project, wiki, design, snippet, group_wiki), project when absent.</summary>
+    private static RepositoryKind? InventoryKind(string? kind) => kind is null ? RepositoryKind.Project : RepositoryLayout.FromLabel(kind);
+
+    private static IResult BadKind(string? kind) => Problem(StatusCodes.Status400BadRequest, "Bad kind",
+        $"'kind' must be one of {string.Join(", ", RepositoryLayout.All.Select(RepositoryLayout.Label))}, not '{kind}'");
 
     /// <summary>True when the request carries <paramref name="name"/>'s access token as its bearer token (every secondary endpoint).</summary>
     internal static async Task<bool> AuthenticatedAsync(string name, HttpRequest request, SecondaryStore store, CancellationToken cancellationToken) =>

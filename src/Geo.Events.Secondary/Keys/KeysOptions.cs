@@ -15,7 +15,10 @@ public sealed partial class KeysOptions
     /// </summary>
     public string AuthorizedKeysFile { get; set; } = "";
 
-    /// <summary>The forced command of every key line, called with <c>key-&lt;id&gt;</c>.</summary>
+    /// <summary>
+    /// The forced command of every key line, called with <c>key-&lt;id&gt;</c>: gitlab-shell (serves from the primary's
+    /// Gitaly), or <c>/path/to/geo-secondary git-shell</c> to serve clones from this site's mirrors.
+    /// </summary>
     public string ShellCommand { get; set; } = "/opt/gitlab/embedded/service/gitlab-shell/bin/gitlab-shell";
 
     /// <summary>The account Git users log in as; AuthorizedKeysCommand answers for no other.</summary>
@@ -27,7 +30,7 @@ public sealed partial class KeysOptions
     /// <summary>How long to wait for <c>authorized_keys.lock</c>, held by any other writer.</summary>
     public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    [GeneratedRegex(@"^/[A-Za-z0-9/._+-]+\z", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^/[A-Za-z0-9/._+-]+( [A-Za-z0-9._-]+)*\z", RegexOptions.CultureInvariant)]
     private static partial Regex SafeCommandPath();
 
     /// <summary>What is wrong with these settings, one message per setting; nothing when they are usable.</summary>
@@ -36,7 +39,7 @@ public sealed partial class KeysOptions
         // The shell path goes inside command="…": only plain path characters, so it cannot close the quote.
         if (!SafeCommandPath().IsMatch(ShellCommand))
         {
-            yield return $"Keys:ShellCommand must be an absolute path of letters, digits and / . _ + - only, not '{ShellCommand}'";
+            yield return $"Keys:ShellCommand must be an absolute path of letters, digits and / . _ + - only, optionally followed by plain words (e.g. '/usr/bin/geo-secondary git-shell'), not '{ShellCommand}'";
         }
 
         if (AuthorizedKeysFile.Length > 0 && !Path.IsPathFullyQualified(AuthorizedKeysFile))

@@ -11,7 +11,7 @@ namespace Geo.Events.Secondary.Locking;
 /// </summary>
 public sealed class AdvisoryLock(NpgsqlDataSource dataSource)
 {
-    /// <summary>Repositories (<see cref="Repositories.RepositoryLock"/>), keyed by their <see cref="Repositories.RepositoryId.Number"/>.</summary>
+    /// <summary>Repositories (<see cref="Repositories.RepositoryLock"/>): a project's repository and wiki here, later kinds at this + 0x10 × kind.</summary>
     public const int RepositorySpace = 0x4745_4F00; // "GEO\0"
 
     /// <summary>Files (<see cref="Files.FileLock"/>), keyed by PostgreSQL's hash of their kind and path.</summary>

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using Geo.Events.Contracts;
 using Geo.Events.Contracts.Api;
+using Geo.Events.Core.Repositories;
 using Microsoft.Extensions.Options;
 
 namespace Geo.Events.Secondary.Registration;
@@ -42,20 +44,24 @@ public sealed class PrimaryApi(HttpClient http, IOptions<SecondaryOptions> optio
             return await response.Content.ReadFromJsonAsync<StatusAnswer>(ApiJson.Options, ct) ?? new StatusAnswer { Requests = [] };
         }, cancellationToken);
 
-    public Task<InventoryPage> InventoryAsync(long after, int limit, CancellationToken cancellationToken) =>
+    /// <summary>A page of the primary's repositories of <paramref name="kind"/> (a primary of the previous version lists projects only).</summary>
+    public Task<InventoryPage> InventoryAsync(long after, int limit, CancellationToken cancellationToken, RepositoryKind kind = RepositoryKind.Project) =>
         WithTimeoutAsync(async ct =>
         {
-            using var request = Authorized(HttpMethod.Get, $"api/v1/secondaries/{Name}/inventory/projects?after={after}&limit={limit}");
+            using var request = Authorized(HttpMethod.Get, $"api/v1/secondaries/{Name}/inventory/projects?after={after}&limit={limit}{KindQuery(kind, "&")}");
             using var response = await http.SendAsync(request, ct);
             await EnsureAsync(response, "inventory", ct);
             return (await response.Content.ReadFromJsonAsync<InventoryPage>(ApiJson.Options, ct))!;
         }, cancellationToken);
 
+    private static string KindQuery(RepositoryKind kind, string separator) =>
+        kind == RepositoryKind.Project ? "" : $"{separator}kind={RepositoryLayout.Label(kind)}";
+
     /// <summary>One project as the primary has it now; null when the primary has no such project.</summary>
-    public Task<InventoryEntry?> ProjectAsync(long id, CancellationToken cancellationToken) =>
+    public Task<InventoryEntry?> ProjectAsync(long id, CancellationToken cancellationToken, RepositoryKind kind = RepositoryKind.Project) =>
         WithTimeoutAsync(async ct =>
         {
-            using var request = Authorized(HttpMethod.Get, $"api/v1/secondaries/{Name}/inventory/projects/{id}");
+            using var request = Authorized(HttpMethod.Get, $"api/v1/secondaries/{Name}/inventory/projects/{id}{KindQuery(kind, "?")}");
             using var response = await http.SendAsync(request, ct);
             if (response.StatusCode == HttpStatusCode.NotFound)
             {

@@ -1,5 +1,7 @@
 using Geo.Events.Contracts;
 using Geo.Events.Contracts.Api;
+using Geo.Events.Core.Observability;
+using Geo.Events.Core.Repositories;
 using Geo.Events.Secondary.Keys;
 using Geo.Events.Secondary.Repositories;
 using Microsoft.Extensions.Options;
@@ -22,6 +24,27 @@ public sealed class SiteStatus(
     {
         var (projectStates, projectOldest) = await projects.SummaryAsync(cancellationToken, RepositoryKind.Project);
         var (wikiStates, wikiOldest) = await projects.SummaryAsync(cancellationToken, RepositoryKind.Wiki);
+        var differing = await projects.DifferingAsync(cancellationToken);
+        var repositories = new Dictionary<string, RepositoryCounts>();
+        foreach (var kind in RepositoryLayout.All)
+        {
+            var states = kind switch
+            {
+                RepositoryKind.Project => projectStates,
+                RepositoryKind.Wiki => wikiStates,
+                _ => (await projects.SummaryAsync(cancellationToken, kind)).States,
+            };
+            repositories[RepositoryLayout.Label(kind)] = new RepositoryCounts
+            {
+                Synced = states.GetValueOrDefault(ProjectState.Synced),
+                Pending = states.GetValueOrDefault(ProjectState.Pending),
+                Failed = states.GetValueOrDefault(ProjectState.Failed),
+                Destroyed = states.GetValueOrDefault(ProjectState.Destroyed),
+                Absent = states.GetValueOrDefault(ProjectState.Absent),
+                Differs = differing.GetValueOrDefault(kind),
+            };
+        }
+
         var keyCounts = await keys.CountsAsync(cancellationToken);
         return new SecondaryStatus
         {
@@ -34,6 +57,7 @@ public sealed class SiteStatus(
                 Pending = projectStates.GetValueOrDefault(ProjectState.Pending),
                 Failed = projectStates.GetValueOrDefault(ProjectState.Failed),
                 Destroyed = projectStates.GetValueOrDefault(ProjectState.Destroyed),
+                Differs = differing.GetValueOrDefault(RepositoryKind.Project),
             },
             Wikis = new RepositoryCounts
             {
@@ -41,9 +65,19 @@ public sealed class SiteStatus(
                 Pending = wikiStates.GetValueOrDefault(ProjectState.Pending),
                 Failed = wikiStates.GetValueOrDefault(ProjectState.Failed),
                 Absent = wikiStates.GetValueOrDefault(ProjectState.Absent),
+                Differs = differing.GetValueOrDefault(RepositoryKind.Wiki),
             },
+            Repositories = repositories,
             Keys = new KeyCounts { Live = keyCounts.Live, Destroyed = keyCounts.Destroyed },
             Files = await files.SummaryAsync(cancellationToken),
+            Serving = new ServingCounts
+            {
+                ServedLocally = (long)GeoMetrics.ServeClones.WithLabels(Serving.PrimaryGitAccess.Protocol, "local").Value,
+                Redirected = (long)GeoMetrics.ServeClones.WithLabels(Serving.PrimaryGitAccess.Protocol, "redirected").Value,
+                BytesServed = (long)GeoMetrics.ServeBytes.WithLabels(Serving.PrimaryGitAccess.Protocol).Value,
+                Decisions = new[] { "allowed", "cached", "denied", "primary_unreachable", "moved" }
+                    .ToDictionary(d => d, d => (long)GeoMetrics.ServeDecisions.WithLabels(Serving.PrimaryGitAccess.Protocol, d).Value),
+            },
             Namespaces = options.Value.Namespaces,
             Applied = await applied.RangesAsync(cancellationToken),
             SafetyNet = await safetyNet.CollectAsync(cancellationToken),

@@ -1,5 +1,6 @@
 using Geo.Events.Contracts;
 using Geo.Events.Core.Observability;
+using Geo.Events.Core.Repositories;
 using LibGit2Sharp;
 using Microsoft.Extensions.Options;
 
@@ -29,7 +30,8 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
 
     /// <summary>
     /// Brings the mirror level with the primary's repository at <paramref name="pathWithNamespace"/>. Blocking:
-    /// run it off the request thread. Returns false, and makes nothing, when the primary has no such wiki.
+    /// run it off the request thread. Returns false, and makes nothing, when the primary has no such repository
+    /// (a project without a wiki or designs; a snippet or group wiki gone).
     /// </summary>
     /// <param name="kept">Receives the old tips this sync kept in the attic.</param>
     public bool Sync(long projectId, RepositoryKind kind, string pathWithNamespace, List<AtticRef>? kept = null)
@@ -39,7 +41,7 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
         var refusal = new Refusal();
         try
         {
-            if (kind == RepositoryKind.Wiki && !RemoteExists(remoteUrl, refusal))
+            if (kind != RepositoryKind.Project && !RemoteExists(remoteUrl, refusal))
             {
                 return false;
             }
@@ -413,5 +415,5 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
     }
 
     /// <summary>Built from configuration plus the validated path, never taken from a payload.</summary>
-    private string RemoteUrl(string pathWithNamespace, RepositoryKind kind) => _primaryGitBaseUrl + "/" + pathWithNamespace + MirrorLayout.Suffix(kind);
+    private string RemoteUrl(string pathWithNamespace, RepositoryKind kind) => _primaryGitBaseUrl + "/" + pathWithNamespace + RepositoryLayout.RemoteSuffix(kind);
 }

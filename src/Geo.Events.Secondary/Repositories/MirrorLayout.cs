@@ -1,5 +1,6 @@
 using Geo.Events.Contracts;
 using Geo.Events.Core.Paths;
+using Geo.Events.Core.Repositories;
 using Geo.Events.Core.Storage;
 using Microsoft.Extensions.Options;
 
@@ -31,26 +32,46 @@ public sealed class MirrorLayout(IOptions<MirrorOptions> options, ILogger<Mirror
     /// </summary>
     public string TempRoot => Path.Combine(_root, ".tmp");
 
-    /// <summary><c>.git</c> for a project's repository, <c>.wiki.git</c> for its wiki, as GitLab names them.</summary>
-    public static string Suffix(RepositoryKind kind) => kind == RepositoryKind.Wiki ? ".wiki.git" : ".git";
+    /// <summary>
+    /// Where the mirror is stored: where GitLab's hashed storage keeps the repository (<see cref="RepositoryLayout.HashedPath"/>:
+    /// <c>@hashed/ab/cd/&lt;sha256(id)&gt;.git</c>, <c>.wiki.git</c>, <c>.design.git</c>, <c>@snippets/…</c>, <c>@groups/….wiki.git</c>) under the root.
+    /// </summary>
+    public string DataPath(long ownerId, RepositoryKind kind = RepositoryKind.Project) =>
+        Path.Combine(_root, RepositoryLayout.HashedPath(kind, ownerId).Replace('/', Path.DirectorySeparatorChar));
 
-    /// <summary>The kind as the safety net names it (trash entries, geo-admin): <c>project</c>, <c>wiki</c>.</summary>
-    public static string KindName(RepositoryKind kind) => kind == RepositoryKind.Wiki ? "wiki" : "project";
+    /// <summary>The kind as the safety net names it (trash entries, geo-admin): <see cref="RepositoryLayout.Label"/>.</summary>
+    public static string KindName(RepositoryKind kind) => RepositoryLayout.Label(kind);
 
-    /// <summary>Where the mirror is stored: <c>@hashed/ab/cd/&lt;sha256(id)&gt;.git</c> (or <c>.wiki.git</c>) under the root.</summary>
-    public string DataPath(long projectId, RepositoryKind kind = RepositoryKind.Project)
+    /// <summary>
+    /// The readable link (<see cref="RepositoryLayout.MirrorName"/>: <c>&lt;path&gt;.git</c>, <c>.wiki.git</c>, <c>.design.git</c>,
+    /// <c>@snippets/&lt;id&gt;.git</c>); its parent folders must be real folders under the root.
+    /// </summary>
+    public string LinkPath(long ownerId, RepositoryKind kind, string path)
     {
-        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
-            System.Text.Encoding.ASCII.GetBytes(projectId.ToString(System.Globalization.CultureInfo.InvariantCulture))));
-        return Path.Combine(_root, HashedFolder, hash[..2], hash[2..4], hash + Suffix(kind));
-    }
+        var name = RepositoryLayout.MirrorName(kind, ownerId, path);
+        if (kind == RepositoryKind.Snippet)
+        {
+            // Built from the id alone: only the folder it sits in can be a planted link.
+            var folder = Path.Combine(_root, RepositoryLayout.SnippetFolder);
+            if (new DirectoryInfo(folder).LinkTarget is not null)
+            {
+                throw new IOException($"{folder} is a symbolic link; snippet mirrors are not linked through it");
+            }
+        }
+        else
+        {
+            var problem = RepositoryLayout.PathProblem(kind, path);
+            if (problem is not null)
+            {
+                throw new InvalidProjectPathException(path, problem);
+            }
 
-    /// <summary>The readable link <c>&lt;path&gt;.git</c> (or <c>.wiki.git</c>); its parent folders must be real folders under the root.</summary>
-    public string LinkPath(string pathWithNamespace, RepositoryKind kind = RepositoryKind.Project)
-    {
-        var parent = Path.GetDirectoryName(pathWithNamespace.Replace('/', Path.DirectorySeparatorChar))!;
-        ProjectPath.ResolveUnder(_root, pathWithNamespace, Suffix(kind), allowFinalLink: true);
-        return Path.Combine(_root, parent, Path.GetFileName(pathWithNamespace) + Suffix(kind));
+            // The same proof as a project path's: under the root, no symbolic link on the way. (A group's path may be
+            // one segment, which the project-path check refuses: its folders are proved as those of a project inside it.)
+            ProjectPath.ResolveUnder(_root, kind == RepositoryKind.GroupWiki ? path + "/x" : path, "", allowFinalLink: true);
+        }
+
+        return Path.Combine(_root, name.Replace('/', Path.DirectorySeparatorChar));
     }
 
     public bool Exists(long projectId, RepositoryKind kind = RepositoryKind.Project) => Directory.Exists(DataPath(projectId, kind));
@@ -61,7 +82,7 @@ public sealed class MirrorLayout(IOptions<MirrorOptions> options, ILogger<Mirror
     /// </summary>
     public void Link(long projectId, RepositoryKind kind, string path, string? previousPath)
     {
-        var link = LinkPath(path, kind);
+        var link = LinkPath(projectId, kind, path);
         var target = Path.GetRelativePath(Path.GetDirectoryName(link)!, DataPath(projectId, kind));
         var existing = new FileInfo(link);
         if (existing.LinkTarget != target)
@@ -79,7 +100,8 @@ public sealed class MirrorLayout(IOptions<MirrorOptions> options, ILogger<Mirror
             logger.LogInformation("Linked {Link} to project {ProjectId}", link, projectId);
         }
 
-        if (previousPath is not null && previousPath != path)
+        // A snippet's link is named by its id: a new path (its project moved) keeps the same link.
+        if (previousPath is not null && previousPath != path && LinkPath(projectId, kind, previousPath) != link)
         {
             Unlink(projectId, kind, previousPath);
         }
@@ -88,7 +110,7 @@ public sealed class MirrorLayout(IOptions<MirrorOptions> options, ILogger<Mirror
     /// <summary>Removes the link at <paramref name="path"/> if it points at this project's mirror, then empty parent folders.</summary>
     public void Unlink(long projectId, RepositoryKind kind, string path)
     {
-        var link = LinkPath(path, kind);
+        var link = LinkPath(projectId, kind, path);
         var info = new FileInfo(link);
         if (info.LinkTarget is { } target && Path.GetFullPath(target, Path.GetDirectoryName(link)!) == DataPath(projectId, kind))
         {

@@ -1,4 +1,5 @@
 using Geo.Events.Contracts;
+using Geo.Events.Core.Repositories;
 using Geo.Events.Secondary.SafetyNet;
 
 namespace Geo.Events.Secondary.Repositories;
@@ -6,7 +7,9 @@ namespace Geo.Events.Secondary.Repositories;
 /// <summary>
 /// Destroys a project here (project_destroy): tombstone, readable links gone at once, mirrors into the trash. Asks the
 /// safety net first: a project restored from the trash is held (only the tombstone is written), and the
-/// mass-destruction guard may hold the destroy (nothing changes until an admin decides).
+/// mass-destruction guard may hold the destroy (nothing changes until an admin decides). A project's destroy takes its
+/// repository, wiki and design repository (<see cref="RepositoryLayout.ProjectKinds"/>); a group's wikis go through
+/// <see cref="DestroyUnguardedAsync"/>.
 /// </summary>
 public sealed class ProjectDestroyer(
     ProjectRegistry registry,
@@ -19,7 +22,7 @@ public sealed class ProjectDestroyer(
 {
     public async Task<DestroyGuard.Decision> DestroyAsync(long projectId, string path, long sequence, CancellationToken cancellationToken)
     {
-        await using (await mover.LockBothAsync(projectId, cancellationToken))
+        await using (await mover.LockAllAsync(projectId, RepositoryLayout.ProjectKinds, cancellationToken))
         {
             if (await restored.FindAsync(projectId, cancellationToken) is { } held)
             {
@@ -40,7 +43,7 @@ public sealed class ProjectDestroyer(
                     logger.LogWarning("Destroy of project {ProjectId} ({Path}) not applied: an admin discarded it ('geo-admin guard discard')", projectId, path);
                     break;
                 default:
-                    await ApplyLockedAsync(projectId, path, sequence, entries, cancellationToken);
+                    await ApplyLockedAsync(projectId, RepositoryLayout.ProjectKinds, path, sequence, entries, cancellationToken);
                     break;
             }
 
@@ -51,35 +54,48 @@ public sealed class ProjectDestroyer(
     /// <summary>Applies a destroy the guard held (<c>geo-admin guard release</c>), with the project's current links.</summary>
     public async Task ApplyHeldAsync(DestroyGuard.Held held, CancellationToken cancellationToken)
     {
-        await using (await mover.LockBothAsync(held.ProjectId, cancellationToken))
+        await using (await mover.LockAllAsync(held.ProjectId, RepositoryLayout.ProjectKinds, cancellationToken))
         {
             if (await restored.FindAsync(held.ProjectId, cancellationToken) is null)
             {
-                await ApplyLockedAsync(held.ProjectId, held.Path, held.Sequence, await registry.AllKindsAsync(held.ProjectId, cancellationToken), cancellationToken);
+                await ApplyLockedAsync(held.ProjectId, RepositoryLayout.ProjectKinds, held.Path, held.Sequence, await registry.AllKindsAsync(held.ProjectId, cancellationToken), cancellationToken);
             }
 
             await guard.ForgetHeldAsync(held.ProjectId, cancellationToken);
         }
     }
 
-    private async Task ApplyLockedAsync(long projectId, string path, long sequence, IReadOnlyList<ProjectRegistry.Entry> entries, CancellationToken cancellationToken)
+    /// <summary>
+    /// Destroys an owner's <paramref name="kinds"/> without asking the guard (group_destroy's wikis: the guard and the
+    /// trash restore count projects). Their mirrors still go to the trash.
+    /// </summary>
+    public async Task DestroyUnguardedAsync(long ownerId, IReadOnlyList<RepositoryKind> kinds, string path, long sequence, CancellationToken cancellationToken)
+    {
+        await using (await mover.LockAllAsync(ownerId, kinds, cancellationToken))
+        {
+            await ApplyLockedAsync(ownerId, kinds, path, sequence, await registry.AllKindsAsync(ownerId, cancellationToken, kinds), cancellationToken);
+        }
+    }
+
+    private async Task ApplyLockedAsync(
+        long ownerId, IReadOnlyList<RepositoryKind> kinds, string path, long sequence, IReadOnlyList<ProjectRegistry.Entry> entries, CancellationToken cancellationToken)
     {
         // Tombstone first: if we die between the two steps, the replayed event finishes the removal and no
         // sync recreates the mirror meanwhile.
-        await registry.DestroyAsync(projectId, path, sequence, cancellationToken);
+        await registry.DestroyAsync(ownerId, path, sequence, cancellationToken, kinds);
         await Task.Run(() =>
         {
-            foreach (var kind in new[] { RepositoryKind.Project, RepositoryKind.Wiki })
+            foreach (var kind in kinds)
             {
                 var entry = entries.FirstOrDefault(e => e.RepositoryKind == kind);
                 foreach (var linked in new[] { entry?.LinkedPath, entry?.PathWithNamespace, path }.OfType<string>().Distinct())
                 {
-                    layout.Unlink(projectId, kind, linked);
+                    layout.Unlink(ownerId, kind, linked);
                 }
 
-                remover.Delete(projectId, kind, entry?.LinkedPath ?? entry?.PathWithNamespace ?? path);
+                remover.Delete(ownerId, kind, entry?.LinkedPath ?? entry?.PathWithNamespace ?? path);
             }
         }, cancellationToken);
-        logger.LogInformation("Removed project {ProjectId} ({Path})", projectId, path);
+        logger.LogInformation("Removed the {Kinds} of {OwnerId} ({Path})", string.Join(", ", kinds.Select(RepositoryLayout.Label)), ownerId, path);
     }
 }

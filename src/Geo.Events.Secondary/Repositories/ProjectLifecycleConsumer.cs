@@ -2,24 +2,26 @@ using System.Diagnostics;
 using Geo.Events.Contracts;
 using Geo.Events.Core.Observability;
 using Geo.Events.Core.Paths;
+using Geo.Events.Core.Repositories;
 using MassTransit;
 
 namespace Geo.Events.Secondary.Repositories;
 
 /// <summary>
-/// Applies renames, transfers, group renames and deletions of projects. All hold the project's locks, so
-/// they never interleave with a sync of the same project. Order-safe through sequences: a rename older than the path
-/// the registry holds changes nothing, and a destroyed project stays destroyed.
+/// Applies renames, transfers, group renames and deletions of projects and groups. All hold the owner's locks, so
+/// they never interleave with a sync of the same repository. Order-safe through sequences: a rename older than the
+/// path the registry holds changes nothing, and a destroyed project or group wiki stays destroyed.
 /// </summary>
 public sealed class ProjectLifecycleConsumer(
     ProjectRegistry registry,
     ProjectMover mover,
     ProjectDestroyer destroyer,
-    ILogger<ProjectLifecycleConsumer> logger) : IConsumer<ProjectRenamed>, IConsumer<ProjectDestroyed>, IConsumer<NamespaceRenamed>
+    ILogger<ProjectLifecycleConsumer> logger) : IConsumer<ProjectRenamed>, IConsumer<ProjectDestroyed>, IConsumer<NamespaceRenamed>, IConsumer<GroupDestroyed>
 {
     /// <summary>
     /// GitLab's <c>group_rename</c> and <c>user_rename</c>: every project under the old full path moves, and GitLab
-    /// sends no project_rename for them. Each is moved like a rename, with this event's sequence.
+    /// sends no project_rename for them. Each is moved like a rename, with this event's sequence; so are the wikis of the
+    /// group and of the groups below it.
     /// </summary>
     public async Task Consume(ConsumeContext<NamespaceRenamed> context)
     {
@@ -44,7 +46,18 @@ public sealed class ProjectLifecycleConsumer(
             }
         }
 
-        logger.LogInformation("Namespace {Old} renamed to {New} ({Trigger}): {Count} projects moved", evt.OldFullPath, evt.FullPath, evt.Trigger, moved);
+        var wikis = 0;
+        foreach (var (groupId, path) in await registry.GroupWikisUnderAsync(evt.OldFullPath, context.CancellationToken))
+        {
+            var newPath = evt.FullPath + path[evt.OldFullPath.Length..];
+            if (ProjectPath.NamespaceProblem(newPath) is null)
+            {
+                await mover.MoveAsync(groupId, newPath, evt.Sequence, evt.Trigger, context.CancellationToken, RepositoryKind.GroupWiki);
+                wikis++;
+            }
+        }
+
+        logger.LogInformation("Namespace {Old} renamed to {New} ({Trigger}): {Count} projects and {Wikis} group wikis moved", evt.OldFullPath, evt.FullPath, evt.Trigger, moved, wikis);
         Observe(nameof(NamespaceRenamed), started);
     }
 
@@ -75,6 +88,33 @@ public sealed class ProjectLifecycleConsumer(
         }
 
         Observe(nameof(ProjectDestroyed), started);
+    }
+
+    /// <summary>
+    /// GitLab's <c>group_destroy</c> / <c>subgroup_destroy</c>: the wikis of the group and of every group below it are
+    /// removed for good (GitLab deletes subgroups with their parent).
+    /// </summary>
+    public async Task Consume(ConsumeContext<GroupDestroyed> context)
+    {
+        var evt = context.Message;
+        var started = Stopwatch.GetTimestamp();
+        if (ProjectPath.NamespaceProblem(evt.FullPath) is { } problem)
+        {
+            throw new InvalidProjectPathException(evt.FullPath ?? "", problem);
+        }
+
+        var wikis = (await registry.GroupWikisUnderAsync(evt.FullPath, context.CancellationToken)).ToList();
+        if (evt.GroupId is { } groupId && wikis.All(w => w.GroupId != groupId))
+        {
+            wikis.Add((groupId, evt.FullPath)); // its tombstone keeps a late event from bringing the wiki back
+        }
+
+        foreach (var (id, path) in wikis)
+        {
+            await destroyer.DestroyUnguardedAsync(id, [RepositoryKind.GroupWiki], path, evt.Sequence, context.CancellationToken);
+        }
+
+        Observe(nameof(GroupDestroyed), started);
     }
 
     private static void Check(string path)

@@ -1,14 +1,15 @@
 using Geo.Events.Contracts;
-using Geo.Events.Core.Paths;
+using Geo.Events.Core.Repositories;
 using Microsoft.Extensions.Options;
 
 namespace Geo.Events.Secondary.Repositories;
 
 /// <summary>
-/// Moves a project (its repository and its wiki) to a new path: the registry's path if the move is newer
-/// than the one it holds, then one link swap per mirror, under the project's locks. Used for
-/// project_rename / project_transfer, for group_rename, and by verification when the primary's inventory
-/// names a path the registry does not have (a rename whose hook never arrived).
+/// Moves an owner's mirrors to a new path: a project's repository, wiki and design repository together, or a group's
+/// wiki. The registry's path first, if the move is newer than the one it holds, then one link swap per mirror, under
+/// the owner's locks. Used for project_rename / project_transfer, for group_rename (and a group transfer the change
+/// detector saw), and by verification when the primary's inventory names a path the registry does not have (a
+/// rename whose hook never arrived).
 /// </summary>
 public sealed class ProjectMover(
     ProjectRegistry registry,
@@ -19,17 +20,19 @@ public sealed class ProjectMover(
     IOptions<SyncOptions> syncOptions,
     ILogger<ProjectMover> logger)
 {
-    public async Task MoveAsync(long projectId, string newPath, long sequence, string trigger, CancellationToken cancellationToken)
+    /// <param name="ownerKind">Which owner <paramref name="ownerId"/> is: a project (any of its kinds) or a group's wiki.</param>
+    public async Task MoveAsync(long ownerId, string newPath, long sequence, string trigger, CancellationToken cancellationToken, RepositoryKind ownerKind = RepositoryKind.Project)
     {
-        await using (await LockBothAsync(projectId, cancellationToken))
+        var kinds = RepositoryLayout.Siblings(ownerKind);
+        await using (await LockAllAsync(ownerId, kinds, cancellationToken))
         {
-            var entries = await registry.RenameAsync(projectId, newPath, sequence, cancellationToken);
+            var entries = await registry.RenameAsync(ownerId, newPath, sequence, cancellationToken, kinds);
             if (entries.Count == 0)
             {
                 // Never synced here: nothing on disk to move. The next push, or backfill, brings it under its new path.
-                logger.LogInformation("Project {ProjectId} renamed to {Path} before it was mirrored here; nothing to move", projectId, newPath);
+                logger.LogInformation("{Kind} {OwnerId} renamed to {Path} before it was mirrored here; nothing to move", RepositoryLayout.Label(ownerKind), ownerId, newPath);
             }
-            else if (entries.All(e => !e.Destroyed) && !ProjectPath.IsIn(entries[0].PathWithNamespace, options.Value.Namespaces))
+            else if (entries.All(e => !e.Destroyed) && !RepositoryLayout.IsSelected(entries[0].RepositoryKind, entries[0].PathWithNamespace, options.Value.Namespaces))
             {
                 // Moved out of the namespaces this secondary mirrors (selective sync): it is no longer ours.
                 await Task.Run(() =>
@@ -38,50 +41,56 @@ public sealed class ProjectMover(
                     {
                         if (entry.LinkedPath is { } linked)
                         {
-                            layout.Unlink(projectId, entry.RepositoryKind, linked);
+                            layout.Unlink(ownerId, entry.RepositoryKind, linked);
                         }
 
-                        remover.Delete(projectId, entry.RepositoryKind, entry.LinkedPath ?? entry.PathWithNamespace);
+                        remover.Delete(ownerId, entry.RepositoryKind, entry.LinkedPath ?? entry.PathWithNamespace);
                     }
                 }, cancellationToken);
-                await registry.ForgetAsync(projectId, CancellationToken.None);
-                logger.LogInformation("Project {ProjectId} moved to {Path}, outside Secondary:Namespaces; its mirrors were removed", projectId, entries[0].PathWithNamespace);
+                await registry.ForgetAsync(ownerId, CancellationToken.None, kinds);
+                logger.LogInformation("{Kind} {OwnerId} moved to {Path}, outside Secondary:Namespaces; its mirrors were removed", RepositoryLayout.Label(ownerKind), ownerId, entries[0].PathWithNamespace);
             }
             else
             {
-                // The project and its wiki move together: each is one link swap.
-                foreach (var entry in entries.Where(e => !e.Destroyed && layout.Exists(projectId, e.RepositoryKind) && e.LinkedPath != e.PathWithNamespace))
+                // The owner's repositories move together: each is one link swap.
+                foreach (var entry in entries.Where(e => !e.Destroyed && layout.Exists(ownerId, e.RepositoryKind) && e.LinkedPath != e.PathWithNamespace))
                 {
-                    await Task.Run(() => layout.Link(projectId, entry.RepositoryKind, entry.PathWithNamespace, entry.LinkedPath), cancellationToken);
-                    await registry.SetLinkedPathAsync(projectId, entry.RepositoryKind, entry.PathWithNamespace, CancellationToken.None);
-                    logger.LogInformation("Moved {Kind} of project {ProjectId} from {Old} to {New} ({Trigger})", entry.RepositoryKind, projectId, entry.LinkedPath, entry.PathWithNamespace, trigger);
+                    await Task.Run(() => layout.Link(ownerId, entry.RepositoryKind, entry.PathWithNamespace, entry.LinkedPath), cancellationToken);
+                    await registry.SetLinkedPathAsync(ownerId, entry.RepositoryKind, entry.PathWithNamespace, CancellationToken.None);
+                    logger.LogInformation("Moved {Kind} of {OwnerId} from {Old} to {New} ({Trigger})", RepositoryLayout.Label(entry.RepositoryKind), ownerId, entry.LinkedPath, entry.PathWithNamespace, trigger);
                 }
             }
         }
     }
 
-    /// <summary>The project's lock, then its wiki's: always in that order, so two holders never wait on each other.</summary>
-    public async Task<IAsyncDisposable> LockBothAsync(long projectId, CancellationToken cancellationToken)
+    /// <summary>The locks of the owner's <paramref name="kinds"/>, always in that order, so two holders never wait on each other.</summary>
+    public async Task<IAsyncDisposable> LockAllAsync(long ownerId, IReadOnlyList<RepositoryKind> kinds, CancellationToken cancellationToken)
     {
-        var project = await locks.AcquireAsync(new RepositoryId(projectId, RepositoryKind.Project), syncOptions.Value.LockTimeout, cancellationToken);
+        var held = new List<IAsyncDisposable>();
         try
         {
-            var wiki = await locks.AcquireAsync(new RepositoryId(projectId, RepositoryKind.Wiki), syncOptions.Value.LockTimeout, cancellationToken);
-            return new Both(project, wiki);
+            foreach (var kind in kinds)
+            {
+                held.Add(await locks.AcquireAsync(new RepositoryId(ownerId, kind), syncOptions.Value.LockTimeout, cancellationToken));
+            }
+
+            return new All(held);
         }
         catch
         {
-            await project.DisposeAsync();
+            await new All(held).DisposeAsync();
             throw;
         }
     }
 
-    private sealed class Both(IAsyncDisposable first, IAsyncDisposable second) : IAsyncDisposable
+    private sealed class All(List<IAsyncDisposable> held) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {
-            await second.DisposeAsync();
-            await first.DisposeAsync();
+            for (var i = held.Count - 1; i >= 0; i--)
+            {
+                await held[i].DisposeAsync();
+            }
         }
     }
 }

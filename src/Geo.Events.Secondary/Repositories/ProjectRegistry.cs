@@ -1,12 +1,15 @@
 using Dapper;
 using Geo.Events.Contracts;
+using Geo.Events.Core.Repositories;
 using Npgsql;
 
 namespace Geo.Events.Secondary.Repositories;
 
 /// <summary>
-/// The <c>projects</c> table: what this secondary knows about each mirror, one row per project and kind
-/// (its repository, its wiki). Renames, destruction and forgetting apply to every kind of a project.
+/// The <c>projects</c> table: what this secondary knows about each mirror, one row per owner id and kind (a
+/// project's repository, wiki and design repository under the project's id; a snippet under its id; a group's wiki
+/// under the group's). Renames, destruction and forgetting apply to every kind of an owner
+/// (<see cref="RepositoryLayout.Siblings"/>): never to another owner's row that happens to share the number.
 /// </summary>
 public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
 {
@@ -39,15 +42,20 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
     /// since the repository's last fetch started (null if never), which the coalesce window needs, in the same
     /// round trip: both ends of it read from the database's clock (see <see cref="MarkSyncedAsync"/>).
     /// </summary>
-    public async Task<TimeSpan?> NoteSeenAsync(long projectId, RepositoryKind kind, string path, long sequence, CancellationToken cancellationToken)
+    /// <param name="primaryChecksum">
+    /// The primary's refs checksum the event names (the change detector's), kept unless a newer event's is already
+    /// known: what <see cref="DifferingAsync"/> compares the mirror with.
+    /// </param>
+    public async Task<TimeSpan?> NoteSeenAsync(long projectId, RepositoryKind kind, string path, long sequence, CancellationToken cancellationToken, string? primaryChecksum = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<TimeSpan?>(new CommandDefinition(
             """
-            INSERT INTO projects (project_id, kind, path_with_namespace, max_seen_sequence, pending_since, path_sequence, state)
-            SELECT @projectId, @kind, @path, @sequence, now(), @sequence,
+            INSERT INTO projects (project_id, kind, path_with_namespace, max_seen_sequence, pending_since, path_sequence, primary_checksum, primary_checksum_sequence, state)
+            SELECT @projectId, @kind, @path, @sequence, now(), @sequence, @primaryChecksum, CASE WHEN @primaryChecksum::text IS NULL THEN 0 ELSE @sequence END,
                    -- a project destroyed here stays destroyed, whichever of its repositories the event is about
-                   CASE WHEN EXISTS (SELECT 1 FROM projects WHERE project_id = @projectId AND state = @destroyed) THEN @destroyed ELSE @pending END
+                   CASE WHEN EXISTS (SELECT 1 FROM projects WHERE project_id = @projectId AND kind = ANY(@siblings) AND state = @destroyed)
+                        THEN @destroyed ELSE @pending END
             ON CONFLICT (project_id, kind) DO UPDATE
                SET max_seen_sequence   = GREATEST(projects.max_seen_sequence, EXCLUDED.max_seen_sequence),
                    pending_since       = CASE WHEN projects.pending_since IS NULL AND projects.state <> @destroyed
@@ -56,10 +64,15 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
                    path_with_namespace = CASE WHEN EXCLUDED.path_sequence > projects.path_sequence
                                               THEN EXCLUDED.path_with_namespace ELSE projects.path_with_namespace END,
                    path_sequence       = GREATEST(projects.path_sequence, EXCLUDED.path_sequence),
+                   primary_checksum    = CASE WHEN @primaryChecksum::text IS NOT NULL AND @sequence > projects.primary_checksum_sequence
+                                              THEN @primaryChecksum ELSE projects.primary_checksum END,
+                   primary_checksum_sequence = CASE WHEN @primaryChecksum::text IS NOT NULL
+                                              THEN GREATEST(projects.primary_checksum_sequence, @sequence) ELSE projects.primary_checksum_sequence END,
                    updated_at          = now()
             RETURNING now() - last_synced_at
             """,
-            new { projectId, kind = (short)kind, path, sequence, destroyed = ProjectState.Destroyed, pending = ProjectState.Pending }, cancellationToken: cancellationToken));
+            new { projectId, kind = (short)kind, siblings = Kinds(RepositoryLayout.Siblings(kind)), path, sequence, primaryChecksum, destroyed = ProjectState.Destroyed, pending = ProjectState.Pending },
+            cancellationToken: cancellationToken));
     }
 
     public async Task<Entry> GetAsync(long projectId, RepositoryKind kind, CancellationToken cancellationToken)
@@ -96,54 +109,71 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
             new { prefix, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken))).AsList();
     }
 
-    /// <summary>Every kind of repository this secondary holds for the project.</summary>
-    public async Task<IReadOnlyList<Entry>> AllKindsAsync(long projectId, CancellationToken cancellationToken)
+    /// <summary>Group wikis (not destroyed) of the group at <paramref name="prefix"/> and of every group below it.</summary>
+    public async Task<IReadOnlyList<(long GroupId, string Path)>> GroupWikisUnderAsync(string prefix, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<(long, string)>(new CommandDefinition(
+            """
+            SELECT project_id, path_with_namespace FROM projects
+             WHERE kind = @groupWiki AND state <> @destroyed AND (path_with_namespace = @prefix OR starts_with(path_with_namespace, @prefix || '/'))
+            """,
+            new { prefix, groupWiki = (short)RepositoryKind.GroupWiki, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>Every repository this secondary holds for the owner: <paramref name="kinds"/>, a project's by default.</summary>
+    public async Task<IReadOnlyList<Entry>> AllKindsAsync(long projectId, CancellationToken cancellationToken, IReadOnlyList<RepositoryKind>? kinds = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return (await connection.QueryAsync<Entry>(new CommandDefinition(
-            $"SELECT {EntryColumns} FROM projects WHERE project_id = @projectId ORDER BY kind",
-            new { projectId }, cancellationToken: cancellationToken))).AsList();
+            $"SELECT {EntryColumns} FROM projects WHERE project_id = @projectId AND kind = ANY(@kinds) ORDER BY kind",
+            new { projectId, kinds = Kinds(kinds ?? RepositoryLayout.ProjectKinds) }, cancellationToken: cancellationToken))).AsList();
     }
+
+    private static short[] Kinds(IReadOnlyList<RepositoryKind> kinds) => kinds.Select(k => (short)k).ToArray();
 
     /// <summary>
     /// Records a rename or transfer unless a newer event already set the path, or the project is destroyed.
     /// Returns every kind's entry as it is afterwards (none when the project was never seen here).
     /// </summary>
-    public async Task<IReadOnlyList<Entry>> RenameAsync(long projectId, string newPath, long sequence, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Entry>> RenameAsync(long projectId, string newPath, long sequence, CancellationToken cancellationToken, IReadOnlyList<RepositoryKind>? kinds = null)
     {
+        kinds ??= RepositoryLayout.ProjectKinds;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             """
             UPDATE projects
                SET path_with_namespace = @newPath, path_sequence = @sequence, updated_at = now()
-             WHERE project_id = @projectId AND path_sequence < @sequence AND state <> @destroyed
+             WHERE project_id = @projectId AND kind = ANY(@kinds) AND path_sequence < @sequence AND state <> @destroyed
             """,
-            new { projectId, newPath, sequence, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
-        return await AllKindsAsync(projectId, cancellationToken);
+            new { projectId, kinds = Kinds(kinds), newPath, sequence, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
+        return await AllKindsAsync(projectId, cancellationToken, kinds);
     }
 
     /// <summary>Turns the project into a tombstone: no event older or newer brings its mirror back (GitLab never reuses ids).</summary>
-    public async Task DestroyAsync(long projectId, string path, long sequence, CancellationToken cancellationToken)
+    /// <param name="kinds">The owner's kinds, its main one first (the tombstone row): a project's by default.</param>
+    public async Task DestroyAsync(long projectId, string path, long sequence, CancellationToken cancellationToken, IReadOnlyList<RepositoryKind>? kinds = null)
     {
+        kinds ??= RepositoryLayout.ProjectKinds;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO projects (project_id, kind, path_with_namespace, state, max_seen_sequence, path_sequence, destroyed_sequence)
-            VALUES (@projectId, 0, @path, @destroyed, @sequence, @sequence, @sequence)
+            VALUES (@projectId, @kind, @path, @destroyed, @sequence, @sequence, @sequence)
             ON CONFLICT (project_id, kind) DO UPDATE
                SET state = @destroyed, pending_since = NULL, linked_path = NULL, last_error = NULL,
                    max_seen_sequence = GREATEST(projects.max_seen_sequence, EXCLUDED.max_seen_sequence),
                    destroyed_sequence = GREATEST(projects.destroyed_sequence, EXCLUDED.destroyed_sequence),
                    updated_at = now()
             """,
-            new { projectId, path, sequence, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
+            new { projectId, kind = (short)kinds[0], path, sequence, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(
             """
             UPDATE projects SET state = @destroyed, pending_since = NULL, linked_path = NULL, last_error = NULL,
                                 destroyed_sequence = @sequence, updated_at = now()
-             WHERE project_id = @projectId AND kind <> 0
+             WHERE project_id = @projectId AND kind = ANY(@others)
             """,
-            new { projectId, sequence, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
+            new { projectId, sequence, others = Kinds(kinds.Skip(1).ToList()), destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
     }
 
     public async Task SetLinkedPathAsync(long projectId, RepositoryKind kind, string? linkedPath, CancellationToken cancellationToken)
@@ -164,7 +194,13 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
     /// not its end). It is written as the database's <c>now()</c> less this, never as this process's wall clock,
     /// because <see cref="NoteSeenAsync"/> measures the window against the database's <c>now()</c>.
     /// </param>
-    public async Task MarkSyncedAsync(long projectId, RepositoryKind kind, long coveredSequence, TimeSpan sinceFetchStarted, CancellationToken cancellationToken, bool absent = false, string? linkedPath = null)
+    /// <param name="mirrorChecksum">
+    /// The mirror's refs checksum after the fetch. It is also the primary's as of <paramref name="coveredSequence"/>,
+    /// unless an event of that sequence or newer named the primary's (the change detector read it): then that one
+    /// stays, and a fetch that did not reach it leaves the mirror counted as differing.
+    /// </param>
+    public async Task MarkSyncedAsync(long projectId, RepositoryKind kind, long coveredSequence, TimeSpan sinceFetchStarted, CancellationToken cancellationToken, bool absent = false, string? linkedPath = null,
+        string? mirrorChecksum = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
@@ -173,10 +209,13 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
                SET state = CASE WHEN state = @destroyed THEN state WHEN @absent THEN @absentState ELSE @synced END, last_synced_sequence = GREATEST(last_synced_sequence, @coveredSequence),
                    pending_since = CASE WHEN max_seen_sequence <= GREATEST(last_synced_sequence, @coveredSequence) THEN NULL ELSE pending_since END,
                    linked_path = COALESCE(@linkedPath, linked_path),
+                   mirror_checksum = @mirrorChecksum,
+                   primary_checksum = CASE WHEN @coveredSequence > primary_checksum_sequence THEN @mirrorChecksum ELSE primary_checksum END,
+                   primary_checksum_sequence = GREATEST(primary_checksum_sequence, @coveredSequence),
                    last_synced_at = now() - @sinceFetchStarted, sync_count = sync_count + 1, last_error = NULL, retry_count = 0, updated_at = now()
              WHERE project_id = @projectId AND kind = @kind
             """,
-            new { projectId, kind = (short)kind, coveredSequence, absent, sinceFetchStarted, linkedPath, destroyed = ProjectState.Destroyed, absentState = ProjectState.Absent, synced = ProjectState.Synced }, cancellationToken: cancellationToken));
+            new { projectId, kind = (short)kind, coveredSequence, absent, sinceFetchStarted, linkedPath, mirrorChecksum, destroyed = ProjectState.Destroyed, absentState = ProjectState.Absent, synced = ProjectState.Synced }, cancellationToken: cancellationToken));
     }
 
     /// <summary>Projects per state, and the age in seconds of the oldest event still waiting for a sync.</summary>
@@ -193,20 +232,46 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
 
     /// <summary>Records a verification's result; a project never seen here gets no row from it.</summary>
     /// <param name="state">One of <see cref="VerificationState"/>.</param>
-    public async Task MarkVerifiedAsync(long projectId, string state, string? checksum, CancellationToken cancellationToken)
+    /// <param name="checksum">The mirror's refs checksum.</param>
+    /// <param name="primaryChecksum">The primary's, from its inventory as of event <paramref name="sequence"/>.</param>
+    public async Task MarkVerifiedAsync(long projectId, string state, string? checksum, CancellationToken cancellationToken, RepositoryKind kind = RepositoryKind.Project,
+        string? primaryChecksum = null, long sequence = 0)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE projects SET verified_at = now(), verification_state = @state, verified_checksum = @checksum WHERE project_id = @projectId AND kind = 0",
-            new { projectId, state, checksum }, cancellationToken: cancellationToken));
+            """
+            UPDATE projects
+               SET verified_at = now(), verification_state = @state, verified_checksum = @checksum, mirror_checksum = @checksum,
+                   primary_checksum = CASE WHEN @primaryChecksum::text IS NOT NULL AND @sequence >= primary_checksum_sequence THEN @primaryChecksum ELSE primary_checksum END,
+                   primary_checksum_sequence = CASE WHEN @primaryChecksum::text IS NOT NULL THEN GREATEST(primary_checksum_sequence, @sequence) ELSE primary_checksum_sequence END
+             WHERE project_id = @projectId AND kind = @kind
+            """,
+            new { projectId, kind = (short)kind, state, checksum, primaryChecksum, sequence }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// Per kind, the mirrors whose refs differ from the primary's as this secondary last learned them (the change
+    /// detector's scan, a verification, or the fetch that brought the mirror level): stale until a sync catches up.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<RepositoryKind, long>> DifferingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<(short Kind, long Count)>(new CommandDefinition(
+            """
+            SELECT kind, count(*) FROM projects
+             WHERE state NOT IN (@destroyed, @absent) AND primary_checksum IS NOT NULL AND primary_checksum IS DISTINCT FROM mirror_checksum
+             GROUP BY kind
+            """,
+            new { destroyed = ProjectState.Destroyed, absent = ProjectState.Absent }, cancellationToken: cancellationToken))).ToDictionary(r => (RepositoryKind)r.Kind, r => r.Count);
     }
 
     /// <summary>Forgets a project that left this secondary's namespaces (selective sync): no tombstone, it may come back.</summary>
-    public async Task ForgetAsync(long projectId, CancellationToken cancellationToken)
+    public async Task ForgetAsync(long projectId, CancellationToken cancellationToken, IReadOnlyList<RepositoryKind>? kinds = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM projects WHERE project_id = @projectId AND state <> @destroyed", new { projectId, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
+            "DELETE FROM projects WHERE project_id = @projectId AND kind = ANY(@kinds) AND state <> @destroyed",
+            new { projectId, kinds = Kinds(kinds ?? RepositoryLayout.ProjectKinds), destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
     }
 
     /// <summary>The newest event sequence any successful sync has covered.</summary>

@@ -1,3 +1,4 @@
+using Geo.Events.Contracts;
 using Geo.Events.Secondary.Locking;
 
 namespace Geo.Events.Secondary.Repositories;
@@ -10,8 +11,19 @@ public sealed class RepositoryLock(AdvisoryLock locks)
 {
     public Task<IAsyncDisposable> AcquireAsync(RepositoryId repository, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var number = repository.Number;
+        var (space, number) = Key(repository);
         var key = unchecked((int)(number ^ (number >> 32)));
-        return locks.AcquireAsync(AdvisoryLock.RepositorySpace, key, timeout, cancellationToken);
+        return locks.AcquireAsync(space, key, timeout, cancellationToken);
     }
+
+    /// <summary>
+    /// The repository's lock, as (space, number). Every instance of a secondary, of any version, must compute it the
+    /// same way: a project's repository and wiki keep the first scheme (owner id × 2 + kind, in
+    /// <see cref="AdvisoryLock.RepositorySpace"/>), so instances of the previous version still exclude this one;
+    /// every later kind has a space of its own (<see cref="AdvisoryLock.RepositorySpace"/> + 0x10 × kind), so a group's
+    /// wiki and the project with the group's id never share a lock.
+    /// </summary>
+    public static (int Space, long Number) Key(RepositoryId repository) => repository.Kind is RepositoryKind.Project or RepositoryKind.Wiki
+        ? (AdvisoryLock.RepositorySpace, repository.OwnerId * 2 + (long)repository.Kind)
+        : (AdvisoryLock.RepositorySpace + (0x10 * (int)repository.Kind), repository.OwnerId);
 }

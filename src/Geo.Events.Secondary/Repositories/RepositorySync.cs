@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Geo.Events.Contracts;
+using Geo.Events.Core.Repositories;
 using Microsoft.Extensions.Options;
 
 namespace Geo.Events.Secondary.Repositories;
@@ -26,9 +27,10 @@ public sealed class RepositorySync(
     /// Notes <paramref name="sequence"/> for the project and syncs it unless a sync that started later
     /// already covers it. Returns true when this call fetched.
     /// </summary>
-    public async Task<bool> SyncAsync(long projectId, RepositoryKind kind, string path, long sequence, CancellationToken cancellationToken)
+    /// <param name="primaryChecksum">The primary's refs checksum the event names (the change detector's), if any.</param>
+    public async Task<bool> SyncAsync(long projectId, RepositoryKind kind, string path, long sequence, CancellationToken cancellationToken, string? primaryChecksum = null)
     {
-        var sinceLastSync = await registry.NoteSeenAsync(projectId, kind, path, sequence, cancellationToken);
+        var sinceLastSync = await registry.NoteSeenAsync(projectId, kind, path, sequence, cancellationToken, primaryChecksum);
         var fetched = false;
         var repository = new RepositoryId(projectId, kind);
         var ran = await coordinator.RunAsync(repository, async closeToJoiners => fetched = await RunAsync(repository, closeToJoiners, sinceLastSync, force: false, cancellationToken));
@@ -39,10 +41,10 @@ public sealed class RepositorySync(
     /// Fetches whatever the sequences say: verification found the mirror differs from the primary although
     /// every event it received is covered (a hook GitLab never sent). Does not join waiting syncs.
     /// </summary>
-    public async Task<bool> ForceAsync(long projectId, string path, long sequence, CancellationToken cancellationToken)
+    public async Task<bool> ForceAsync(long projectId, string path, long sequence, CancellationToken cancellationToken, RepositoryKind kind = RepositoryKind.Project)
     {
-        await registry.NoteSeenAsync(projectId, RepositoryKind.Project, path, sequence, cancellationToken);
-        return await RunAsync(new RepositoryId(projectId, RepositoryKind.Project), () => { }, sinceLastSync: null, force: true, cancellationToken);
+        await registry.NoteSeenAsync(projectId, kind, path, sequence, cancellationToken);
+        return await RunAsync(new RepositoryId(projectId, kind), () => { }, sinceLastSync: null, force: true, cancellationToken);
     }
 
     private async Task<bool> RunAsync(RepositoryId repository, Action closeToJoiners, TimeSpan? sinceLastSync, bool force, CancellationToken cancellationToken)
@@ -80,6 +82,7 @@ public sealed class RepositorySync(
 
         bool exists;
         var kept = new List<MirrorFetcher.AtticRef>();
+        string? mirrorChecksum = null;
         var fetchStarted = Stopwatch.GetTimestamp();
         try
         {
@@ -91,6 +94,7 @@ public sealed class RepositorySync(
                 }
 
                 layout.Link(projectId, kind, entry.PathWithNamespace, entry.LinkedPath);
+                mirrorChecksum = RefsChecksum.Compute(layout.DataPath(projectId, kind)); // what the status compares with the primary's
                 return true;
             }, cancellationToken);
         }
@@ -107,9 +111,9 @@ public sealed class RepositorySync(
 
         // Not cancellable: the link on disk has changed, and the registry must say which it is.
         await registry.MarkSyncedAsync(projectId, kind, entry.MaxSeenSequence, Stopwatch.GetElapsedTime(fetchStarted), CancellationToken.None, absent: !exists,
-            linkedPath: exists ? entry.PathWithNamespace : null);
-        logger.LogInformation("Synced {Project}{Wiki} (events up to {Covered}{Forced})", entry.PathWithNamespace,
-            kind == RepositoryKind.Wiki ? (exists ? " wiki" : " wiki: the primary has none") : "", entry.MaxSeenSequence, force ? ", forced" : "");
+            linkedPath: exists ? entry.PathWithNamespace : null, mirrorChecksum: mirrorChecksum);
+        logger.LogInformation("Synced the {Kind} of {Owner} {Path}{Absent} (events up to {Covered}{Forced})", RepositoryLayout.Label(kind), projectId,
+            entry.PathWithNamespace, exists ? "" : ": the primary has none", entry.MaxSeenSequence, force ? ", forced" : "");
         return exists;
     }
 }

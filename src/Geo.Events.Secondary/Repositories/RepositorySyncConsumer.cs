@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Geo.Events.Contracts;
 using Geo.Events.Core.Observability;
 using Geo.Events.Core.Paths;
+using Geo.Events.Core.Repositories;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -21,13 +22,18 @@ public sealed class RepositorySyncConsumer(RepositorySync sync, MirrorFetcher fe
         var started = Stopwatch.GetTimestamp();
 
         // Checked again here: a replayed or forged message must not reach the disk with a bad path.
-        var problem = ProjectPath.Problem(evt.PathWithNamespace);
+        if (!RepositoryLayout.IsKnown(evt.Kind))
+        {
+            throw new UnknownRepositoryKindException(evt.Kind);
+        }
+
+        var problem = RepositoryLayout.PathProblem(evt.Kind, evt.PathWithNamespace);
         if (problem is not null)
         {
             throw new InvalidProjectPathException(evt.PathWithNamespace ?? "", problem);
         }
 
-        if (!ProjectPath.IsIn(evt.PathWithNamespace, options.Value.Namespaces))
+        if (!RepositoryLayout.IsSelected(evt.Kind, evt.PathWithNamespace, options.Value.Namespaces))
         {
             Observe(evt, "filtered", started);
             return;
@@ -43,7 +49,7 @@ public sealed class RepositorySyncConsumer(RepositorySync sync, MirrorFetcher fe
 
         try
         {
-            var fetched = await sync.SyncAsync(evt.ProjectId, evt.Kind, evt.PathWithNamespace, evt.Sequence, context.CancellationToken);
+            var fetched = await sync.SyncAsync(evt.ProjectId, evt.Kind, evt.PathWithNamespace, evt.Sequence, context.CancellationToken, evt.RefsChecksum);
             Observe(evt, fetched ? "applied" : "coalesced", started);
         }
         catch (Exception e) when (e is not OperationCanceledException)

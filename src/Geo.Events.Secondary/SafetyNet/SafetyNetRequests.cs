@@ -1,4 +1,5 @@
 using Geo.Events.Contracts;
+using Geo.Events.Core.Repositories;
 using Geo.Events.Contracts.Api;
 using Geo.Events.Core.Paths;
 using Geo.Events.Secondary.Repositories;
@@ -24,7 +25,7 @@ public sealed class SafetyNetRequests(
     MirrorFetcher fetcher,
     ILogger<SafetyNetRequests> logger)
 {
-    private static readonly RepositoryKind[] Kinds = [RepositoryKind.Project, RepositoryKind.Wiki];
+    private static readonly IReadOnlyList<RepositoryKind> Kinds = RepositoryLayout.ProjectKinds;
 
     /// <summary>A request that cannot be carried out, with the reason geo-admin shows.</summary>
     private sealed class RefusedException(string message) : Exception(message);
@@ -69,7 +70,7 @@ public sealed class SafetyNetRequests(
     /// <summary>Puts the project's newest trash entries (its repository and its wiki) back and links them at the path.</summary>
     private async Task<int> RestoreAsync(long projectId, string? to, bool resumed, CancellationToken cancellationToken)
     {
-        await using (await mover.LockBothAsync(projectId, cancellationToken))
+        await using (await mover.LockAllAsync(projectId, Kinds, cancellationToken))
         {
             var entries = trash.Entries().Where(e => e.Note.ProjectId == projectId)
                 .GroupBy(e => e.Note.Kind).Select(g => g.First()).ToList(); // newest of each kind
@@ -124,7 +125,7 @@ public sealed class SafetyNetRequests(
     /// <summary>Stops holding a restored project: its links go, its mirrors go back to the trash (kept for another retention).</summary>
     private async Task<int> ReleaseAsync(long projectId, bool resumed, CancellationToken cancellationToken)
     {
-        await using (await mover.LockBothAsync(projectId, cancellationToken))
+        await using (await mover.LockAllAsync(projectId, Kinds, cancellationToken))
         {
             if (await restored.FindAsync(projectId, cancellationToken) is not { } held)
             {
@@ -160,7 +161,7 @@ public sealed class SafetyNetRequests(
 
         var row = await attic.FindAsync(projectId, parts[0], cancellationToken);
         var kind = row is null ? RepositoryKind.Project : (RepositoryKind)row.Kind;
-        await using (await mover.LockBothAsync(projectId, cancellationToken))
+        await using (await mover.LockAllAsync(projectId, Kinds, cancellationToken))
         {
             if (!layout.Exists(projectId, kind))
             {

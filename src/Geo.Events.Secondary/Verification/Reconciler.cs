@@ -1,6 +1,6 @@
 using System.Threading.Channels;
+using Geo.Events.Contracts;
 using Geo.Events.Contracts.Api;
-using Geo.Events.Core.Paths;
 using Geo.Events.Core.Repositories;
 using Geo.Events.Secondary.Registration;
 using Geo.Events.Secondary.Repositories;
@@ -9,8 +9,9 @@ using Microsoft.Extensions.Options;
 namespace Geo.Events.Secondary.Verification;
 
 /// <summary>
-/// Backfill, verification and resync: compares each of the primary's projects (its inventory, page by page)
-/// with this secondary's mirror by refs checksum, and syncs the ones that are missing or differ, at most
+/// Backfill, verification and resync: compares each of the primary's repositories (its inventory, kind by kind
+/// and page by page: projects, wikis, design repositories, snippets, group wikis) with this secondary's mirror by
+/// refs checksum, and syncs the ones that are missing or differ, at most
 /// Secondary:ConcurrentSyncs at once. A difference that remains after the sync is re-checked against the
 /// primary's current checksum (a push may have landed meanwhile) before it counts as a failure. Runs are
 /// resumable: each finished page moves the run's cursor in PostgreSQL.
@@ -137,28 +138,42 @@ public sealed class Reconciler(
         }, stoppingToken), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(Math.Min(interval.TotalSeconds, 60)));
     }
 
+    /// <summary>
+    /// A run's cursor: the kind in the top byte, the last owner id done below it (GitLab's ids stay far below 2^56).
+    /// A cursor stored before kinds existed is a project id, kind 0: it reads the same.
+    /// </summary>
+    private const int KindShift = 56;
+
     private async Task SweepAsync(PrimaryApi api, ReconcileRuns.Run run, CancellationToken cancellationToken)
     {
-        var cursor = run.Cursor;
+        var startKind = (int)(run.Cursor >> KindShift);
+        var cursor = run.Cursor & ((1L << KindShift) - 1);
         var failures = 0;
-        while (true)
+        var totalBefore = 0;
+        foreach (var kind in RepositoryLayout.All.Where(k => (int)k >= startKind))
         {
-            var page = await api.InventoryAsync(cursor, PageSize, cancellationToken);
-            var outcomes = new System.Collections.Concurrent.ConcurrentBag<Outcome>();
-            await Parallel.ForEachAsync(page.Projects, new ParallelOptions { MaxDegreeOfParallelism = syncOptions.Value.ConcurrentSyncs, CancellationToken = cancellationToken },
-                async (project, ct) => outcomes.Add(await ReconcileAsync(api, project, page.Sequence, ct)));
-            cursor = page.Next ?? page.Projects.LastOrDefault()?.Id ?? cursor;
-            failures += outcomes.Count(o => o == Outcome.Failed);
-            await runs.AdvanceAsync(run.Id, cursor, page.Total, outcomes.Count, outcomes.Count(o => o == Outcome.Matched),
-                outcomes.Count(o => o == Outcome.Repaired), outcomes.Count(o => o == Outcome.Failed), cancellationToken);
-            if (page.Next is null)
+            while (true)
             {
-                break;
+                var page = await api.InventoryAsync(cursor, PageSize, cancellationToken, kind);
+                var outcomes = new System.Collections.Concurrent.ConcurrentBag<Outcome>();
+                await Parallel.ForEachAsync(page.Projects, new ParallelOptions { MaxDegreeOfParallelism = syncOptions.Value.ConcurrentSyncs, CancellationToken = cancellationToken },
+                    async (project, ct) => outcomes.Add(await ReconcileAsync(api, kind, project, page.Sequence, ct)));
+                cursor = page.Next ?? page.Projects.LastOrDefault()?.Id ?? cursor;
+                failures += outcomes.Count(o => o == Outcome.Failed);
+                await runs.AdvanceAsync(run.Id, ((long)kind << KindShift) | cursor, totalBefore + page.Total, outcomes.Count, outcomes.Count(o => o == Outcome.Matched),
+                    outcomes.Count(o => o == Outcome.Repaired), outcomes.Count(o => o == Outcome.Failed), cancellationToken);
+                if (page.Next is null)
+                {
+                    totalBefore += page.Total;
+                    break;
+                }
             }
+
+            cursor = 0;
         }
 
         var extra = run.Kind == ReconcileKind.Verify ? await ExtraAsync(api, cancellationToken) : null;
-        var note = string.Join("; ", new[] { failures > 0 ? $"{failures} projects still differ from the primary" : null, extra }.OfType<string>());
+        var note = string.Join("; ", new[] { failures > 0 ? $"{failures} repositories still differ from the primary" : null, extra }.OfType<string>());
         await runs.FinishAsync(run.Id, note.Length > 0 ? note : null, cancellationToken);
         logger.LogInformation("{Kind} run {Run} finished ({Failures} failures)", run.Kind, run.Id, failures);
     }
@@ -173,19 +188,33 @@ public sealed class Reconciler(
             return;
         }
 
-        var outcome = await ReconcileAsync(api, current.Project, current.Sequence, cancellationToken, force: true);
-        await runs.AdvanceAsync(run.Id, current.Project.Id, 1, 1, outcome == Outcome.Matched ? 1 : 0, outcome == Outcome.Repaired ? 1 : 0, outcome == Outcome.Failed ? 1 : 0, cancellationToken);
-        await runs.FinishAsync(run.Id, outcome == Outcome.Failed ? "the mirror still differs from the primary" : null, cancellationToken);
+        // The project's repository, then its wiki and design repository where the primary has them.
+        var failed = false;
+        foreach (var kind in RepositoryLayout.ProjectKinds)
+        {
+            var entry = kind == RepositoryKind.Project ? current : await api.ProjectAsync(current.Project.Id, cancellationToken, kind);
+            if (entry is null)
+            {
+                continue;
+            }
+
+            var outcome = await ReconcileAsync(api, kind, entry.Project, entry.Sequence, cancellationToken, force: true);
+            failed |= outcome == Outcome.Failed;
+            await runs.AdvanceAsync(run.Id, current.Project.Id, 1, kind == RepositoryKind.Project ? 1 : 0, outcome == Outcome.Matched && kind == RepositoryKind.Project ? 1 : 0,
+                outcome == Outcome.Repaired ? 1 : 0, outcome == Outcome.Failed ? 1 : 0, cancellationToken);
+        }
+
+        await runs.FinishAsync(run.Id, failed ? "the mirror still differs from the primary" : null, cancellationToken);
     }
 
-    private async Task<Outcome> ReconcileAsync(PrimaryApi api, InventoryProject project, long sequence, CancellationToken cancellationToken, bool force = false)
+    private async Task<Outcome> ReconcileAsync(PrimaryApi api, RepositoryKind kind, InventoryProject project, long sequence, CancellationToken cancellationToken, bool force = false)
     {
-        if (project.Checksum is null || ProjectPath.Problem(project.Path) is not null || !ProjectPath.IsIn(project.Path, options.Value.Namespaces))
+        if (project.Checksum is null || RepositoryLayout.PathProblem(kind, project.Path) is not null || !RepositoryLayout.IsSelected(kind, project.Path, options.Value.Namespaces))
         {
             return Outcome.Matched; // nothing on the primary's disk to compare with, or not ours to mirror
         }
 
-        var entry = await registry.FindAsync(project.Id, Contracts.RepositoryKind.Project, cancellationToken);
+        var entry = await registry.FindAsync(project.Id, kind, cancellationToken);
         if (entry is { Destroyed: true })
         {
             return Outcome.Matched;
@@ -195,14 +224,14 @@ public sealed class Reconciler(
         if (entry is not null && entry.PathWithNamespace != project.Path)
         {
             // Renamed on the primary while no event about it reached us (a lost hook): follow the primary's path.
-            await mover.MoveAsync(project.Id, project.Path, sequence, "verification", cancellationToken);
+            await mover.MoveAsync(project.Id, project.Path, sequence, "verification", cancellationToken, kind);
             moved = true;
         }
 
         var expected = project.Checksum;
-        if (!force && LocalChecksum(project.Id) == expected)
+        if (!force && LocalChecksum(project.Id, kind) == expected)
         {
-            await registry.MarkVerifiedAsync(project.Id, moved ? VerificationState.Repaired : VerificationState.Verified, expected, cancellationToken);
+            await registry.MarkVerifiedAsync(project.Id, moved ? VerificationState.Repaired : VerificationState.Verified, expected, cancellationToken, kind, expected, sequence);
             return moved ? Outcome.Repaired : Outcome.Matched;
         }
 
@@ -211,22 +240,22 @@ public sealed class Reconciler(
             // Two tries: the second after re-reading the primary, in case a push landed between its checksum and our fetch.
             for (var attempt = 0; attempt < 2; attempt++)
             {
-                await sync.ForceAsync(project.Id, project.Path, sequence, cancellationToken);
-                var local = LocalChecksum(project.Id);
+                await sync.ForceAsync(project.Id, project.Path, sequence, cancellationToken, kind);
+                var local = LocalChecksum(project.Id, kind);
                 if (local == expected)
                 {
-                    await registry.MarkVerifiedAsync(project.Id, force ? VerificationState.Verified : VerificationState.Repaired, expected, cancellationToken);
+                    await registry.MarkVerifiedAsync(project.Id, force ? VerificationState.Verified : VerificationState.Repaired, expected, cancellationToken, kind, expected, sequence);
                     return force ? Outcome.Matched : Outcome.Repaired;
                 }
 
-                if (await api.ProjectAsync(project.Id, cancellationToken) is not { } now)
+                if (await api.ProjectAsync(project.Id, cancellationToken, kind) is not { } now)
                 {
                     return Outcome.Matched; // destroyed meanwhile: its event will remove the mirror
                 }
 
                 if (now.Project.Checksum == local)
                 {
-                    await registry.MarkVerifiedAsync(project.Id, VerificationState.Repaired, local, cancellationToken);
+                    await registry.MarkVerifiedAsync(project.Id, VerificationState.Repaired, local, cancellationToken, kind, local, now.Sequence);
                     return Outcome.Repaired;
                 }
 
@@ -236,10 +265,10 @@ public sealed class Reconciler(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            logger.LogWarning("Could not repair project {ProjectId} ({Path}): {Error}", project.Id, project.Path, e.Message);
+            logger.LogWarning("Could not repair the {Kind} of {OwnerId} ({Path}): {Error}", RepositoryLayout.Label(kind), project.Id, project.Path, e.Message);
         }
 
-        await registry.MarkVerifiedAsync(project.Id, VerificationState.Mismatch, LocalChecksum(project.Id), cancellationToken);
+        await registry.MarkVerifiedAsync(project.Id, VerificationState.Mismatch, LocalChecksum(project.Id, kind), cancellationToken, kind, expected, sequence);
         return Outcome.Failed;
     }
 
@@ -269,15 +298,15 @@ public sealed class Reconciler(
     }
 
     /// <summary>The mirror's refs checksum; null when there is no mirror, or one libgit2 cannot read (then it is refetched like a missing one).</summary>
-    private string? LocalChecksum(long projectId)
+    private string? LocalChecksum(long ownerId, RepositoryKind kind)
     {
         try
         {
-            return mirrors.Exists(projectId) ? RefsChecksum.Compute(mirrors.DataPath(projectId)) : null;
+            return mirrors.Exists(ownerId, kind) ? RefsChecksum.Compute(mirrors.DataPath(ownerId, kind)) : null;
         }
         catch (LibGit2Sharp.LibGit2SharpException e)
         {
-            logger.LogWarning("Cannot read the mirror of project {ProjectId} ({Error}); it counts as differing", projectId, e.Message);
+            logger.LogWarning("Cannot read the {Kind} mirror of {OwnerId} ({Error}); it counts as differing", RepositoryLayout.Label(kind), ownerId, e.Message);
             return null;
         }
     }

@@ -20,7 +20,7 @@ internal static class HookPayloads
     public static readonly string[] Kinds =
     [
         "push", "tag_push", "repository_update", "project_create", "project_update", "project_destroy", "project_rename", "project_transfer",
-        "group_rename", "user_rename", "wiki_page", "key_create", "key_destroy", "upload_create", "upload_destroy", "lfs_object_create",
+        "group_rename", "group_destroy", "subgroup_destroy", "user_rename", "wiki_page", "key_create", "key_destroy", "upload_create", "upload_destroy", "lfs_object_create",
         "lfs_object_destroy", "avatar_create", "avatar_destroy",
     ];
 
@@ -61,6 +61,7 @@ internal static class HookPayloads
         "project_create" or "project_update" or "project_destroy" => Project(kind, r, old: false),
         "project_rename" or "project_transfer" => Project(kind, r, old: true),
         "group_rename" => GroupRename(r),
+        "group_destroy" or "subgroup_destroy" => GroupDestroy(kind, r),
         "user_rename" => UserRename(r),
         "wiki_page" => WikiPage(r),
         "key_create" or "key_destroy" => Key(kind, r),
@@ -182,6 +183,21 @@ internal static class HookPayloads
             ["group_id"] = r.NextInt64(1, 100_000),
             ["old_path"] = oldFull.Split('/')[^1],
             ["old_full_path"] = oldFull,
+        };
+    }
+
+    private static JsonObject GroupDestroy(string kind, Random r)
+    {
+        var full = NamespacePath(r);
+        return new JsonObject
+        {
+            ["created_at"] = "2017-10-30T15:58:38Z",
+            ["updated_at"] = "2017-11-01T10:51:03Z",
+            ["event_name"] = kind,
+            ["name"] = "Gone",
+            ["path"] = full.Split('/')[^1],
+            ["full_path"] = full,
+            ["group_id"] = r.NextInt64(1, 100_000),
         };
     }
 

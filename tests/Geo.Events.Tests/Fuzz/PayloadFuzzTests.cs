@@ -129,6 +129,9 @@ public sealed class PayloadFuzzTests
                 UnderRoot(e.FullPath);
                 UnderRoot(e.OldFullPath);
                 return false;
+            case GroupDestroyed e:
+                UnderRoot(e.FullPath);
+                return false;
             case FileCreated e:
                 UnderRoot(e.Path);
                 Assert.IsTrue(e.Size >= 0, $"size {e.Size}");

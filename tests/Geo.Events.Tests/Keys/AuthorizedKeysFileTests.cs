@@ -115,12 +115,24 @@ public sealed class AuthorizedKeysFileTests
 
     [TestMethod]
     [DataRow("relative/gitlab-shell")]
-    [DataRow("/opt/gitlab shell")]
+    [DataRow("/opt/gitlab-shell $(id)")]
+    [DataRow("/opt/gitlab-shell  two-spaces")]
     [DataRow("/opt/x\",command=\"/bin/sh")]
     public void AShellCommandThatCouldBreakTheQuoteIsRefused(string shell)
     {
         var result = new KeysOptions.Validator().Validate(null, new KeysOptions { ShellCommand = shell });
         Assert.IsTrue(result.Failed);
         StringAssert.Contains(result.FailureMessage, "Keys:ShellCommand");
+    }
+
+    [TestMethod]
+    public void AShellCommandMayNameAVerbOfItsOwn()
+    {
+        var options = new KeysOptions { ShellCommand = "/usr/local/bin/geo-secondary git-shell" };
+        Assert.IsFalse(new KeysOptions.Validator().Validate(null, options).Failed);
+        Assert.AreEqual(
+            "command=\"/usr/local/bin/geo-secondary git-shell key-7\",no-port-forwarding,no-X11-forwarding,no-agent-forwarding,no-pty ssh-ed25519 AAAA",
+            AuthorizedKeysFile.Line(options.ShellCommand, 7, "ssh-ed25519", "AAAA"));
+        Assert.IsTrue(new AuthorizedKeysFile("/tmp/x", options.ShellCommand, TimeSpan.Zero).IsManaged(AuthorizedKeysFile.Line(options.ShellCommand, 7, "ssh-ed25519", "AAAA")));
     }
 }

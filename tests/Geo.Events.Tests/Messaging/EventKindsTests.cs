@@ -24,6 +24,7 @@ public sealed class EventKindsTests
             [typeof(ProjectRenamed)] = "geo.events.project-renamed",
             [typeof(ProjectDestroyed)] = "geo.events.project-destroyed",
             [typeof(NamespaceRenamed)] = "geo.events.namespace-renamed",
+            [typeof(GroupDestroyed)] = "geo.events.group-destroyed",
             [typeof(FileCreated)] = "geo.events.file-created",
             [typeof(FileDestroyed)] = "geo.events.file-destroyed",
         };

@@ -1,4 +1,5 @@
 using Geo.Events.Contracts;
+using Geo.Events.Secondary.Locking;
 using Geo.Events.Secondary.Repositories;
 
 namespace Geo.Events.Tests.Repositories;
@@ -81,12 +82,22 @@ public sealed class SyncCoordinatorTests
     }
 
     [TestMethod]
-    public void TheLockNumberIsProjectIdTimesTwoPlusKindForEveryVersion()
+    public void TheLockKeyOfAProjectAndItsWikiIsTheFirstVersionsAndLaterKindsNeverShareOne()
     {
         // Instances of different versions must lock the same key for one repository.
-        Assert.AreEqual(15L, new RepositoryId(7, RepositoryKind.Wiki).Number);
-        Assert.AreEqual(14L, new RepositoryId(7, RepositoryKind.Project).Number);
-        Assert.IsTrue(Enum.GetValues<RepositoryKind>().All(k => k is RepositoryKind.Project or RepositoryKind.Wiki),
-            "a third repository kind would share numbers with the next project's: RepositoryId.Number needs a new scheme first");
+        Assert.AreEqual((AdvisoryLock.RepositorySpace, 15L), RepositoryLock.Key(new RepositoryId(7, RepositoryKind.Wiki)));
+        Assert.AreEqual((AdvisoryLock.RepositorySpace, 14L), RepositoryLock.Key(new RepositoryId(7, RepositoryKind.Project)));
+
+        // A design repository, a snippet and a group wiki with the same owner id as a project, or as each other, lock apart.
+        var keys = new HashSet<(int, long)>();
+        foreach (var id in new long[] { 7, 8, 14, 15 })
+        {
+            foreach (var kind in Enum.GetValues<RepositoryKind>())
+            {
+                Assert.IsTrue(keys.Add(RepositoryLock.Key(new RepositoryId(id, kind))), $"{kind} {id} shares a lock");
+            }
+        }
+
+        Assert.IsTrue(Enum.GetValues<RepositoryKind>().All(k => RepositoryLock.Key(new RepositoryId(1, k)).Space != AdvisoryLock.FileSpace));
     }
 }
