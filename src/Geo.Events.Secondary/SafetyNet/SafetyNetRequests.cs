@@ -100,7 +100,7 @@ public sealed class SafetyNetRequests(
                     throw new RefusedException($"project {projectId} already has a {MirrorLayout.KindName(kind)} mirror here");
                 }
 
-                var link = new FileInfo(layout.LinkPath(path, kind));
+                var link = new FileInfo(layout.LinkPath(projectId, kind, path));
                 if (link.Exists || Directory.Exists(link.FullName) || link.LinkTarget is not null)
                 {
                     throw new RefusedException($"'{path}' is taken here ({link.FullName} exists): restore with --to <another path>");
