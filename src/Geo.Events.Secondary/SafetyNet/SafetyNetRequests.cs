@@ -1,7 +1,7 @@
 using Geo.Events.Contracts;
-using Geo.Events.Core.Repositories;
 using Geo.Events.Contracts.Api;
 using Geo.Events.Core.Paths;
+using Geo.Events.Core.Repositories;
 using Geo.Events.Secondary.Repositories;
 using Geo.Events.Secondary.Verification;
 
