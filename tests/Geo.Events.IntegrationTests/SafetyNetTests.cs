@@ -56,6 +56,7 @@ public sealed class SafetyNetTests
         Assert.IsTrue(GeoSite.SameRefs(refs, await ReadRefsAsync(mirror)), "the held mirror was undone");
         using (var http = new HttpClient { BaseAddress = site.SecondaryUrl("tokyo") })
         {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", GeoSite.MirrorApiToken);
             var freshness = JsonDocument.Parse(await http.GetStringAsync($"/api/v1/mirrors/{id}")).RootElement;
             Assert.AreEqual("restored", freshness.GetProperty("held").GetString(), freshness.ToString());
         }
