@@ -41,9 +41,13 @@ public sealed class AdminApi(HttpClient http) : IDisposable
     }
 
     /// <summary>Leaves a backfill, verify or resync request; null when there is no such secondary.</summary>
-    public async Task<long?> RequestAsync(string name, string kind, long? projectId, CancellationToken ct)
+    /// <param name="argument">A safety-net request's argument: <c>to</c> for a trash restore, <c>&lt;ref&gt; &lt;to&gt;</c> for an attic restore.</param>
+    public async Task<long?> RequestAsync(string name, string kind, long? projectId, CancellationToken ct, string? argument = null)
     {
-        var path = $"api/v1/admin/secondaries/{Uri.EscapeDataString(name)}/{kind}" + (projectId is { } id ? $"/{id}" : "");
+        var query = argument is null ? ""
+            : kind == SafetyNetKind.AtticRestore && argument.Split(' ') is [var atticRef, var to] ? $"?ref={Uri.EscapeDataString(atticRef)}&to={Uri.EscapeDataString(to)}"
+            : $"?to={Uri.EscapeDataString(argument)}";
+        var path = $"api/v1/admin/secondaries/{Uri.EscapeDataString(name)}/{kind}" + (projectId is { } id ? $"/{id}" : "") + query;
         using var response = await http.PostAsync(path, null, ct);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
@@ -52,6 +56,19 @@ public sealed class AdminApi(HttpClient http) : IDisposable
 
         await EnsureAsync(response, ct);
         return (await response.Content.ReadFromJsonAsync<AdminRequestAnswer>(ApiJson.Options, ct))?.RequestId;
+    }
+
+    /// <summary>The secondary's safety net as its last report showed it; null when there is no such secondary.</summary>
+    public async Task<SafetyNetStatus?> SafetyNetAsync(string name, CancellationToken ct)
+    {
+        using var response = await http.GetAsync($"api/v1/admin/secondaries/{Uri.EscapeDataString(name)}/trash", ct);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        await EnsureAsync(response, ct);
+        return await response.Content.ReadFromJsonAsync<SafetyNetStatus>(ApiJson.Options, ct);
     }
 
     public async Task<ReconcileRunStatus?> RequestProgressAsync(long request, CancellationToken ct)

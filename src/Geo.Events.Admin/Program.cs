@@ -8,7 +8,7 @@ var root = new RootCommand("geo-admin: operate a Geo.Events deployment (settings
 root.Subcommands.Add(DlqCommands.Build());
 root.Subcommands.Add(WaitCommand.Build());
 root.Subcommands.Add(EventCommands.Build());
-foreach (var command in SecondaryCommands.Build().Concat(ReconcileCommands.Build()))
+foreach (var command in SecondaryCommands.Build().Concat(ReconcileCommands.Build()).Concat(Geo.Events.Admin.SafetyNet.SafetyNetCommands.Build()))
 {
     root.Subcommands.Add(command);
 }

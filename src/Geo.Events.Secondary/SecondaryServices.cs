@@ -37,6 +37,15 @@ public static class SecondaryServices
         builder.Services.AddSingleton<MirrorLayout>();
         builder.Services.AddSingleton<MirrorFetcher>();
         builder.Services.AddSingleton<MirrorRemover>();
+        builder.Services.AddValidatedOptions<SafetyNet.SafetyNetOptions, SafetyNet.SafetyNetOptions.Validator>(SafetyNet.SafetyNetOptions.Section);
+        builder.Services.AddSingleton<SafetyNet.MirrorTrash>();
+        builder.Services.AddSingleton<SafetyNet.RestoredMirrors>();
+        builder.Services.AddSingleton<SafetyNet.DestroyGuard>();
+        builder.Services.AddSingleton<SafetyNet.SafetyNetState>();
+        builder.Services.AddSingleton<SafetyNet.SafetyNetRequests>();
+        builder.Services.AddSingleton<ProjectDestroyer>();
+        builder.Services.AddSingleton<SafetyNet.AtticRefs>();
+        builder.Services.AddHostedService<SafetyNet.SafetyNetPurger>();
         builder.Services.AddSingleton<SyncSlots>();
         builder.Services.AddSingleton<SyncCoordinator>();
         builder.Services.AddSingleton<RepositorySync>();
@@ -165,6 +174,7 @@ public static class SecondaryServices
     public static void CollectRegistryMetrics(this WebApplication app)
     {
         var registry = app.Services.GetRequiredService<ProjectRegistry>();
+        var safetyNet = app.Services.GetRequiredService<SafetyNet.SafetyNetState>();
         Prometheus.Metrics.DefaultRegistry.AddBeforeCollectCallback(async cancellationToken =>
         {
             var (states, oldest) = await registry.SummaryAsync(cancellationToken);
@@ -174,6 +184,7 @@ public static class SecondaryServices
             }
 
             GeoMetrics.OldestPendingAge.Set(oldest);
+            await safetyNet.ObserveAsync(cancellationToken);
             var differing = await registry.DifferingAsync(cancellationToken);
             foreach (var kind in RepositoryLayout.All)
             {

@@ -330,7 +330,7 @@ public sealed class CrashTests
         {
             foreach (var entry in new DirectoryInfo(folder).EnumerateFileSystemInfos())
             {
-                if (folder == root && entry.Name is "@hashed" or ".tmp")
+                if (folder == root && entry.Name is "@hashed" or ".tmp" or "@trash")
                 {
                     continue;
                 }

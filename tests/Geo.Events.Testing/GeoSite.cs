@@ -206,6 +206,9 @@ public sealed class GeoSite : IAsyncDisposable
             settings[$"Secondary:Files:{kind}"] = SecondaryFiles(name, kind);
         }
 
+        // The mass-destruction guard's share rule would hold the second destroy among a test's handful of projects;
+        // tests of the guard set it themselves.
+        settings["Secondary:DestroyGuardPercent"] = "0";
         if (_register)
         {
             settings["Secondary:PrimaryUrl"] = PrimaryUrl.ToString();

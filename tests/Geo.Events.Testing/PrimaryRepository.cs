@@ -162,8 +162,10 @@ public sealed class PrimaryRepository
         }
 
         var output = await Shell.RunAsync("git", gitDir, "for-each-ref", "--format=%(refname) %(objectname)");
+        // A secondary's hidden attic of overwritten history (refs/geo-attic/) is not part of what clients see.
         return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => line.Split(' '))
+            .Where(parts => !parts[0].StartsWith("refs/geo-attic/", StringComparison.Ordinal))
             .ToDictionary(parts => parts[0], parts => parts[1]);
     }
 }

@@ -39,6 +39,13 @@ public sealed record MirrorFreshness
     /// <summary>The mirror's refs checksum (see the README's "Refs checksum (v1)"); null when there is no mirror.</summary>
     public string? Checksum { get; init; }
 
+    /// <summary>
+    /// Why the safety net holds this project's mirror (<c>restored</c>: put back from the trash by an admin;
+    /// <c>destroy-held</c>: destroyed on the primary, its destroy held by the mass-destruction guard), null when it
+    /// holds nothing. A held mirror is not the project's current state on the primary: do not serve it as such.
+    /// </summary>
+    public string? Held { get; init; }
+
     /// <summary>Seconds since this secondary last synced the mirror; null when it never did.</summary>
     public double? SecondsSinceLastSync { get; init; }
 

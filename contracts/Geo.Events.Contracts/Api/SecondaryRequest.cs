@@ -12,8 +12,43 @@ public sealed record SecondaryRequest
     /// <summary>One of <see cref="ReconcileKind"/>.</summary>
     public required string Kind { get; init; }
 
-    /// <summary>The project a <see cref="ReconcileKind.Resync"/> is about; null for the others.</summary>
+    /// <summary>The project a <see cref="ReconcileKind.Resync"/> (or a safety-net request) is about; null for the others.</summary>
     public required long? ProjectId { get; init; }
+
+    /// <summary>
+    /// A safety-net request's argument: the path a <see cref="SafetyNetKind.TrashRestore"/> restores to (null: the old
+    /// path). Null for the reconcile kinds.
+    /// </summary>
+    public string? Argument { get; init; }
+}
+
+/// <summary>
+/// Safety-net requests (<c>geo-admin trash|guard|attic</c>), left and delivered like <see cref="ReconcileKind"/>'s:
+/// the secondary answers each with a one-project run (Total 1; Failed 1 and Error saying why when it could not).
+/// </summary>
+public static class SafetyNetKind
+{
+    /// <summary>Put a project's mirrors back from the trash (to <see cref="SecondaryRequest.Argument"/> or the old path) and hold them.</summary>
+    public const string TrashRestore = "trash-restore";
+
+    /// <summary>Stop holding a restored project: its mirrors go back to the trash.</summary>
+    public const string TrashRelease = "trash-release";
+
+    /// <summary>Apply the destroys the mass-destruction guard holds, and stop guarding.</summary>
+    public const string GuardRelease = "guard-release";
+
+    /// <summary>Drop the destroys the mass-destruction guard holds (their mirrors stay, reported as extra), and stop guarding.</summary>
+    public const string GuardDiscard = "guard-discard";
+
+    /// <summary>
+    /// Create a ref at an old tip kept in a mirror's attic; <see cref="SecondaryRequest.Argument"/> is
+    /// <c>&lt;attic ref&gt; &lt;new ref&gt;</c> (ref names hold no space).
+    /// </summary>
+    public const string AtticRestore = "attic-restore";
+
+    public static readonly IReadOnlyList<string> All = [TrashRestore, TrashRelease, GuardRelease, GuardDiscard, AtticRestore];
+
+    public static bool Is(string kind) => All.Contains(kind);
 }
 
 /// <summary>

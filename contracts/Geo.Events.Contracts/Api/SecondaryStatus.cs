@@ -57,6 +57,92 @@ public sealed record SecondaryStatus
 
     /// <summary>The most ranges a report carries in <see cref="Applied"/> (the rest wait for the next report).</summary>
     public const int MaxAppliedRanges = 500;
+
+    /// <summary>
+    /// Safety net: destroyed mirrors kept in the trash (newest first, at most <see cref="MaxTrashEntries"/>), mirrors
+    /// restored from it and held out of verification, and the mass-destruction guard. Null from older secondaries.
+    /// </summary>
+    public SafetyNetStatus? SafetyNet { get; init; }
+
+    /// <summary>The most trash entries a report carries.</summary>
+    public const int MaxTrashEntries = 1000;
+}
+
+/// <summary>What a secondary's safety net keeps and holds, as its status report carries it.</summary>
+public sealed record SafetyNetStatus
+{
+    public IReadOnlyList<TrashEntryStatus>? Trash { get; init; }
+
+    /// <summary>Mirrors restored from the trash (<c>geo-admin trash restore</c>), held until <c>geo-admin trash release</c>.</summary>
+    public IReadOnlyList<RestoredMirrorStatus>? Restored { get; init; }
+
+    /// <summary>True while the mass-destruction guard holds destroys (<c>geo-admin status</c> says <c>guarded</c>).</summary>
+    public bool Guarded { get; init; }
+
+    /// <summary>How many destroys are held.</summary>
+    public long HeldDestroys { get; init; }
+
+    /// <summary>When the guard tripped; null when it is not guarding.</summary>
+    public DateTimeOffset? GuardedSince { get; init; }
+
+    /// <summary>Why it tripped, e.g. "12 destroys within 01:00:00 (limit 10)".</summary>
+    public string? GuardReason { get; init; }
+
+    /// <summary>Old tips kept in the mirrors' hidden <c>refs/geo-attic/</c>, newest first, at most <see cref="SecondaryStatus.MaxTrashEntries"/>.</summary>
+    public IReadOnlyList<AtticEntryStatus>? Attic { get; init; }
+}
+
+/// <summary>The old tip of a ref a sync moved non-fast-forward, or deleted, kept in the mirror's attic.</summary>
+public sealed record AtticEntryStatus
+{
+    public long ProjectId { get; init; }
+
+    /// <summary><c>project</c> or <c>wiki</c>.</summary>
+    public required string Kind { get; init; }
+
+    /// <summary>The attic ref, <c>refs/geo-attic/&lt;unix ms&gt;/heads/main</c>.</summary>
+    public required string Ref { get; init; }
+
+    /// <summary>The ref that was overwritten or deleted, <c>refs/heads/main</c>.</summary>
+    public required string OriginalRef { get; init; }
+
+    public required string Sha { get; init; }
+
+    public DateTimeOffset KeptAt { get; init; }
+
+    public DateTimeOffset ExpiresAt { get; init; }
+}
+
+/// <summary>One destroyed repository kept in the trash.</summary>
+public sealed record TrashEntryStatus
+{
+    /// <summary>The trash folder's name under <c>&lt;MirrorRoot&gt;/@trash/</c>.</summary>
+    public required string Name { get; init; }
+
+    public long ProjectId { get; init; }
+
+    /// <summary>The repository's kind as the mirror's folder names it: <c>project</c>, <c>wiki</c>, …</summary>
+    public required string Kind { get; init; }
+
+    /// <summary>The readable path it had when it was destroyed.</summary>
+    public string? Path { get; init; }
+
+    public DateTimeOffset TrashedAt { get; init; }
+
+    /// <summary>When it is purged.</summary>
+    public DateTimeOffset PurgeAt { get; init; }
+
+    public long SizeBytes { get; init; }
+}
+
+/// <summary>A mirror restored from the trash and held (no destroy, verification or guard removes it) until released.</summary>
+public sealed record RestoredMirrorStatus
+{
+    public long ProjectId { get; init; }
+
+    public required string Path { get; init; }
+
+    public DateTimeOffset RestoredAt { get; init; }
 }
 
 /// <summary>The event sequences <see cref="From"/> to <see cref="To"/>, both included.</summary>

@@ -13,9 +13,9 @@ namespace Geo.Events.Admin.Secondaries;
 /// </summary>
 public static class ReconcileCommands
 {
-    private static readonly Option<string> Output = new("--output", "-o") { Description = "table (default) or json", DefaultValueFactory = _ => "table" };
-    private static readonly Option<bool> NoWait = new("--no-wait") { Description = "leave the request and return at once" };
-    private static readonly Option<string> Timeout = new("--timeout") { Description = "how long to follow the run before giving up (the run goes on)", DefaultValueFactory = _ => "6h" };
+    internal static readonly Option<string> Output = new("--output", "-o") { Description = "table (default) or json", DefaultValueFactory = _ => "table" };
+    internal static readonly Option<bool> NoWait = new("--no-wait") { Description = "leave the request and return at once" };
+    internal static readonly Option<string> Timeout = new("--timeout") { Description = "how long to follow the run before giving up (the run goes on)", DefaultValueFactory = _ => "6h" };
 
     public static IEnumerable<Command> Build()
     {
@@ -39,7 +39,8 @@ public static class ReconcileCommands
         return [backfill, verify, resync];
     }
 
-    private static async Task<int> RequestAsync(AdminContext context, string kind, IReadOnlyList<string> secondaries, long? projectId, ParseResult parse, CancellationToken ct)
+    /// <summary>Leaves the request with each secondary and, unless --no-wait, follows its run until it finished.</summary>
+    internal static async Task<int> RequestAsync(AdminContext context, string kind, IReadOnlyList<string> secondaries, long? projectId, ParseResult parse, CancellationToken ct, string? argument = null)
     {
         var output = parse.GetValue(Output)!;
         Cli.CheckOutput(output);
@@ -56,8 +57,8 @@ public static class ReconcileCommands
         {
             // Through the admin API the request is recorded with the token's name; directly, with GEO_ADMIN_ACTOR or user@host.
             var requested = context.Api is { } api
-                ? await api.RequestAsync(name, kind, projectId, ct)
-                : await store.RequestAsync(name, kind, projectId, AdminContext.Actor, ct);
+                ? await api.RequestAsync(name, kind, projectId, ct, argument)
+                : await store.RequestAsync(name, kind, projectId, AdminContext.Actor, ct, argument);
             if (requested is not { } id)
             {
                 await Console.Error.WriteLineAsync($"geo-admin: no secondary named '{name}' is registered");

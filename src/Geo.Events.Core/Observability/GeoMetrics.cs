@@ -103,4 +103,13 @@ public static class GeoMetrics
 
     public static readonly Gauge OldestPendingAge = Metrics.CreateGauge(
         "geo_oldest_pending_age_seconds", "Age of the oldest project with an event received but not yet covered by a successful sync.");
+
+    public static readonly Gauge DestroyGuarded = Metrics.CreateGauge(
+        "geo_destroy_guarded", "1 while the mass-destruction guard holds destroys on this secondary (geo-admin guard release|discard), else 0.");
+
+    public static readonly Gauge HeldDestroys = Metrics.CreateGauge(
+        "geo_held_destroys", "Destroys the mass-destruction guard holds.");
+
+    public static readonly Gauge TrashEntries = Metrics.CreateGauge(
+        "geo_trash_entries", "Destroyed mirrors kept in the trash (Secondary:DestroyRetention).");
 }

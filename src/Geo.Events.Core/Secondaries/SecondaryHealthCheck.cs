@@ -40,6 +40,7 @@ public static class SecondaryHealthCheck
             _ when queued is null => ("broken", "its queue does not exist: events are not being kept for it"),
             _ when row.HeartbeatAgeSeconds is null => ("unknown", "it has never reported its status"),
             _ when row.HeartbeatAgeSeconds > stale.TotalSeconds => ("stale", $"silent for {Age(row.HeartbeatAgeSeconds.Value)}; its figures may be old"),
+            _ when status?.SafetyNet is { Guarded: true } guard => ("guarded", $"the mass-destruction guard holds {guard.HeldDestroys} destroys ({guard.GuardReason}); 'geo-admin guard release|discard {row.Name}'"),
             _ when oldest > maxLag.TotalSeconds => ("behind", $"{lag!.Unapplied} events wait for it, the oldest {Age(oldest!.Value)} old (limit {Age(maxLag.TotalSeconds)})"),
             _ when failed > 0 || deadLetters > 0 => ("failing", $"{failed} projects failed, {deadLetters} dead letters"),
             _ => ("ok", ""),

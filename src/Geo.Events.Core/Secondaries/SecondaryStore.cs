@@ -114,7 +114,7 @@ public sealed class SecondaryStore(NpgsqlDataSource dataSource)
             """,
             new { name, finishedIds, outcomes }, transaction, cancellationToken: cancellationToken));
         var open = await connection.QueryAsync<SecondaryRequest>(new CommandDefinition(
-            "SELECT id AS Id, kind AS Kind, project_id AS ProjectId FROM secondary_requests WHERE secondary = @name AND finished_at IS NULL ORDER BY id",
+            "SELECT id AS Id, kind AS Kind, project_id AS ProjectId, argument AS Argument FROM secondary_requests WHERE secondary = @name AND finished_at IS NULL ORDER BY id",
             new { name }, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
         return new StatusAnswer { Requests = open.AsList(), AppliedThrough = appliedThrough };
@@ -183,17 +183,18 @@ public sealed class SecondaryStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Leaves a request for the secondary's next status report; null when there is no such secondary.</summary>
-    /// <param name="kind">One of <see cref="ReconcileKind"/>.</param>
-    public async Task<long?> RequestAsync(string name, string kind, long? projectId, string actor, CancellationToken cancellationToken)
+    /// <param name="kind">One of <see cref="ReconcileKind"/> or <see cref="SafetyNetKind"/>.</param>
+    /// <param name="argument">A safety-net request's argument (<see cref="SecondaryRequest.Argument"/>).</param>
+    public async Task<long?> RequestAsync(string name, string kind, long? projectId, string actor, CancellationToken cancellationToken, string? argument = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
             """
-            INSERT INTO secondary_requests (secondary, kind, project_id, requested_by)
-            SELECT name, @kind, @projectId, @actor FROM secondaries WHERE name = @name
+            INSERT INTO secondary_requests (secondary, kind, project_id, requested_by, argument)
+            SELECT name, @kind, @projectId, @actor, @argument FROM secondaries WHERE name = @name
             RETURNING id
             """,
-            new { name, kind, projectId, actor }, cancellationToken: cancellationToken));
+            new { name, kind, projectId, actor, argument }, cancellationToken: cancellationToken));
     }
 
     /// <summary>

@@ -23,6 +23,7 @@ public static class AdminEndpoints
         read.MapGet("/secondaries/{name}", SecondaryAsync);
         read.MapGet("/requests/{id:long}", RequestProgressAsync);
         read.MapGet("/projects", ProjectAsync);
+        read.MapGet("/secondaries/{name}/trash", TrashAsync);
 
         var act = app.MapGroup("/api/v1/admin").RequireAdminToken(AdminTokenStore.AdminScope);
         act.MapPost("/secondaries/{name}/backfill", (string name, HttpContext http, SecondaryStore store, CancellationToken ct) => RequestAsync(name, ReconcileKind.Backfill, http, store, ct));
@@ -31,6 +32,20 @@ public static class AdminEndpoints
             projectId > 0
                 ? RequestAsync(name, ReconcileKind.Resync, http, store, ct, projectId)
                 : Task.FromResult(Results.Problem(title: "Bad project id", detail: "a project id is a positive number", statusCode: StatusCodes.Status400BadRequest)));
+        act.MapPost("/secondaries/{name}/trash-restore/{projectId:long}", (string name, long projectId, string? to, HttpContext http, SecondaryStore store, CancellationToken ct) =>
+            projectId <= 0 ? Task.FromResult(BadProjectId())
+            : to is not null && Core.Paths.ProjectPath.Problem(to) is { } problem
+                ? Task.FromResult(Results.Problem(title: "Bad path", detail: $"'to' must be a project path: it {problem}", statusCode: StatusCodes.Status400BadRequest))
+                : RequestAsync(name, SafetyNetKind.TrashRestore, http, store, ct, projectId, to));
+        act.MapPost("/secondaries/{name}/trash-release/{projectId:long}", (string name, long projectId, HttpContext http, SecondaryStore store, CancellationToken ct) =>
+            projectId > 0 ? RequestAsync(name, SafetyNetKind.TrashRelease, http, store, ct, projectId) : Task.FromResult(BadProjectId()));
+        act.MapPost("/secondaries/{name}/attic-restore/{projectId:long}", (string name, long projectId, string? @ref, string? to, HttpContext http, SecondaryStore store, CancellationToken ct) =>
+            projectId <= 0 ? Task.FromResult(BadProjectId())
+            : !IsRefName(@ref) || !IsRefName(to) || !@ref!.StartsWith(Core.Repositories.RefsChecksum.AtticPrefix, StringComparison.Ordinal) || to!.StartsWith(Core.Repositories.RefsChecksum.AtticPrefix, StringComparison.Ordinal)
+                ? Task.FromResult(Results.Problem(title: "Bad ref", detail: "'ref' must be an attic ref (refs/geo-attic/…) and 'to' a new ref name under refs/ outside the attic", statusCode: StatusCodes.Status400BadRequest))
+                : RequestAsync(name, SafetyNetKind.AtticRestore, http, store, ct, projectId, $"{@ref} {to}"));
+        act.MapPost("/secondaries/{name}/guard-release", (string name, HttpContext http, SecondaryStore store, CancellationToken ct) => RequestAsync(name, SafetyNetKind.GuardRelease, http, store, ct));
+        act.MapPost("/secondaries/{name}/guard-discard", (string name, HttpContext http, SecondaryStore store, CancellationToken ct) => RequestAsync(name, SafetyNetKind.GuardDiscard, http, store, ct));
 
         app.MapAdminDeadLetterEndpoints();
         app.MapStatusPage();
@@ -95,10 +110,22 @@ public static class AdminEndpoints
             : Results.Problem(title: "No such project", detail: $"geo-primary has seen no project at '{path}'", statusCode: StatusCodes.Status404NotFound);
     }
 
-    private static async Task<IResult> RequestAsync(string name, string kind, HttpContext http, SecondaryStore store, CancellationToken ct, long? projectId = null)
+    /// <summary>A ref name under <c>refs/</c> git would accept: no space, control character or <c>..</c>, at most 1024 characters.</summary>
+    internal static bool IsRefName(string? name) =>
+        name is { Length: > 5 and <= 1024 } && name.StartsWith("refs/", StringComparison.Ordinal) && LibGit2Sharp.Reference.IsValidName(name);
+
+    private static IResult BadProjectId() => Results.Problem(title: "Bad project id", detail: "a project id is a positive number", statusCode: StatusCodes.Status400BadRequest);
+
+    /// <summary>The secondary's safety net as its last status report showed it: trash, restored mirrors, guard.</summary>
+    private static async Task<IResult> TrashAsync(string name, SecondaryStore store, CancellationToken ct) =>
+        (await store.RowsAsync(name, ct)).SingleOrDefault() is { } row
+            ? Results.Ok(SecondaryStore.ReadStatus(row.Status)?.SafetyNet ?? new SafetyNetStatus())
+            : Results.Problem(title: "No such secondary", detail: $"no secondary named '{name}' is registered", statusCode: StatusCodes.Status404NotFound);
+
+    private static async Task<IResult> RequestAsync(string name, string kind, HttpContext http, SecondaryStore store, CancellationToken ct, long? projectId = null, string? argument = null)
     {
         var actor = AdminAuth.Actor(http);
-        return await store.RequestAsync(name, kind, projectId, actor, ct) is { } id
+        return await store.RequestAsync(name, kind, projectId, actor, ct, argument) is { } id
             ? Results.Accepted($"/api/v1/admin/secondaries/{name}", new AdminRequestAnswer { RequestId = id, RequestedBy = actor })
             : Results.Problem(title: "No such secondary", detail: $"no secondary named '{name}' is registered", statusCode: StatusCodes.Status404NotFound);
     }

@@ -15,7 +15,8 @@ public sealed class SiteStatus(
     KeyRegistry keys,
     Files.FileRegistry files,
     Verification.ReconcileRuns runs,
-    AppliedEvents applied)
+    AppliedEvents applied,
+    SafetyNet.SafetyNetState safetyNet)
 {
     private const int RecentRuns = 10;
 
@@ -79,6 +80,7 @@ public sealed class SiteStatus(
             },
             Namespaces = options.Value.Namespaces,
             Applied = await applied.RangesAsync(cancellationToken),
+            SafetyNet = await safetyNet.CollectAsync(cancellationToken),
             Runs = (await runs.RecentAsync(RecentRuns, cancellationToken)).Select(r => new ReconcileRunStatus
             {
                 Id = r.Id,

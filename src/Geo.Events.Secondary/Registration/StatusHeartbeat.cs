@@ -13,6 +13,7 @@ public sealed class StatusHeartbeat(
     SiteStatus status,
     AppliedEvents applied,
     Verification.Reconciler reconciler,
+    SafetyNet.SafetyNetRequests safetyNet,
     ILogger<StatusHeartbeat> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -35,7 +36,14 @@ public sealed class StatusHeartbeat(
 
                 foreach (var request in answer.Requests)
                 {
-                    await reconciler.RequestAsync(request, stoppingToken);
+                    if (Contracts.Api.SafetyNetKind.Is(request.Kind))
+                    {
+                        await safetyNet.HandleAsync(request, stoppingToken);
+                    }
+                    else
+                    {
+                        await reconciler.RequestAsync(request, stoppingToken);
+                    }
                 }
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException or NpgsqlException or System.Text.Json.JsonException && !stoppingToken.IsCancellationRequested)

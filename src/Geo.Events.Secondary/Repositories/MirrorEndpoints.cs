@@ -21,7 +21,7 @@ public static class MirrorEndpoints
 
     private static async Task<IResult> FreshnessAsync(
         long id, string? @ref, string? sha, ProjectRegistry registry, MirrorLayout layout, MirrorFetcher fetcher,
-        HttpContext http, Serving.PrimaryGitAccess access, Microsoft.Extensions.Options.IOptions<MirrorApiOptions> api, CancellationToken cancellationToken)
+        HttpContext http, Serving.PrimaryGitAccess access, Microsoft.Extensions.Options.IOptions<MirrorApiOptions> api, SafetyNet.SafetyNetState safetyNet, CancellationToken cancellationToken)
     {
 
         if (RefProblem(@ref) is { } refProblem)
@@ -52,6 +52,7 @@ public static class MirrorEndpoints
             EventsPending = entry is not null && entry.MaxSeenSequence > entry.LastSyncedSequence,
             SecondsSinceLastSync = entry?.SinceLastSync?.TotalSeconds,
             LastError = entry?.State == ProjectState.Failed ? await registry.LastErrorAsync(id, cancellationToken) : null,
+            Held = await safetyNet.HoldAsync(id, cancellationToken),
         };
         if (entry is null)
         {

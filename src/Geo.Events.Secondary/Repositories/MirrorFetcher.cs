@@ -11,9 +11,18 @@ namespace Geo.Events.Secondary.Repositories;
 /// folder and renamed into place; an existing one fetches <c>+refs/*:refs/*</c> with prune, so force pushes
 /// and deletions converge too. Callers hold the repository's lock.
 /// </summary>
-public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> options, ILogger<MirrorFetcher> logger)
+public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> options, IOptions<SafetyNet.SafetyNetOptions> safetyNet, ILogger<MirrorFetcher> logger)
 {
     public const string MirrorRefSpec = "+refs/*:refs/*";
+
+    /// <summary>
+    /// Where overwritten history is kept: <c>refs/geo-attic/&lt;unix ms&gt;/&lt;ref without refs/&gt;</c>. Hidden from
+    /// clients (<c>uploadpack.hideRefs</c>, <c>transfer.hideRefs</c>), left out of the refs checksum and of the prune.
+    /// </summary>
+    public const string AtticPrefix = Core.Repositories.RefsChecksum.AtticPrefix;
+
+    /// <summary>An old tip kept in the attic by a sync.</summary>
+    public sealed record AtticRef(string Ref, string OriginalRef, string Sha, DateTimeOffset KeptAt);
     private const string RemoteName = "origin";
 
     private readonly MirrorOptions _options = options.Value;
@@ -24,7 +33,8 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
     /// run it off the request thread. Returns false, and makes nothing, when the primary has no such repository
     /// (a project without a wiki or designs; a snippet or group wiki gone).
     /// </summary>
-    public bool Sync(long projectId, RepositoryKind kind, string pathWithNamespace)
+    /// <param name="kept">Receives the old tips this sync kept in the attic.</param>
+    public bool Sync(long projectId, RepositoryKind kind, string pathWithNamespace, List<AtticRef>? kept = null)
     {
         var mirrorPath = layout.DataPath(projectId, kind);
         var remoteUrl = RemoteUrl(pathWithNamespace, kind);
@@ -38,7 +48,7 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
 
             if (Directory.Exists(mirrorPath))
             {
-                Fetch(mirrorPath, remoteUrl, refusal);
+                Fetch(mirrorPath, remoteUrl, refusal, kept ?? []);
             }
             else
             {
@@ -135,8 +145,9 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
             {
                 repo.Network.Remotes.Add(RemoteName, remoteUrl, MirrorRefSpec);
                 repo.Config.Set($"remote.{RemoteName}.mirror", true);
+                HideAttic(repo);
                 FetchObserved("clone", repo, "geo-events: initial mirror", () => FetchOptions(refusal));
-                UpdateHead(repo, refusal);
+                UpdateHead(repo, RemoteRefs(repo, refusal));
             }
 
             Directory.CreateDirectory(Path.GetDirectoryName(mirrorPath)!);
@@ -153,7 +164,7 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
         }
     }
 
-    private void Fetch(string mirrorPath, string remoteUrl, Refusal refusal)
+    private void Fetch(string mirrorPath, string remoteUrl, Refusal refusal, List<AtticRef> kept)
     {
         using var repo = new Repository(mirrorPath);
         var remote = repo.Network.Remotes[RemoteName];
@@ -167,8 +178,149 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
             repo.Network.Remotes.Update(RemoteName, r => r.Url = remoteUrl);
         }
 
+        HideAttic(repo);
+        var before = Tips(repo);
         FetchObserved("fetch", repo, "geo-events: sync", () => FetchOptions(refusal));
-        UpdateHead(repo, refusal); // a default-branch change on the primary sends no push: every sync follows HEAD
+        var remoteRefs = RemoteRefs(repo, refusal);
+        Prune(repo, remoteRefs);
+        KeepOverwritten(repo, before, kept);
+        ExpireAttic(repo);
+        UpdateHead(repo, remoteRefs); // a default-branch change on the primary sends no push: every sync follows HEAD
+    }
+
+    /// <summary>Clients never see the attic: git upload-pack (daemon, http-backend, SSH) and receive-pack hide it.</summary>
+    private static void HideAttic(Repository repo)
+    {
+        foreach (var key in new[] { "uploadpack.hideRefs", "transfer.hideRefs" })
+        {
+            if (repo.Config.Get<string>(key)?.Value != AtticPrefix.TrimEnd('/'))
+            {
+                repo.Config.Set(key, AtticPrefix.TrimEnd('/'));
+            }
+        }
+    }
+
+    /// <summary>The mirror's direct refs outside the attic, name → object id.</summary>
+    private static Dictionary<string, string> Tips(Repository repo) => repo.Refs
+        .Where(r => r is DirectReference && r.CanonicalName.StartsWith("refs/", StringComparison.Ordinal) && !r.CanonicalName.StartsWith(AtticPrefix, StringComparison.Ordinal))
+        .ToDictionary(r => r.CanonicalName, r => r.TargetIdentifier, StringComparer.Ordinal);
+
+    /// <summary>
+    /// The prune, done here rather than by libgit2 (whose prune would take the attic too, the primary having no such
+    /// refs): every ref under <c>refs/</c> outside the attic that the primary does not have now is deleted.
+    /// </summary>
+    private static void Prune(Repository repo, IReadOnlyList<Reference> remoteRefs)
+    {
+        var remote = remoteRefs.Select(r => r.CanonicalName).ToHashSet(StringComparer.Ordinal);
+        var held = Core.Repositories.RefsChecksum.HeldRefs(repo);
+        foreach (var name in held.Where(remote.Contains))
+        {
+            repo.Config.Unset($"geo.{name}.held"); // the primary has it now (pushed back by the admin): its ref, its rules
+            held.Remove(name);
+        }
+
+        foreach (var local in repo.Refs.Where(r => r.CanonicalName.StartsWith("refs/", StringComparison.Ordinal)
+                                                   && !r.CanonicalName.StartsWith(AtticPrefix, StringComparison.Ordinal)
+                                                   && !held.Contains(r.CanonicalName)
+                                                   && !remote.Contains(r.CanonicalName)).ToList())
+        {
+            repo.Refs.Remove(local);
+        }
+    }
+
+    /// <summary>
+    /// Keeps the old tip of every ref this sync deleted, or moved in a way that does not contain the old tip (a force
+    /// push; a moved annotated tag), in the attic, so a <c>git gc</c> here cannot lose what the primary threw away.
+    /// </summary>
+    private void KeepOverwritten(Repository repo, Dictionary<string, string> before, List<AtticRef> kept)
+    {
+        if (safetyNet.Value.OverwriteRetention <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        foreach (var (name, oldTip) in before)
+        {
+            var newTip = repo.Refs[name]?.TargetIdentifier;
+            if (newTip == oldTip || (newTip is not null && Contains(repo, newTip, oldTip)))
+            {
+                continue;
+            }
+
+            var atticRef = $"{AtticPrefix}{now.ToUnixTimeMilliseconds()}/{name["refs/".Length..]}";
+            if (repo.Refs[atticRef] is null && repo.Lookup(oldTip) is not null)
+            {
+                repo.Refs.Add(atticRef, new ObjectId(oldTip), "geo-events: kept the overwritten tip");
+                kept.Add(new AtticRef(atticRef, name, oldTip, now));
+                logger.LogInformation("Kept the overwritten tip {Sha} of {Ref} as {AtticRef}", oldTip, name, atticRef);
+            }
+        }
+    }
+
+    /// <summary>True when <paramref name="newTip"/>'s history contains the commit <paramref name="oldTip"/> (a fast-forward).</summary>
+    private static bool Contains(Repository repo, string newTip, string oldTip)
+    {
+        if (repo.Lookup(oldTip) is not Commit old)
+        {
+            return false; // an annotated tag (or another object) replaced: only the ref named it
+        }
+
+        Commit? peeled;
+        try
+        {
+            peeled = repo.Lookup(newTip)?.Peel<Commit>();
+        }
+        catch (LibGit2SharpException)
+        {
+            return false; // a tag of a tree or a blob: not a commit's history
+        }
+
+        return peeled is not null && (peeled.Id == old.Id || repo.ObjectDatabase.FindMergeBase(old, peeled)?.Id == old.Id);
+    }
+
+    /// <summary>
+    /// <c>geo-admin attic restore</c>: creates <paramref name="newRef"/> at the old tip kept as <paramref name="atticRef"/>
+    /// and holds it (out of the prune and the checksum) until the primary has a ref of that name. Returns the tip.
+    /// Callers hold the repository's lock.
+    /// </summary>
+    public string RestoreFromAttic(long projectId, RepositoryKind kind, string atticRef, string newRef)
+    {
+        using var repo = new Repository(layout.DataPath(projectId, kind));
+        var kept = repo.Refs[atticRef] ?? throw new InvalidOperationException($"the mirror has no {atticRef} (expired, or never kept)");
+        var existing = repo.Refs[newRef];
+        if (existing is not null && existing.TargetIdentifier != kept.TargetIdentifier)
+        {
+            throw new InvalidOperationException($"{newRef} exists in the mirror at {existing.TargetIdentifier}: give another --to");
+        }
+
+        if (existing is null)
+        {
+            repo.Refs.Add(newRef, kept.TargetIdentifier, $"geo-events: restored from {atticRef}");
+        }
+
+        repo.Config.Set($"geo.{newRef}.held", true);
+        logger.LogWarning("Restored {AtticRef} of project {ProjectId} as {Ref} at {Sha}; held until the primary has {Ref}", atticRef, projectId, newRef, kept.TargetIdentifier, newRef);
+        return kept.TargetIdentifier;
+    }
+
+    /// <summary>Removes attic refs older than Secondary:OverwriteRetention (by the time in their name).</summary>
+    public int ExpireAttic(Repository repo)
+    {
+        var cutoff = DateTimeOffset.UtcNow - safetyNet.Value.OverwriteRetention;
+        var expired = 0;
+        foreach (var reference in repo.Refs.Where(r => r.CanonicalName.StartsWith(AtticPrefix, StringComparison.Ordinal)).ToList())
+        {
+            var stamp = reference.CanonicalName[AtticPrefix.Length..].Split('/')[0];
+            if (long.TryParse(stamp, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+                && DateTimeOffset.FromUnixTimeMilliseconds(ms) <= cutoff)
+            {
+                repo.Refs.Remove(reference);
+                expired++;
+            }
+        }
+
+        return expired;
     }
 
     /// <summary>
@@ -195,12 +347,18 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
         }
     }
 
-    /// <summary>Points HEAD where the primary's HEAD points, so clones from the mirror check out the default branch.</summary>
-    private void UpdateHead(Repository repo, Refusal refusal)
+    /// <summary>The primary's refs now (<c>git ls-remote</c> through the mirror's remote), HEAD included.</summary>
+    private IReadOnlyList<Reference> RemoteRefs(Repository repo, Refusal refusal)
     {
         var remote = repo.Network.Remotes[RemoteName];
         var credentials = CredentialsProvider(refusal);
-        var remoteRefs = credentials is null ? repo.Network.ListReferences(remote) : repo.Network.ListReferences(remote, credentials);
+        return (credentials is null ? repo.Network.ListReferences(remote) : repo.Network.ListReferences(remote, credentials))
+            .Where(r => !r.CanonicalName.EndsWith("^{}", StringComparison.Ordinal)).ToList();
+    }
+
+    /// <summary>Points HEAD where the primary's HEAD points, so clones from the mirror check out the default branch.</summary>
+    private static void UpdateHead(Repository repo, IReadOnlyList<Reference> remoteRefs)
+    {
         var remoteHead = remoteRefs.FirstOrDefault(r => r.CanonicalName == "HEAD");
         if (remoteHead?.TargetIdentifier is { } target && target.StartsWith("refs/", StringComparison.Ordinal) && repo.Refs[target] is not null
             && (repo.Refs.Head as SymbolicReference)?.TargetIdentifier != target)
@@ -226,7 +384,7 @@ public sealed class MirrorFetcher(MirrorLayout layout, IOptions<MirrorOptions> o
 
     private FetchOptions FetchOptions(Refusal refusal) => new()
     {
-        Prune = true,
+        Prune = false, // done by Prune(), which spares the attic
         TagFetchMode = TagFetchMode.None, // the mirror refspec already brings refs/tags/*
         CredentialsProvider = CredentialsProvider(refusal),
     };

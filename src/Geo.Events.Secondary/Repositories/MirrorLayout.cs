@@ -23,6 +23,9 @@ public sealed class MirrorLayout(IOptions<MirrorOptions> options, ILogger<Mirror
 
     private readonly string _root = Path.GetFullPath(options.Value.MirrorRoot);
 
+    /// <summary>Secondary:MirrorRoot, absolute.</summary>
+    public string Root => _root;
+
     /// <summary>
     /// Where clones are built and doomed mirrors are deleted: under the root, on the mirrors' own file system,
     /// so moving a mirror into place or out of sight is one atomic rename.
@@ -35,6 +38,9 @@ public sealed class MirrorLayout(IOptions<MirrorOptions> options, ILogger<Mirror
     /// </summary>
     public string DataPath(long ownerId, RepositoryKind kind = RepositoryKind.Project) =>
         Path.Combine(_root, RepositoryLayout.HashedPath(kind, ownerId).Replace('/', Path.DirectorySeparatorChar));
+
+    /// <summary>The kind as the safety net names it (trash entries, geo-admin): <see cref="RepositoryLayout.Label"/>.</summary>
+    public static string KindName(RepositoryKind kind) => RepositoryLayout.Label(kind);
 
     /// <summary>
     /// The readable link (<see cref="RepositoryLayout.MirrorName"/>: <c>&lt;path&gt;.git</c>, <c>.wiki.git</c>, <c>.design.git</c>,

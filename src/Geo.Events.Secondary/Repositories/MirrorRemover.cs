@@ -1,18 +1,21 @@
 using Geo.Events.Contracts;
+using Geo.Events.Secondary.SafetyNet;
 
 namespace Geo.Events.Secondary.Repositories;
 
 /// <summary>
-/// Deletes mirrors, and what interrupted clones left behind. A mirror is first moved out of sight into
-/// <see cref="MirrorLayout.TempRoot"/> (atomic), then deleted, so a kill at any instant leaves it whole or gone
-/// from its place. Callers hold the repository's lock.
+/// Takes mirrors away, and cleans what interrupted clones left behind. A mirror goes to the trash
+/// (<see cref="MirrorTrash"/>, kept for Secondary:DestroyRetention) or, with a retention of zero, is moved out of
+/// sight into <see cref="MirrorLayout.TempRoot"/> (atomic) and deleted; either way a kill at any instant leaves it
+/// whole or gone from its place. Callers hold the repository's lock.
 /// </summary>
-public sealed class MirrorRemover(MirrorLayout layout, ILogger<MirrorRemover> logger)
+public sealed class MirrorRemover(MirrorLayout layout, MirrorTrash trash, ILogger<MirrorRemover> logger)
 {
     private static readonly TimeSpan StaleTempAge = TimeSpan.FromHours(1);
 
-    /// <summary>Removes the project's mirror of <paramref name="kind"/>, if there is one.</summary>
-    public void Delete(long projectId, RepositoryKind kind)
+    /// <summary>Removes the project's mirror of <paramref name="kind"/>, if there is one, into the trash.</summary>
+    /// <param name="path">The readable path it had, for the trash's list.</param>
+    public void Delete(long projectId, RepositoryKind kind, string? path = null)
     {
         var data = layout.DataPath(projectId, kind);
         if (!Directory.Exists(data))
@@ -20,10 +23,8 @@ public sealed class MirrorRemover(MirrorLayout layout, ILogger<MirrorRemover> lo
             return;
         }
 
-        var doomed = Path.Combine(layout.TempRoot, "deleted-" + Guid.NewGuid().ToString("N") + ".git");
-        Directory.Move(data, doomed);
-        DeleteTree(doomed);
-        logger.LogInformation("Deleted the {Kind} mirror of project {ProjectId}", kind, projectId);
+        trash.Discard(data, projectId, MirrorLayout.KindName(kind), path);
+        logger.LogInformation("Removed the {Kind} mirror of project {ProjectId}", kind, projectId);
     }
 
     /// <summary>

@@ -15,8 +15,7 @@ namespace Geo.Events.Secondary.Repositories;
 public sealed class ProjectLifecycleConsumer(
     ProjectRegistry registry,
     ProjectMover mover,
-    MirrorLayout layout,
-    MirrorRemover remover,
+    ProjectDestroyer destroyer,
     ILogger<ProjectLifecycleConsumer> logger) : IConsumer<ProjectRenamed>, IConsumer<ProjectDestroyed>, IConsumer<NamespaceRenamed>, IConsumer<GroupDestroyed>
 {
     /// <summary>
@@ -81,7 +80,13 @@ public sealed class ProjectLifecycleConsumer(
         Check(evt.PathWithNamespace);
         var cancellationToken = context.CancellationToken;
 
-        await DestroyAsync(evt.ProjectId, RepositoryLayout.ProjectKinds, evt.PathWithNamespace, evt.Sequence, cancellationToken);
+        var decision = await destroyer.DestroyAsync(evt.ProjectId, evt.PathWithNamespace, evt.Sequence, cancellationToken);
+        if (decision != SafetyNet.DestroyGuard.Decision.Apply)
+        {
+            GeoMetrics.EventsApplied.WithLabels(nameof(ProjectDestroyed), decision == SafetyNet.DestroyGuard.Decision.Held ? "held" : "discarded").Inc();
+            return;
+        }
+
         Observe(nameof(ProjectDestroyed), started);
     }
 
@@ -106,36 +111,10 @@ public sealed class ProjectLifecycleConsumer(
 
         foreach (var (id, path) in wikis)
         {
-            await DestroyAsync(id, [RepositoryKind.GroupWiki], path, evt.Sequence, context.CancellationToken);
+            await destroyer.DestroyUnguardedAsync(id, [RepositoryKind.GroupWiki], path, evt.Sequence, context.CancellationToken);
         }
 
         Observe(nameof(GroupDestroyed), started);
-    }
-
-    /// <summary>Tombstones the owner's <paramref name="kinds"/>, then removes their links and mirrors, under the owner's locks.</summary>
-    private async Task DestroyAsync(long ownerId, IReadOnlyList<RepositoryKind> kinds, string path, long sequence, CancellationToken cancellationToken)
-    {
-        await using (await mover.LockAllAsync(ownerId, kinds, cancellationToken))
-        {
-            var entries = await registry.AllKindsAsync(ownerId, cancellationToken, kinds);
-            // Tombstone first: if we die between the two steps, the replayed event finishes the removal and no
-            // sync recreates the mirror meanwhile.
-            await registry.DestroyAsync(ownerId, path, sequence, cancellationToken, kinds);
-            await Task.Run(() =>
-            {
-                foreach (var kind in kinds)
-                {
-                    var entry = entries.FirstOrDefault(e => e.RepositoryKind == kind);
-                    foreach (var linked in new[] { entry?.LinkedPath, entry?.PathWithNamespace, path }.OfType<string>().Distinct())
-                    {
-                        layout.Unlink(ownerId, kind, linked);
-                    }
-
-                    remover.Delete(ownerId, kind);
-                }
-            }, cancellationToken);
-            logger.LogInformation("Removed the {Kinds} of {OwnerId} ({Path})", string.Join(", ", kinds.Select(RepositoryLayout.Label)), ownerId, path);
-        }
     }
 
     private static void Check(string path)

@@ -44,7 +44,7 @@ public sealed class ProjectMover(
                             layout.Unlink(ownerId, entry.RepositoryKind, linked);
                         }
 
-                        remover.Delete(ownerId, entry.RepositoryKind);
+                        remover.Delete(ownerId, entry.RepositoryKind, entry.LinkedPath ?? entry.PathWithNamespace);
                     }
                 }, cancellationToken);
                 await registry.ForgetAsync(ownerId, CancellationToken.None, kinds);

@@ -20,6 +20,7 @@ public sealed class RepositorySync(
     SyncSlots slots,
     SyncCoordinator coordinator,
     IOptions<SyncOptions> options,
+    SafetyNet.AtticRefs attic,
     ILogger<RepositorySync> logger)
 {
     /// <summary>
@@ -80,13 +81,14 @@ public sealed class RepositorySync(
         }
 
         bool exists;
+        var kept = new List<MirrorFetcher.AtticRef>();
         string? mirrorChecksum = null;
         var fetchStarted = Stopwatch.GetTimestamp();
         try
         {
             exists = await Task.Run(() =>
             {
-                if (!fetcher.Sync(projectId, kind, entry.PathWithNamespace))
+                if (!fetcher.Sync(projectId, kind, entry.PathWithNamespace, kept))
                 {
                     return false;
                 }
@@ -100,6 +102,11 @@ public sealed class RepositorySync(
         {
             await registry.MarkFailedAsync(projectId, kind, e.Message, CancellationToken.None);
             throw;
+        }
+
+        if (kept.Count > 0)
+        {
+            await attic.AddAsync(projectId, kind, kept, CancellationToken.None);
         }
 
         // Not cancellable: the link on disk has changed, and the registry must say which it is.

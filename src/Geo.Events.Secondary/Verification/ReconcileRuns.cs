@@ -30,6 +30,14 @@ public sealed class ReconcileRuns(NpgsqlDataSource dataSource)
             new { kind, requestId, projectId }, cancellationToken: cancellationToken));
     }
 
+    /// <summary>The run that answers <paramref name="requestId"/>, if there is one.</summary>
+    public async Task<Run?> ByRequestAsync(long requestId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<Run>(new CommandDefinition(
+            $"SELECT {Columns} FROM reconcile_runs WHERE request_id = @requestId", new { requestId }, cancellationToken: cancellationToken));
+    }
+
     public async Task<IReadOnlyList<Run>> UnfinishedAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

@@ -23,6 +23,7 @@ public sealed class Reconciler(
     MirrorLayout mirrors,
     RepositorySync sync,
     ProjectMover mover,
+    SafetyNet.DestroyGuard guard,
     IOptions<SecondaryOptions> options,
     IOptions<SyncOptions> syncOptions,
     IOptions<VerificationOptions> verificationOptions,
@@ -51,7 +52,7 @@ public sealed class Reconciler(
     /// <summary>Processes runs one after another until stopped: first the interrupted ones, then new ones as they come.</summary>
     public async Task RunAsync(PrimaryApi api, bool firstRegistration, CancellationToken stoppingToken)
     {
-        foreach (var unfinished in await runs.UnfinishedAsync(stoppingToken))
+        foreach (var unfinished in (await runs.UnfinishedAsync(stoppingToken)).Where(r => !SafetyNetKind.Is(r.Kind)))
         {
             logger.LogInformation("Resuming {Kind} run {Run} after project {Cursor}", unfinished.Kind, unfinished.Id, unfinished.Cursor);
             await _queue.Writer.WriteAsync(unfinished, stoppingToken);
@@ -171,7 +172,9 @@ public sealed class Reconciler(
             cursor = 0;
         }
 
-        await runs.FinishAsync(run.Id, failures > 0 ? $"{failures} repositories still differ from the primary" : null, cancellationToken);
+        var extra = run.Kind == ReconcileKind.Verify ? await ExtraAsync(api, cancellationToken) : null;
+        var note = string.Join("; ", new[] { failures > 0 ? $"{failures} repositories still differ from the primary" : null, extra }.OfType<string>());
+        await runs.FinishAsync(run.Id, note.Length > 0 ? note : null, cancellationToken);
         logger.LogInformation("{Kind} run {Run} finished ({Failures} failures)", run.Kind, run.Id, failures);
     }
 
@@ -267,6 +270,31 @@ public sealed class Reconciler(
 
         await registry.MarkVerifiedAsync(project.Id, VerificationState.Mismatch, LocalChecksum(project.Id, kind), cancellationToken, kind, expected, sequence);
         return Outcome.Failed;
+    }
+
+    /// <summary>
+    /// Mirrors kept here that the primary no longer has because an admin discarded their held destroys
+    /// (<c>geo-admin guard discard</c>): reported, never removed. Null when there are none.
+    /// </summary>
+    private async Task<string?> ExtraAsync(PrimaryApi api, CancellationToken cancellationToken)
+    {
+        var extra = new List<string>();
+        foreach (var (projectId, path) in await guard.DiscardedAsync(cancellationToken))
+        {
+            // Gone from the primary, or known only by events while its storage has no repository for it.
+            if (mirrors.Exists(projectId) && await api.ProjectAsync(projectId, cancellationToken) is not { Project.Checksum: not null })
+            {
+                extra.Add($"{projectId} ({path})");
+            }
+        }
+
+        if (extra.Count == 0)
+        {
+            return null;
+        }
+
+        logger.LogWarning("{Count} mirrors are extra: destroyed on the primary, kept here because 'geo-admin guard discard' dropped their destroys: {Projects}", extra.Count, string.Join(", ", extra));
+        return $"{extra.Count} mirrors are extra (destroyed on the primary, kept by 'geo-admin guard discard'): {string.Join(", ", extra.Take(20))}";
     }
 
     /// <summary>The mirror's refs checksum; null when there is no mirror, or one libgit2 cannot read (then it is refetched like a missing one).</summary>
