@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -299,25 +298,6 @@ public sealed class AdminApiTests
             ["GEO_RabbitMq__Password"] = "nothing",
         }, ["--url", site.PrimaryUrl.ToString(), .. args]);
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string project, string dll, Dictionary<string, string> environment, string[] args)
-    {
-        var path = Path.Combine(TestServers.RepoRoot, "src", project, "bin", TestServers.Configuration, "net10.0", dll);
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(path);
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            info.Environment[key] = value;
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string project, string dll, Dictionary<string, string> environment, string[] args) =>
+        Shell.RunCapturedAsync("dotnet", [Path.Combine(TestServers.RepoRoot, "src", project, "bin", TestServers.Configuration, "net10.0", dll), .. args], environment);
 }

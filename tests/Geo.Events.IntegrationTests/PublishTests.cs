@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Geo.Events.Testing;
 
 namespace Geo.Events.IntegrationTests;
@@ -74,23 +73,6 @@ public sealed class PublishTests
         }
     }
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, string[] args, Dictionary<string, string> environment)
-    {
-        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            info.Environment[key] = value;
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, string[] args, Dictionary<string, string> environment) =>
+        Shell.RunCapturedAsync(program, args, environment);
 }
