@@ -7,7 +7,7 @@ using Geo.Events.Secondary.Repositories;
 
 if (args is [AuthorizedKeysCommand.Verb, ..])
 {
-    return await AuthorizedKeysCommand.RunAsync(args);
+    return await AuthorizedKeysCommand.RunAsync("geo-secondary authorized-keys", args[1..]);
 }
 
 if (args is [Geo.Events.Secondary.Serving.GitShellCommand.Verb, ..])

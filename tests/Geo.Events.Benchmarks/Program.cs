@@ -324,6 +324,52 @@ if (Selected(8))
         ["The first ratio is the site's clone over the WAN clone; the second is the cached clone over the asked one (the time a cached decision saves is the difference of their medians). An anonymous first request (git's habit) also costs one question per TTL; the warm-up run filled both."]));
 }
 
+if (Selected(9))
+{
+    // 9. SSH logins: the AuthorizedKeysCommand as sshd runs it, the .NET verb against the NativeAOT program.
+    var preload = quick ? 10_000 : 100_000;
+    var logins = quick ? 20 : 100;
+    Say($"ssh logins: {preload} keys, {logins} logins per run of geo-secondary authorized-keys and of geo-authorized-keys, alternating");
+    await using var site = await GeoSite.StartAsync(["tokyo"], startSecondaries: false);
+    site.StartSecondary("tokyo");
+    await GeoSite.WaitUntilAsync(async () =>
+    {
+        try
+        {
+            return await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM ssh_keys") >= 0;
+        }
+        catch (Npgsql.NpgsqlException)
+        {
+            return false; // not migrated yet
+        }
+    }, TimeSpan.FromMinutes(1), () => "the secondary's registry never appeared");
+    await KeysAtScale.PreloadAsync(site, "tokyo", preload);
+    await SshLogins.RunAsync(site, "tokyo", 5); // warm-up, not counted: the first runs read the programs from disk
+    var managed = new List<SshLogins.Run>();
+    var native = new List<SshLogins.Run>();
+    for (var i = 0; i < runs; i++)
+    {
+        var (m, n) = await SshLogins.RunAsync(site, "tokyo", logins);
+        managed.Add(m);
+        native.Add(n);
+    }
+
+    List<double> P(List<SshLogins.Run> of, double percentile) => of.Select(r => Stats.Percentile(r.WallMs, percentile)).ToList();
+    var nativeP50 = P(native, 50);
+    var nativeP99 = P(native, 99);
+    results.Add(new ScenarioResult("9. SSH logins",
+        $"{preload} keys in the registry; sshd's AuthorizedKeysCommand run as sshd runs it (a new process per login, a random live key, its line read from stdout), {logins} logins of each program per run, one of each in turn. CPU is the process's own user + system time (getrusage of the reaped child). Median of {runs} runs.",
+        [
+            new Figure("geo-secondary authorized-keys (dotnet), p50", "ms", P(managed, 50)),
+            new Figure("geo-secondary authorized-keys (dotnet), p99", "ms", P(managed, 99)),
+            new Figure("geo-secondary authorized-keys (dotnet), CPU per login", "ms", managed.Select(r => r.CpuMsPerLogin).ToList()),
+            new Figure("geo-authorized-keys (NativeAOT), p50", "ms", nativeP50, "< 20 ms", Stats.Median(nativeP50) < 20, Stats.Median(P(managed, 50)), "dotnet p50, ms"),
+            new Figure("geo-authorized-keys (NativeAOT), p99", "ms", nativeP99, "< 50 ms", Stats.Median(nativeP99) < 50, Stats.Median(P(managed, 99)), "dotnet p99, ms"),
+            new Figure("geo-authorized-keys (NativeAOT), CPU per login", "ms", native.Select(r => r.CpuMsPerLogin).ToList(), Floor: Stats.Median(managed.Select(r => r.CpuMsPerLogin).ToList()), FloorName: "dotnet CPU per login, ms"),
+        ],
+        ["A ratio is the native program's figure over the .NET verb's in the same run. The rest of a login (sshd's own key exchange and PostgreSQL's backend start for the connection) is outside both programs' CPU."]));
+}
+
 await Report.WriteAsync(output, quick, results);
 Directory.Delete(scratch, recursive: true); // after the report: 100,000 generated repositories take minutes to delete
 Say($"report: {Path.Combine(output, "bench.md")} and bench.json");

@@ -107,9 +107,20 @@ public sealed class KeysTests
         }, TimeSpan.FromSeconds(60), () => $"the DSA key never logged in\n{sshd.SafeLog()}");
     }
 
+    /// <summary>geo-authorized-keys, the NativeAOT executable <c>make build</c> makes (what sshd should run).</summary>
+    private static string NativeCommand =>
+        Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.AuthorizedKeys", "bin", TestServers.Configuration, "native", "geo-authorized-keys");
+
+    private static string SecondaryDll =>
+        Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.Secondary", "bin", TestServers.Configuration, "net10.0", "geo-secondary.dll");
+
+    /// <summary>sshd runs the native program, or the .NET verb through a script: the same key logs in either way.</summary>
     [TestMethod]
-    public async Task AuthorizedKeysCommandAnswersFromTheRegistry()
+    [DataRow("native")]
+    [DataRow("dotnet")]
+    public async Task AuthorizedKeysCommandAnswersFromTheRegistry(string program)
     {
+        Assert.IsTrue(File.Exists(NativeCommand), $"{NativeCommand} is missing: `make build` (dotnet build of the solution) makes it; it needs clang");
         await using var sshd = await SshServer.CreateAsync();
         await using var site = await GeoSite.StartAsync(["tokyo"], secondarySettings: new Dictionary<string, string>
         {
@@ -117,12 +128,12 @@ public sealed class KeysTests
             ["Keys:SshUser"] = SshServer.User,
         });
         var dotnet = (await Shell.RunAsync("sh", site.Root, "-c", "command -v dotnet")).Trim();
-        var dll = Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.Secondary", "bin", TestServers.Configuration, "net10.0", "geo-secondary.dll");
+        var run = program == "native" ? $"exec '{NativeCommand}' \"$@\"" : $"exec '{dotnet}' '{SecondaryDll}' authorized-keys \"$@\"";
         var command = await sshd.WriteScriptAsync("geo-authorized-keys", $"""
             export GEO_ConnectionStrings__Postgres='{TestServers.ConnectionString(site.SecondaryDatabase("tokyo"))}'
             export GEO_Keys__ShellCommand='{sshd.GitLabShell}'
             export GEO_Keys__SshUser='{SshServer.User}'
-            exec '{dotnet}' '{dll}' authorized-keys "$@"
+            {run}
             """);
         await sshd.StartAsync(authorizedKeysCommand: command);
         var key = await KeyPairAsync(Path.Combine(site.Root, "keys"), "ed25519");
@@ -132,6 +143,63 @@ public sealed class KeysTests
 
         await site.Hooks.AcceptedAsync(KeyHook("key_destroy", 201, key.Public));
         await WaitForRefusalAsync(sshd, key.Private);
+    }
+
+    /// <summary>
+    /// geo-authorized-keys and <c>geo-secondary authorized-keys</c> print the same line (or nothing) and exit with the
+    /// same code for the same question, and both give the answers sshd needs: the live key's restricted line for the
+    /// Git account only, nothing for a destroyed, unknown, forged or option-laden key, exit 1 when the registry or a
+    /// setting is unusable, 2 for a wrong call.
+    /// </summary>
+    [TestMethod]
+    public async Task TheNativeAuthorizedKeysCommandAnswersAsTheDotnetOne()
+    {
+        Assert.IsTrue(File.Exists(NativeCommand), $"{NativeCommand} is missing: `make build` (dotnet build of the solution) makes it; it needs clang");
+        await using var site = await GeoSite.StartAsync(["tokyo"]);
+        var live = SshPublicKey.Parse(TestKeys.RandomEd25519());
+        var destroyed = SshPublicKey.Parse(TestKeys.RandomEd25519());
+        var unknown = SshPublicKey.Parse(TestKeys.RandomEd25519());
+        var other = SshPublicKey.Parse(TestKeys.RandomEd25519());
+        await site.Hooks.AcceptedAsync(KeyHook("key_create", 301, live.ToString()));
+        await site.Hooks.AcceptedAsync(KeyHook("key_create", 302, destroyed.ToString()));
+        await site.Hooks.AcceptedAsync(KeyHook("key_destroy", 302, destroyed.ToString()));
+        await GeoSite.WaitUntilAsync(
+            async () => await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM ssh_keys WHERE key_id = 302 AND destroyed") == 1
+                && await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM ssh_keys WHERE key_id = 301") == 1,
+            TimeSpan.FromSeconds(60), () => "the keys never reached the secondary's registry");
+
+        var connectionString = TestServers.ConnectionString(site.SecondaryDatabase("tokyo"));
+        var settings = new Dictionary<string, string>
+        {
+            ["GEO_ConnectionStrings__Postgres"] = connectionString,
+            ["GEO_Keys__ShellCommand"] = "/opt/gitlab/bin/gitlab-shell",
+            ["GEO_Keys__SshUser"] = "git",
+        };
+        var liveLine = $"command=\"/opt/gitlab/bin/gitlab-shell key-301\",no-port-forwarding,no-X11-forwarding,no-agent-forwarding,no-pty {live}\n";
+        var cases = new (string Case, string[] Args, Dictionary<string, string> Environment, int ExitCode, string Stdout)[]
+        {
+            ("live key", ["git", live.Type, live.Base64], settings, 0, liveLine),
+            ("another account", ["root", live.Type, live.Base64], settings, 0, ""),
+            ("destroyed key", ["git", destroyed.Type, destroyed.Base64], settings, 0, ""),
+            ("unknown key", ["git", unknown.Type, unknown.Base64], settings, 0, ""),
+            ("type that does not match the body", ["git", "ssh-rsa", other.Base64], settings, 0, ""),
+            ("options smuggled in the type", ["git", "command=\"/bin/sh\" " + live.Type, live.Base64], settings, 0, ""),
+            ("not base64", ["git", live.Type, live.Base64[..^3] + "!!!"], settings, 0, ""),
+            ("wrong number of arguments", ["git", live.Type], settings, 2, ""),
+            ("registry unreachable", ["git", live.Type, live.Base64], new(settings) { ["GEO_ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=1;Username=geo;Password=secret-never-printed;Timeout=3" }, 1, ""),
+            ("no connection string", ["git", live.Type, live.Base64], new(settings) { ["GEO_ConnectionStrings__Postgres"] = "" }, 1, ""),
+            ("malformed connection string", ["git", live.Type, live.Base64], new(settings) { ["GEO_ConnectionStrings__Postgres"] = "Hots=x;Password=secret-never-printed" }, 1, ""),
+            ("unsafe shell command", ["git", live.Type, live.Base64], new(settings) { ["GEO_Keys__ShellCommand"] = "/bin/x\",from=\"*" }, 1, ""),
+        };
+        foreach (var (name, args, environment, exitCode, stdout) in cases)
+        {
+            var native = await Shell.RunCapturedAsync(NativeCommand, args, environment);
+            var dotnet = await Shell.RunCapturedAsync("dotnet", [SecondaryDll, "authorized-keys", .. args], environment);
+            Assert.AreEqual((exitCode, stdout), (native.ExitCode, native.Stdout), $"{name}: geo-authorized-keys answered wrongly (stderr: {native.Stderr})");
+            Assert.AreEqual((native.ExitCode, native.Stdout), (dotnet.ExitCode, dotnet.Stdout), $"{name}: the two programs differ");
+            Assert.AreEqual(native.Stderr.Replace("geo-authorized-keys", "PROGRAM", StringComparison.Ordinal), dotnet.Stderr.Replace("geo-secondary authorized-keys", "PROGRAM", StringComparison.Ordinal), $"{name}: the two programs explain differently");
+            Assert.IsFalse(native.Stderr.Contains("secret-never-printed", StringComparison.Ordinal), $"{name}: the password was printed");
+        }
     }
 
     [TestMethod]

@@ -33,6 +33,11 @@ public sealed class PublishTests
                 StringAssert.Contains(unit, $"EnvironmentFile=/etc/geo-events/{service}.env");
             }
 
+            // sshd's AuthorizedKeysCommand, native, beside geo-secondary (and its appsettings.json): runs without dotnet.
+            (code, _, stderr) = await RunAsync(Path.Combine(output, "geo-secondary", "geo-authorized-keys"), [], []);
+            Assert.AreEqual(2, code, "geo-authorized-keys from the release folder did not answer a call without arguments with its usage: " + stderr);
+            StringAssert.Contains(stderr, "usage: geo-authorized-keys");
+
             // geo-admin from the release folder, by its own launcher.
             (code, stdout, stderr) = await RunAsync(Path.Combine(output, "geo-admin", "geo-admin"), ["--version"], []);
             Assert.AreEqual(0, code, stderr);

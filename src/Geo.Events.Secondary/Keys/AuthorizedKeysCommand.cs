@@ -1,23 +1,35 @@
 using Geo.Events.Core.Configuration;
 using Geo.Events.Core.Keys;
+using Microsoft.Extensions.Configuration;
 using Npgsql;
 
 namespace Geo.Events.Secondary.Keys;
 
 /// <summary>
-/// <c>geo-secondary authorized-keys %u %t %k</c>, for sshd_config's AuthorizedKeysCommand: prints the
-/// gitlab-shell line of the presented key if it is live in this secondary's registry, and nothing
-/// otherwise. Only that line goes to stdout (sshd reads it); diagnostics go to stderr.
+/// sshd_config's AuthorizedKeysCommand, <c>%u %t %k</c>: prints the gitlab-shell line of the presented key if it is
+/// live in this secondary's registry, and nothing otherwise. Only that line goes to stdout (sshd reads it);
+/// diagnostics go to stderr. One source for two programs: <c>geo-authorized-keys</c> (a NativeAOT executable that
+/// compiles this file, what sshd should run: no .NET start per login) and <c>geo-secondary authorized-keys</c>.
 /// </summary>
 public static class AuthorizedKeysCommand
 {
     public const string Verb = "authorized-keys";
 
-    public static async Task<int> RunAsync(string[] args)
+    private const string Lookup = """
+        SELECT key_id, key_type, key_blob
+          FROM ssh_keys
+         WHERE fingerprint = @fingerprint AND NOT destroyed AND key_type = @type AND key_blob = @blob
+         ORDER BY key_id
+         LIMIT 1
+        """;
+
+    /// <param name="program">How diagnostics name the program (<c>geo-authorized-keys</c>).</param>
+    /// <param name="arguments">sshd's <c>%u %t %k</c>: the user, the key type and the key's base64.</param>
+    public static async Task<int> RunAsync(string program, IReadOnlyList<string> arguments)
     {
-        if (args.Length != 4)
+        if (arguments.Count != 3)
         {
-            await Console.Error.WriteLineAsync("usage: geo-secondary authorized-keys <user> <key-type> <key-base64>   (sshd: %u %t %k)");
+            await Console.Error.WriteLineAsync($"usage: {program} <user> <key-type> <key-base64>   (sshd: %u %t %k)");
             return 2;
         }
 
@@ -25,11 +37,11 @@ public static class AuthorizedKeysCommand
         var options = configuration.GetSection(KeysOptions.Section).Get<KeysOptions>() ?? new KeysOptions();
         if (options.Problems().FirstOrDefault() is { } settingsProblem)
         {
-            await Console.Error.WriteLineAsync($"geo-secondary authorized-keys: {settingsProblem}");
+            await Console.Error.WriteLineAsync($"{program}: {settingsProblem}");
             return 1;
         }
 
-        var (user, type, blob) = (args[1], args[2], args[3]);
+        var (user, type, blob) = (arguments[0], arguments[1], arguments[2]);
         if (user != options.SshUser)
         {
             return 0; // not the Git account: no keys from us
@@ -37,24 +49,54 @@ public static class AuthorizedKeysCommand
 
         if (!SshPublicKey.TryParse($"{type} {blob}", out var key, out var problem))
         {
-            await Console.Error.WriteLineAsync($"geo-secondary authorized-keys: {problem}");
+            await Console.Error.WriteLineAsync($"{program}: {problem}");
             return 0;
+        }
+
+        if (string.IsNullOrWhiteSpace(configuration.GetConnectionString("Postgres")))
+        {
+            await Console.Error.WriteLineAsync($"{program}: ConnectionStrings:Postgres is not set (GEO_ConnectionStrings__Postgres)");
+            return 1;
+        }
+
+        NpgsqlDataSource dataSource;
+        try
+        {
+            // The slim builder: no JSON, ranges or other type plugins that a three-column lookup never reads, so a
+            // trimmed native build starts without them. TLS and Kerberos stay available, as with the full builder.
+            dataSource = new NpgsqlSlimDataSourceBuilder(configuration.GetConnectionString("Postgres"))
+                .EnableTransportSecurity()
+                .EnableIntegratedSecurity()
+                .Build();
+        }
+        catch (ArgumentException)
+        {
+            // Not the exception's message: it may quote the connection string, password included.
+            await Console.Error.WriteLineAsync($"{program}: ConnectionStrings:Postgres is not a valid connection string");
+            return 1;
         }
 
         try
         {
-            await using var dataSource = NpgsqlDataSource.Create(configuration.GetConnectionString("Postgres")!);
-            var found = await new KeyRegistry(dataSource).FindAsync(key, CancellationToken.None);
-            if (found is not null)
+            await using (dataSource)
             {
-                Console.Out.WriteLine(AuthorizedKeysFile.Line(options.ShellCommand, found.KeyId, found.KeyType, found.KeyBlob));
+                await using var connection = await dataSource.OpenConnectionAsync();
+                await using var command = new NpgsqlCommand(Lookup, connection);
+                command.Parameters.Add(new NpgsqlParameter<string>("fingerprint", key.Fingerprint));
+                command.Parameters.Add(new NpgsqlParameter<string>("type", key.Type));
+                command.Parameters.Add(new NpgsqlParameter<string>("blob", key.Base64));
+                await using var reader = await command.ExecuteReaderAsync();
+                if (await reader.ReadAsync())
+                {
+                    Console.Out.WriteLine(AuthorizedKeysLine.For(options.ShellCommand, reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
+                }
             }
 
             return 0;
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
-            await Console.Error.WriteLineAsync($"geo-secondary authorized-keys: the registry is unavailable: {e.Message}");
+            await Console.Error.WriteLineAsync($"{program}: the registry is unavailable: {e.Message}");
             return 1;
         }
     }

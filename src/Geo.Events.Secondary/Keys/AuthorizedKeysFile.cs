@@ -11,13 +11,11 @@ namespace Geo.Events.Secondary.Keys;
 /// </summary>
 public sealed class AuthorizedKeysFile(string path, string shellCommand, TimeSpan lockTimeout)
 {
-    private const string Options = "no-port-forwarding,no-X11-forwarding,no-agent-forwarding,no-pty";
-
     public string Path { get; } = path;
 
     /// <summary>One line, built only from parsed parts and the validated shell path.</summary>
     public static string Line(string shellCommand, long keyId, string keyType, string keyBlob) =>
-        $"command=\"{shellCommand} key-{keyId}\",{Options} {keyType} {keyBlob}";
+        AuthorizedKeysLine.For(shellCommand, keyId, keyType, keyBlob);
 
     /// <summary>Lines we wrote look exactly like <see cref="Line"/>: the shell path, then key-&lt;digits&gt;.</summary>
     public bool IsManaged(string line)

@@ -1,6 +1,8 @@
 using System.Text.RegularExpressions;
+#if !GEO_AUTHORIZED_KEYS
 using Geo.Events.Core.Configuration;
 using Microsoft.Extensions.Options;
+#endif
 
 namespace Geo.Events.Secondary.Keys;
 
@@ -48,8 +50,10 @@ public sealed partial class KeysOptions
         }
     }
 
+#if !GEO_AUTHORIZED_KEYS // geo-authorized-keys compiles this file too, and checks Problems() without a host
     public sealed class Validator : IValidateOptions<KeysOptions>
     {
         public ValidateOptionsResult Validate(string? name, KeysOptions options) => GeoOptions.Result(options.Problems());
     }
+#endif
 }

@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Geo.Events.Testing;
+using Npgsql;
+
+namespace Geo.Events.Benchmarks.Scenarios;
+
+/// <summary>
+/// What sshd's AuthorizedKeysCommand costs per login, as sshd runs it (a new process, the key's line on stdout):
+/// <c>dotnet geo-secondary.dll authorized-keys</c> (a .NET start per login) against the NativeAOT
+/// <c>geo-authorized-keys</c>, one login of each in turn so that both see the same load.
+/// </summary>
+public static class SshLogins
+{
+    public static string ManagedDll => Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.Secondary", "bin", TestServers.Configuration, "net10.0", "geo-secondary.dll");
+
+    public static string Native => Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.AuthorizedKeys", "bin", TestServers.Configuration, "native", "geo-authorized-keys");
+
+    /// <summary>One run's figures for one program: wall-clock per login and CPU (user + system) per login.</summary>
+    public sealed record Run(List<double> WallMs, double CpuMsPerLogin);
+
+    /// <summary><paramref name="logins"/> logins of each program, alternating, each presenting a random preloaded key.</summary>
+    public static async Task<(Run Managed, Run Native)> RunAsync(GeoSite site, string secondary, int logins)
+    {
+        var connectionString = TestServers.ConnectionString(site.SecondaryDatabase(secondary));
+        var keys = new List<(string Type, string Blob)>();
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"SELECT key_type, key_blob FROM ssh_keys WHERE NOT destroyed ORDER BY random() LIMIT {logins}", connection);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                keys.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
+
+        var environment = new Dictionary<string, string>
+        {
+            ["GEO_ConnectionStrings__Postgres"] = connectionString,
+            ["GEO_Keys__ShellCommand"] = "/usr/bin/gitlab-shell",
+            ["GEO_Keys__SshUser"] = "git",
+        };
+        var managed = (Wall: new List<double>(), Cpu: 0.0);
+        var native = (Wall: new List<double>(), Cpu: 0.0);
+        foreach (var (type, blob) in keys)
+        {
+            var (wall, cpu) = await LoginAsync("dotnet", [ManagedDll, "authorized-keys", "git", type, blob], environment);
+            managed.Wall.Add(wall);
+            managed.Cpu += cpu;
+            (wall, cpu) = await LoginAsync(Native, ["git", type, blob], environment);
+            native.Wall.Add(wall);
+            native.Cpu += cpu;
+        }
+
+        return (new Run(managed.Wall, managed.Cpu / keys.Count), new Run(native.Wall, native.Cpu / keys.Count));
+    }
+
+    /// <summary>One login: wall-clock ms from start to exit, and the CPU ms the process used (its reaped rusage).</summary>
+    private static async Task<(double WallMs, double CpuMs)> LoginAsync(string program, string[] arguments, Dictionary<string, string> environment)
+    {
+        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
+        var cpuBefore = ChildrenCpuMs();
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        var wall = clock.Elapsed.TotalMilliseconds;
+        var cpu = ChildrenCpuMs() - cpuBefore;
+        if (!(await output).Contains(" key-", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"{Path.GetFileName(program)} did not find a preloaded key: {await output}{await errors}");
+        }
+
+        return (wall, cpu);
+    }
+
+    // getrusage(RUSAGE_CHILDREN): CPU of the children that have exited and been reaped. The site's long-running
+    // processes are children too but only count once they exit, which they do not during a run. struct rusage on
+    // x86-64 Linux: two timevals, then 14 longs (144 bytes).
+    [StructLayout(LayoutKind.Sequential, Size = 144)]
+    private struct RUsage
+    {
+        public long UserSeconds, UserMicroseconds, SystemSeconds, SystemMicroseconds;
+    }
+
+    [DllImport("libc", EntryPoint = "getrusage", SetLastError = true)]
+    private static extern int GetRUsage(int who, out RUsage usage);
+
+    private static double ChildrenCpuMs()
+    {
+        const int children = -1;
+        if (GetRUsage(children, out var usage) != 0)
+        {
+            throw new InvalidOperationException($"getrusage failed: {Marshal.GetLastPInvokeError()}");
+        }
+
+        return ((usage.UserSeconds + usage.SystemSeconds) * 1000.0) + ((usage.UserMicroseconds + usage.SystemMicroseconds) / 1000.0);
+    }
+}
