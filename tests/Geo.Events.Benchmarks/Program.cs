@@ -347,18 +347,20 @@ if (Selected(9))
     await SshLogins.RunAsync(site, "tokyo", 5); // warm-up, not counted: the first runs read the programs from disk
     var managed = new List<SshLogins.Run>();
     var native = new List<SshLogins.Run>();
+    var psql = new List<SshLogins.Run>();
     for (var i = 0; i < runs; i++)
     {
-        var (m, n) = await SshLogins.RunAsync(site, "tokyo", logins);
+        var (m, n, p) = await SshLogins.RunAsync(site, "tokyo", logins);
         managed.Add(m);
         native.Add(n);
+        psql.Add(p);
     }
 
     List<double> P(List<SshLogins.Run> of, double percentile) => of.Select(r => Stats.Percentile(r.WallMs, percentile)).ToList();
     var nativeP50 = P(native, 50);
     var nativeP99 = P(native, 99);
     results.Add(new ScenarioResult("9. SSH logins",
-        $"{preload} keys in the registry; sshd's AuthorizedKeysCommand run as sshd runs it (a new process per login, a random live key, its line read from stdout), {logins} logins of each program per run, one of each in turn. CPU is the process's own user + system time (getrusage of the reaped child). Median of {runs} runs.",
+        $"{preload} keys in the registry; sshd's AuthorizedKeysCommand run as sshd runs it (a new process per login, a random live key, its line read from stdout), {logins} logins of each program per run, one of each in turn, with psql as the floor in the same turn. CPU is the process's own user + system time (getrusage of the reaped child). Median of {runs} runs.",
         [
             new Figure("geo-secondary authorized-keys (dotnet), p50", "ms", P(managed, 50)),
             new Figure("geo-secondary authorized-keys (dotnet), p99", "ms", P(managed, 99)),
@@ -366,8 +368,11 @@ if (Selected(9))
             new Figure("geo-authorized-keys (NativeAOT), p50", "ms", nativeP50, "< 20 ms", Stats.Median(nativeP50) < 20, Stats.Median(P(managed, 50)), "dotnet p50, ms"),
             new Figure("geo-authorized-keys (NativeAOT), p99", "ms", nativeP99, "< 50 ms", Stats.Median(nativeP99) < 50, Stats.Median(P(managed, 99)), "dotnet p99, ms"),
             new Figure("geo-authorized-keys (NativeAOT), CPU per login", "ms", native.Select(r => r.CpuMsPerLogin).ToList(), Floor: Stats.Median(managed.Select(r => r.CpuMsPerLogin).ToList()), FloorName: "dotnet CPU per login, ms"),
+            new Figure("psql, connect + SELECT 1 (floor), p50", "ms", P(psql, 50)),
+            new Figure("psql, connect + SELECT 1 (floor), p99", "ms", P(psql, 99)),
+            new Figure("psql, connect + SELECT 1 (floor), CPU per call", "ms", psql.Select(r => r.CpuMsPerLogin).ToList()),
         ],
-        ["A ratio is the native program's figure over the .NET verb's in the same run. The rest of a login (sshd's own key exchange and PostgreSQL's backend start for the connection) is outside both programs' CPU."]));
+        ["A ratio is the native program's figure over the .NET verb's in the same run. The psql floor is PostgreSQL's own C client making the same kind of connection (process start, password authentication, one round trip), with no Geo code. The rest of a login (sshd's own key exchange and PostgreSQL's backend start for the connection) is outside both programs' CPU."]));
 }
 
 await Report.WriteAsync(output, quick, results);

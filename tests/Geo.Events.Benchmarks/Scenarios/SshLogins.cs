@@ -20,7 +20,11 @@ public static class SshLogins
     public sealed record Run(List<double> WallMs, double CpuMsPerLogin);
 
     /// <summary><paramref name="logins"/> logins of each program, alternating, each presenting a random preloaded key.</summary>
-    public static async Task<(Run Managed, Run Native)> RunAsync(GeoSite site, string secondary, int logins)
+    /// <remarks>
+    /// The floor, in turn with them: <c>psql</c> (PostgreSQL's own C client) connecting the same way and running
+    /// <c>SELECT 1</c>, i.e. a process start, a password-authenticated connection and one round trip, with no Geo code.
+    /// </remarks>
+    public static async Task<(Run Managed, Run Native, Run Psql)> RunAsync(GeoSite site, string secondary, int logins)
     {
         var connectionString = TestServers.ConnectionString(site.SecondaryDatabase(secondary));
         var keys = new List<(string Type, string Blob)>();
@@ -43,6 +47,16 @@ public static class SshLogins
         };
         var managed = (Wall: new List<double>(), Cpu: 0.0);
         var native = (Wall: new List<double>(), Cpu: 0.0);
+        var psql = (Wall: new List<double>(), Cpu: 0.0);
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        var psqlEnvironment = new Dictionary<string, string>
+        {
+            ["PGHOST"] = builder.Host!,
+            ["PGPORT"] = builder.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["PGUSER"] = builder.Username!,
+            ["PGPASSWORD"] = builder.Password!,
+            ["PGDATABASE"] = builder.Database!,
+        };
         foreach (var (type, blob) in keys)
         {
             var (wall, cpu) = await LoginAsync("dotnet", [ManagedDll, "authorized-keys", "git", type, blob], environment);
@@ -51,9 +65,12 @@ public static class SshLogins
             (wall, cpu) = await LoginAsync(Native, ["git", type, blob], environment);
             native.Wall.Add(wall);
             native.Cpu += cpu;
+            (wall, cpu) = await LoginAsync("psql", ["-XAtc", "SELECT ' key-1'"], psqlEnvironment);
+            psql.Wall.Add(wall);
+            psql.Cpu += cpu;
         }
 
-        return (new Run(managed.Wall, managed.Cpu / keys.Count), new Run(native.Wall, native.Cpu / keys.Count));
+        return (new Run(managed.Wall, managed.Cpu / keys.Count), new Run(native.Wall, native.Cpu / keys.Count), new Run(psql.Wall, psql.Cpu / keys.Count));
     }
 
     /// <summary>One login: wall-clock ms from start to exit, and the CPU ms the process used (its reaped rusage).</summary>
