@@ -34,6 +34,7 @@ public sealed class PublishTests
             }
 
             // sshd's AuthorizedKeysCommand, native, beside geo-secondary (and its appsettings.json): runs without dotnet.
+            Assert.IsTrue(File.Exists(Path.Combine(output, "geo-secondary", "geo-authorized-keys")), "geo-authorized-keys is not in geo-secondary's release folder");
             (code, _, stderr) = await RunAsync(Path.Combine(output, "geo-secondary", "geo-authorized-keys"), [], []);
             Assert.AreEqual(2, code, "geo-authorized-keys from the release folder did not answer a call without arguments with its usage: " + stderr);
             StringAssert.Contains(stderr, "usage: geo-authorized-keys");
