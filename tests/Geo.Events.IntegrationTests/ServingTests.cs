@@ -16,9 +16,9 @@ public sealed class ServingTests
 
     private static async Task<(GeoSite Site, GitLabStandIn GitLab, int Port)> StartAsync(
         IReadOnlyDictionary<string, string>? extra = null, Func<GeoSite, GitLabStandIn, Task<Dictionary<string, string>>>? more = null,
-        IReadOnlyDictionary<string, string>? primarySettings = null)
+        IReadOnlyDictionary<string, string>? primarySettings = null, bool register = false)
     {
-        var site = await GeoSite.StartAsync(["tokyo"], startSecondaries: false, primarySettings: primarySettings);
+        var site = await GeoSite.StartAsync(["tokyo"], startSecondaries: false, register: register, primarySettings: primarySettings);
         var gitlab = await GitLabStandIn.StartAsync(site.StorageRoot);
         var port = GeoProcess.FreePort();
         var settings = new Dictionary<string, string>
@@ -313,7 +313,7 @@ public sealed class ServingTests
                 ["Retry:Immediate"] = "100ms",
                 ["Retry:Delays"] = string.Join(',', Enumerable.Repeat("1s", 60)),
             };
-        });
+        }, register: true);
         await using var _ = site;
         await using var __ = gitlab;
         await using var ___ = git!;
@@ -383,6 +383,19 @@ public sealed class ServingTests
         StringAssert.Contains(log, "SSH acme/secret.git git-upload-pack key 601 → redirected to the primary: an event for it has waited");
         StringAssert.Contains(log, "SSH acme/secret.git git-upload-pack key 601 → primary_unreachable");
         Assert.IsFalse(log.Contains(gitlab.ShellSecret, StringComparison.Ordinal), "the shared secret was logged");
+
+        // geo-admin status shows the site's serving figures, per protocol in its JSON.
+        string status = "";
+        await GeoSite.WaitUntilAsync(async () =>
+            {
+                var (_, stdout, _) = await site.AdminAsync("status", "--output", "json");
+                status = stdout;
+                var row = System.Text.Json.JsonDocument.Parse(stdout).RootElement.EnumerateArray().Single();
+                return row.TryGetProperty("serving", out var serving) && serving.ValueKind == System.Text.Json.JsonValueKind.Object
+                    && serving.GetProperty("byProtocol").GetProperty("ssh").GetProperty("servedLocally").GetInt64() >= 2
+                    && serving.GetProperty("redirected").GetInt64() >= 1;
+            },
+            Timeout, () => "geo-admin status does not show what the site served: " + status);
     }
 
     [TestMethod]
@@ -466,8 +479,8 @@ public sealed class ServingTests
     /// what an operator installs, with the site's settings (and <paramref name="extra"/>, which geo-secondary gets too).
     /// </summary>
     private static Task<(GeoSite Site, GitLabStandIn GitLab, int Port)> StartWithSshAsync(
-        SshServer sshd, IReadOnlyDictionary<string, string>? extra = null, Func<GeoSite, Task<Dictionary<string, string>>>? more = null) =>
-        StartAsync(extra, async (s, g) =>
+        SshServer sshd, IReadOnlyDictionary<string, string>? extra = null, Func<GeoSite, Task<Dictionary<string, string>>>? more = null, bool register = false) =>
+        StartAsync(extra, register: register, more: async (s, g) =>
         {
             var secretFile = Path.Combine(sshd.Folder, "gitlab_shell_secret");
             await File.WriteAllTextAsync(secretFile, g.ShellSecret + "\n");
