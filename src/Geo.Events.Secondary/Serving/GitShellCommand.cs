@@ -112,9 +112,15 @@ public static class GitShellCommand
             // stdout is copied to ours so that the bytes served are counted.
             var start = new ProcessStartInfo("git", ["upload-pack", "--strict", verdict.DataPath!]) { UseShellExecute = false, RedirectStandardOutput = true };
             using var git = Process.Start(start) ?? throw new InvalidOperationException("could not start git upload-pack");
-            var bytes = await CopyAsync(git.StandardOutput.BaseStream);
+            var (bytes, clientGone) = await CopyAsync(git.StandardOutput.BaseStream);
+            if (clientGone)
+            {
+                git.Kill(entireProcessTree: true);
+            }
+
             await git.WaitForExitAsync();
-            return (outcome with { Outcome = $"served ({decision.Label})", Served = "local", Bytes = bytes }, git.ExitCode);
+            return (outcome with { Outcome = clientGone ? $"client went away ({decision.Label})" : $"served ({decision.Label})", Served = "local", Bytes = bytes },
+                clientGone ? 1 : git.ExitCode);
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
@@ -123,8 +129,11 @@ public static class GitShellCommand
         }
     }
 
-    /// <summary>Copies git's protocol stream to our stdout as it comes (each read flushed: git waits for answers), counting bytes.</summary>
-    private static async Task<long> CopyAsync(Stream from)
+    /// <summary>
+    /// Copies git's protocol stream to our stdout as it comes (each read flushed: git waits for answers), counting bytes;
+    /// true when the client went away (our stdout closed) before git was done.
+    /// </summary>
+    private static async Task<(long Bytes, bool ClientGone)> CopyAsync(Stream from)
     {
         await using var to = Console.OpenStandardOutput();
         var buffer = new byte[64 * 1024];
@@ -132,12 +141,20 @@ public static class GitShellCommand
         int read;
         while ((read = await from.ReadAsync(buffer)) > 0)
         {
-            await to.WriteAsync(buffer.AsMemory(0, read));
-            await to.FlushAsync();
+            try
+            {
+                await to.WriteAsync(buffer.AsMemory(0, read));
+                await to.FlushAsync();
+            }
+            catch (IOException)
+            {
+                return (total, true);
+            }
+
             total += read;
         }
 
-        return total;
+        return (total, false);
     }
 
     /// <summary>What the client asked: <c>git-upload-pack 'group/project.git'</c> (or <c>git upload-pack</c>), as gitlab-shell accepts it.</summary>
