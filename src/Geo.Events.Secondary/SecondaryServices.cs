@@ -121,6 +121,7 @@ public static class SecondaryServices
                 services.GetRequiredService<ILogger<Serving.PrimaryGitAccess>>());
         });
         builder.Services.AddSingleton<Serving.GitHttpServing>();
+        builder.Services.AddHostedService<Serving.ServeOutcomeDrain>(); // what git-shell (SSH) served, into geo_serve_* and the log
         return builder;
     }
 

@@ -15,9 +15,10 @@ public sealed class ServingTests
     private const string Token = "glpat-alice-reads-secret";
 
     private static async Task<(GeoSite Site, GitLabStandIn GitLab, int Port)> StartAsync(
-        IReadOnlyDictionary<string, string>? extra = null, Func<GeoSite, GitLabStandIn, Task<Dictionary<string, string>>>? more = null)
+        IReadOnlyDictionary<string, string>? extra = null, Func<GeoSite, GitLabStandIn, Task<Dictionary<string, string>>>? more = null,
+        IReadOnlyDictionary<string, string>? primarySettings = null, bool register = false)
     {
-        var site = await GeoSite.StartAsync(["tokyo"], startSecondaries: false);
+        var site = await GeoSite.StartAsync(["tokyo"], startSecondaries: false, register: register, primarySettings: primarySettings);
         var gitlab = await GitLabStandIn.StartAsync(site.StorageRoot);
         var port = GeoProcess.FreePort();
         var settings = new Dictionary<string, string>
@@ -258,28 +259,7 @@ public sealed class ServingTests
     public async Task OverSshAnAllowedKeyClonesFromTheMirrorAndADeniedKeyIsRefused()
     {
         await using var sshd = await SshServer.CreateAsync();
-        var (site, gitlab, _) = await StartAsync(more: async (s, g) =>
-        {
-            var secretFile = Path.Combine(sshd.Folder, "gitlab_shell_secret");
-            await File.WriteAllTextAsync(secretFile, g.ShellSecret + "\n");
-            var dotnet = (await Shell.RunAsync("sh", s.Root, "-c", "command -v dotnet")).Trim();
-            var dll = Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.Secondary", "bin", TestServers.Configuration, "net10.0", "geo-secondary.dll");
-            // What an operator installs: geo-secondary with the site's settings; sshd starts it as "<it> git-shell key-<id>".
-            var shell = await sshd.WriteScriptAsync("geo-secondary", $"""
-                export GEO_ConnectionStrings__Postgres='{TestServers.ConnectionString(s.SecondaryDatabase("tokyo"))}'
-                export GEO_Secondary__MirrorRoot='{s.MirrorRoot("tokyo")}'
-                export GEO_Secondary__PrimaryGitUrl='{s.StorageRoot}'
-                export GEO_Secondary__PrimaryCloneUrl='{g.Url}'
-                export GEO_Secondary__GitLabShellSecretFile='{secretFile}'
-                exec '{dotnet}' '{dll}' "$@"
-                """);
-            return new Dictionary<string, string>
-            {
-                ["Keys:AuthorizedKeysFile"] = sshd.AuthorizedKeysFile,
-                ["Keys:ShellCommand"] = shell + " git-shell",
-                ["Keys:SshUser"] = SshServer.User,
-            };
-        });
+        var (site, gitlab, _) = await StartWithSshAsync(sshd);
         await using var _ = site;
         await using var __ = gitlab;
         await sshd.StartAsync();
@@ -310,6 +290,234 @@ public sealed class ServingTests
         var push = await GitWithSshAsync(work, SshCommand(allowed.Private), "push", url, "HEAD:refs/heads/main");
         Assert.AreNotEqual(0, push.ExitCode, "a push over SSH to the site succeeded");
         StringAssert.Contains(push.Output, $"{gitlab.Url}/acme/secret.git", "the refusal does not name the primary's URL");
+    }
+
+    [TestMethod]
+    public async Task OverSshAStaleMirrorAndAnUnreachablePrimaryAreToldWithThePrimarysUrlAndEveryOutcomeIsCountedAndLogged()
+    {
+        await using var sshd = await SshServer.CreateAsync();
+        GitHttpServer? git = null;
+        FaultyProxy? proxy = null;
+        var (site, gitlab, _) = await StartWithSshAsync(sshd, new Dictionary<string, string>
+        {
+            ["Secondary:ServeMaxLag"] = "00:00:02",
+            ["Secondary:AuthTimeout"] = "00:00:03",
+        }, async s =>
+        {
+            git = await GitHttpServer.StartAsync(s.StorageRoot);
+            proxy = await FaultyProxy.StartAsync(git.BaseUrl);
+            return new Dictionary<string, string>
+            {
+                ["Secondary:PrimaryGitUrl"] = proxy.BaseUrl.ToString(),
+                ["Secondary:GitTimeout"] = "00:00:20", // the fetch hangs, not fails, for longer than ServeMaxLag
+                ["Retry:Immediate"] = "100ms",
+                ["Retry:Delays"] = string.Join(',', Enumerable.Repeat("1s", 60)),
+            };
+        }, register: true);
+        await using var _ = site;
+        await using var __ = gitlab;
+        await using var ___ = git!;
+        await using var ____ = proxy!;
+        await sshd.StartAsync();
+        var (repo, first) = await site.CreatePushedRepositoryAsync("acme/secret", 61);
+        await site.WaitForMirrorsAsync(repo, "tokyo");
+        var key = await AddKeyAsync(site, sshd, 601);
+        gitlab.GrantKey(601, "acme/secret");
+        var url = $"ssh://{SshServer.User}@127.0.0.1:{sshd.Port}/acme/secret.git";
+        var primaryUrl = $"{gitlab.Url}/acme/secret.git";
+
+        // The primary's internal API cannot be reached: nothing is served, and the client is told why and where to go.
+        gitlab.Down = true;
+        var down = await SshCloneAsync(site, key.Private, url);
+        Assert.AreNotEqual(0, down.ExitCode, "a clone over SSH was served without the primary's decision");
+        StringAssert.Contains(down.Output, "cannot reach the primary", "the client is not told why");
+        StringAssert.Contains(down.Output, primaryUrl);
+        gitlab.Down = false;
+
+        // Served from the mirror (the primary serves no pack).
+        gitlab.RefusePacks = true;
+        var local = await SshCloneAsync(site, key.Private, url);
+        Assert.AreEqual(0, local.ExitCode, local.Output + "\n" + sshd.SafeLog());
+        Assert.AreEqual(first, local.Main);
+
+        // The primary moves on; the site hears of it but cannot fetch: once the event has waited longer than
+        // ServeMaxLag, SSH (which cannot redirect) refuses with the primary's URL instead of serving old refs.
+        proxy!.Faults = path => path.Value!.EndsWith("/git-upload-pack", StringComparison.Ordinal) ? new ProxyFault.Silence() : null;
+        var (second, _) = await site.PushWithHookAsync(repo, 61, "second", first);
+        await GeoSite.WaitUntilAsync(() => Task.FromResult(proxy.Faulted.Count > 0), Timeout, () => "the site never tried to fetch the second push");
+        (int ExitCode, string Output, string? Main) stale = default;
+        await GeoSite.WaitUntilAsync(async () => (stale = await SshCloneAsync(site, key.Private, url)).ExitCode != 0,
+            Timeout, () => $"the stale mirror was still served over SSH: {stale.Main} ({stale.Output})");
+        StringAssert.Contains(stale.Output, $"Clone from the primary: {primaryUrl}");
+        StringAssert.Contains(stale.Output, "an event for it has waited", "the refusal does not say the mirror is behind");
+        Assert.AreNotEqual(second, (await PrimaryRepository.ReadRefsAsync(site.MirrorPath("tokyo", "acme/secret")))["refs/heads/main"], "the mirror caught up: nothing was shown");
+
+        // Caught up: served from the mirror again.
+        proxy.Faults = _ => null;
+        await GeoSite.WaitUntilAsync(() => site.QuerySecondaryAsync<bool>("tokyo", "SELECT pending_since IS NULL AND state = 'synced' FROM projects WHERE project_id = 61"),
+            Timeout, () => "the project never became synced");
+        var again = await SshCloneAsync(site, key.Private, url);
+        Assert.AreEqual(0, again.ExitCode, again.Output);
+        Assert.AreEqual(second, again.Main);
+        Assert.AreEqual(0, gitlab.PacksServed, "the primary served a pack");
+
+        // What the short-lived git-shell processes decided and served is in the long-running geo-secondary's metrics,
+        // status figures and log, with no credential.
+        using var api = new HttpClient { BaseAddress = site.SecondaryUrl("tokyo") };
+        string metrics = "";
+        double Value(string series) => metrics.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal))
+            .Select(l => double.Parse(l[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture)).SingleOrDefault();
+        // Clones that were still served while the event waited count as local too: at least the two above.
+        await GeoSite.WaitUntilAsync(async () =>
+            {
+                metrics = await api.GetStringAsync("/metrics");
+                return Value("geo_serve_clones_total{protocol=\"ssh\",served=\"local\"}") >= 2 && Value("geo_serve_clones_total{protocol=\"ssh\",served=\"redirected\"}") >= 1;
+            },
+            Timeout, () => "the SSH clones are not counted: " + string.Join('\n', metrics.Split('\n').Where(l => l.StartsWith("geo_serve", StringComparison.Ordinal))));
+        Assert.AreEqual(1, Value("geo_serve_decisions_total{protocol=\"ssh\",decision=\"primary_unreachable\"}"));
+        Assert.IsTrue(Value("geo_serve_decisions_total{protocol=\"ssh\",decision=\"allowed\"}") >= 1, "the primary's yes is not counted");
+        Assert.IsTrue(Value("geo_serve_decision_seconds_count{protocol=\"ssh\",source=\"asked\"}") >= 2, "the decisions' latency is not measured");
+        Assert.IsTrue(Value("geo_serve_bytes_total{protocol=\"ssh\"}") > 0, "no bytes counted for SSH");
+        var log = site.Secondary("tokyo").Log();
+        StringAssert.Contains(log, "SSH acme/secret.git git-upload-pack key 601 → served (");
+        StringAssert.Contains(log, "SSH acme/secret.git git-upload-pack key 601 → redirected to the primary: an event for it has waited");
+        StringAssert.Contains(log, "SSH acme/secret.git git-upload-pack key 601 → primary_unreachable");
+        Assert.IsFalse(log.Contains(gitlab.ShellSecret, StringComparison.Ordinal), "the shared secret was logged");
+
+        // geo-admin status shows the site's serving figures, per protocol in its JSON.
+        string status = "";
+        await GeoSite.WaitUntilAsync(async () =>
+            {
+                var (_, stdout, _) = await site.AdminAsync("status", "--output", "json");
+                status = stdout;
+                var row = System.Text.Json.JsonDocument.Parse(stdout).RootElement.EnumerateArray().Single();
+                return row.TryGetProperty("serving", out var serving) && serving.ValueKind == System.Text.Json.JsonValueKind.Object
+                    && serving.GetProperty("byProtocol").GetProperty("ssh").GetProperty("servedLocally").GetInt64() >= 2
+                    && serving.GetProperty("redirected").GetInt64() >= 1;
+            },
+            Timeout, () => "geo-admin status does not show what the site served: " + status);
+    }
+
+    [TestMethod]
+    public async Task AProjectsWikiAndDesignsAGroupsWikiAndASnippetAreClonedFromTheirMirrors()
+    {
+        var (site, gitlab, port) = await StartAsync(primarySettings: new Dictionary<string, string>
+        {
+            // GitLab sends no hook for designs, snippets and group wikis: the change detector finds them.
+            ["Primary:RepositoryScanInterval"] = "00:00:01",
+            ["Primary:RepositoryHookGrace"] = "00:00:00.500",
+        });
+        await using var _ = site;
+        await using var __ = gitlab;
+        const long id = 71;
+        var project = await site.CreateHashedRepositoryAsync("team/app", id);
+        await site.PushWithHookAsync(project, id, "code");
+        var wiki = await site.CreateHashedRepositoryAsync("team/app", id, wiki: true);
+        await wiki.CommitAndPushAsync("home page");
+        var design = await site.CreateStoredRepositoryAsync(Contracts.RepositoryKind.Design, id, "team/app.design");
+        await design.CommitAndPushAsync("login screen mock-up");
+        var groupWiki = await site.CreateStoredRepositoryAsync(Contracts.RepositoryKind.GroupWiki, 72, "team.wiki");
+        await groupWiki.CommitAndPushAsync("group home");
+        var snippet = await site.CreateStoredRepositoryAsync(Contracts.RepositoryKind.Snippet, 73, "snippets/73");
+        await snippet.CommitAndPushAsync("snippet v1");
+        var other = await site.CreateStoredRepositoryAsync(Contracts.RepositoryKind.Snippet, 74, "snippets/74");
+        await other.CommitAndPushAsync("someone else's");
+        foreach (var repo in new[] { project, wiki, design, groupWiki, snippet, other })
+        {
+            await site.WaitForMirrorsAsync(repo, "tokyo");
+        }
+
+        // The primary decides each (a wiki's and a design repository's rights are the project's or group's), and
+        // serves no pack: a clone that works came from the site's mirror.
+        gitlab.Grant("alice", Token, "team/app", "team", "snippets/73");
+        gitlab.RefusePacks = true;
+        foreach (var (repo, path) in new[] { (wiki, "team/app.wiki"), (design, "team/app.design"), (groupWiki, "team.wiki"), (snippet, "snippets/73") })
+        {
+            var clone = await CloneAsync(site, CloneUrl(port, path, "alice", Token));
+            Assert.AreEqual(0, clone.ExitCode, $"{path}: {clone.Output}");
+            Assert.AreEqual((await PrimaryRepository.ReadRefsAsync(repo.BarePath))["refs/heads/main"], clone.Main, path);
+        }
+
+        Assert.AreEqual(0, gitlab.PacksServed, "the primary served a pack");
+        var notHers = await CloneAsync(site, CloneUrl(port, "snippets/74", "alice", Token));
+        Assert.AreNotEqual(0, notHers.ExitCode, "a token cloned a snippet it may not read");
+        StringAssert.Contains(notHers.Output, "cannot be read with these credentials");
+    }
+
+    [TestMethod]
+    public async Task AProjectWhoseDestroyTheSafetyNetHoldsIsNotServedFromItsMirror()
+    {
+        // The guard holds every destroy beyond the first in its window.
+        var (site, gitlab, port) = await StartAsync(new Dictionary<string, string> { ["Secondary:DestroyGuardCount"] = "1" });
+        await using var _ = site;
+        await using var __ = gitlab;
+        var (gone, _) = await site.CreatePushedRepositoryAsync("acme/gone", 81);
+        var (held, _) = await site.CreatePushedRepositoryAsync("acme/held", 82);
+        await site.WaitForMirrorsAsync(gone, "tokyo");
+        await site.WaitForMirrorsAsync(held, "tokyo");
+        gitlab.Grant("alice", Token, "acme/gone", "acme/held");
+        gitlab.RefusePacks = true;
+        Assert.AreEqual(0, (await CloneAsync(site, CloneUrl(port, "acme/held", "alice", Token))).ExitCode, "the mirror was not served before its destroy");
+
+        await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_destroy", 81, "acme/gone"));
+        await GeoSite.WaitUntilAsync(() => site.QuerySecondaryAsync<bool>("tokyo", "SELECT state = 'destroyed' FROM projects WHERE project_id = 81"),
+            Timeout, () => "the first destroy was not applied");
+        await site.Hooks.AcceptedAsync(Hooks.ProjectEvent("project_destroy", 82, "acme/held"));
+        await GeoSite.WaitUntilAsync(() => site.QuerySecondaryAsync<bool>("tokyo", "SELECT EXISTS (SELECT 1 FROM held_destroys WHERE project_id = 82)"),
+            Timeout, () => "the second destroy was not held");
+        Assert.IsTrue(Directory.Exists(site.MirrorPath("tokyo", "acme/held")), "the held project's mirror is gone");
+
+        // The primary destroyed it: the site sends the client there (which serves no pack here) rather than serve the
+        // copy it keeps only to undo a mistake, even to a credential the primary accepted a moment ago (the cache).
+        var clone = await CloneAsync(site, CloneUrl(port, "acme/held", "alice", Token));
+        Assert.AreNotEqual(0, clone.ExitCode, "a project whose destroy is held was served from its mirror");
+        StringAssert.Contains(site.Secondary("tokyo").Log(), "acme/held.git/info/refs git-upload-pack → 302 redirected to the primary: the safety net holds its destroy");
+    }
+
+    /// <summary>
+    /// A site whose authorized_keys (written by geo-secondary, read by a real sshd) run "geo-secondary git-shell key-&lt;id&gt;":
+    /// what an operator installs, with the site's settings (and <paramref name="extra"/>, which geo-secondary gets too).
+    /// </summary>
+    private static Task<(GeoSite Site, GitLabStandIn GitLab, int Port)> StartWithSshAsync(
+        SshServer sshd, IReadOnlyDictionary<string, string>? extra = null, Func<GeoSite, Task<Dictionary<string, string>>>? more = null, bool register = false) =>
+        StartAsync(extra, register: register, more: async (s, g) =>
+        {
+            var secretFile = Path.Combine(sshd.Folder, "gitlab_shell_secret");
+            await File.WriteAllTextAsync(secretFile, g.ShellSecret + "\n");
+            var dotnet = (await Shell.RunAsync("sh", s.Root, "-c", "command -v dotnet")).Trim();
+            var dll = Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.Secondary", "bin", TestServers.Configuration, "net10.0", "geo-secondary.dll");
+            var exports = string.Concat((extra ?? new Dictionary<string, string>()).Select(e => $"export GEO_{e.Key.Replace(":", "__", StringComparison.Ordinal)}='{e.Value}'\n"));
+            // sshd starts it as "<it> git-shell key-<id>".
+            var shell = await sshd.WriteScriptAsync("geo-secondary", $"""
+                export GEO_ConnectionStrings__Postgres='{TestServers.ConnectionString(s.SecondaryDatabase("tokyo"))}'
+                export GEO_Secondary__MirrorRoot='{s.MirrorRoot("tokyo")}'
+                export GEO_Secondary__PrimaryGitUrl='{s.StorageRoot}'
+                export GEO_Secondary__PrimaryCloneUrl='{g.Url}'
+                export GEO_Secondary__GitLabShellSecretFile='{secretFile}'
+                {exports}exec '{dotnet}' '{dll}' "$@"
+                """);
+            var settings = new Dictionary<string, string>
+            {
+                ["Keys:AuthorizedKeysFile"] = sshd.AuthorizedKeysFile,
+                ["Keys:ShellCommand"] = shell + " git-shell",
+                ["Keys:SshUser"] = SshServer.User,
+            };
+            foreach (var (key, value) in more is null ? [] : await more(s))
+            {
+                settings[key] = value;
+            }
+
+            return settings;
+        });
+
+    /// <summary>Adds a key on the primary (key_create hook) and waits for the site's authorized_keys to run git-shell for it.</summary>
+    private static async Task<(string Private, string Public)> AddKeyAsync(GeoSite site, SshServer sshd, long id)
+    {
+        var key = await KeyPairAsync(Path.Combine(site.Root, "keys"));
+        await site.Hooks.AcceptedAsync(KeyHook(id, key.Public));
+        await GeoSite.WaitUntilAsync(async () => File.Exists(sshd.AuthorizedKeysFile) && (await File.ReadAllTextAsync(sshd.AuthorizedKeysFile)).Contains($"git-shell key-{id}", StringComparison.Ordinal),
+            Timeout, () => $"key {id} never reached authorized_keys");
+        return key;
     }
 
     private static string SshCommand(string privateKey) =>

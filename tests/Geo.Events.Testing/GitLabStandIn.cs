@@ -110,10 +110,14 @@ public sealed class GitLabStandIn : IAsyncDisposable
             return;
         }
 
+        // A wiki's or a design repository's rights are its project's (or its group's); a snippet's are its own ("snippets/5").
         var project = path[1..^(suffix.Length + ".git".Length)];
-        if (project.EndsWith(".wiki", StringComparison.Ordinal))
+        foreach (var owned in new[] { ".wiki", ".design" })
         {
-            project = project[..^".wiki".Length];
+            if (project.EndsWith(owned, StringComparison.Ordinal))
+            {
+                project = project[..^owned.Length];
+            }
         }
 
         if (suffix == "/info/refs")

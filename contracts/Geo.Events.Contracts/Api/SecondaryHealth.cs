@@ -21,4 +21,7 @@ public sealed record SecondaryHealth(
     /// secondary's mirrors that differ from the primary's last scan, as its last report says; null when it did not say.
     /// </summary>
     public IReadOnlyDictionary<string, long>? Differs { get; init; }
+
+    /// <summary>Clones at the site (HTTP and SSH) served locally or sent to the primary, and bytes, as its last report says; null when it did not say.</summary>
+    public ServingCounts? Serving { get; init; }
 }

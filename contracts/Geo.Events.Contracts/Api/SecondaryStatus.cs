@@ -222,8 +222,8 @@ public sealed record ReconcileRunStatus
 }
 
 /// <summary>
-/// Clones and fetches over smart HTTP at a site, counted by the reporting geo-secondary instance since it started (the
-/// same figures as its geo_serve_* metrics).
+/// Clones and fetches at a site (smart HTTP and SSH), counted by the reporting geo-secondary instance since it started
+/// (the same figures as its geo_serve_* metrics; SSH's are those git-shell recorded and this instance took).
 /// </summary>
 public sealed record ServingCounts
 {
@@ -238,4 +238,7 @@ public sealed record ServingCounts
 
     /// <summary>Access decisions by result: allowed, cached, denied, primary_unreachable, moved.</summary>
     public IReadOnlyDictionary<string, long>? Decisions { get; init; }
+
+    /// <summary>The same figures per protocol (http, ssh); the ones above are their sums.</summary>
+    public IReadOnlyDictionary<string, ServingCounts>? ByProtocol { get; init; }
 }

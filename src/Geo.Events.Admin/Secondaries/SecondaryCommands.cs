@@ -130,13 +130,13 @@ public static class SecondaryCommands
             : await SecondaryHealthCheck.CollectAsync(context.DataSource, context.Rabbit, maxLag, stale, null, ct);
         Cli.Print(output, health, table =>
         {
-            table.AddColumns("secondary", "verdict", "heartbeat", "queued", "unapplied", "oldest unapplied", "synced", "pending", "failed", "differs", "dead letters", "why");
+            table.AddColumns("secondary", "verdict", "heartbeat", "queued", "unapplied", "oldest unapplied", "synced", "pending", "failed", "differs", "dead letters", "served", "why");
             foreach (var h in health)
             {
                 var color = h.Verdict == "ok" ? "green" : "red";
                 table.AddRow(h.Name, $"[{color}]{h.Verdict}[/]", h.HeartbeatAgeSeconds is { } age ? $"{Age(age)} ago" : "never",
                     h.Queued?.ToString(CultureInfo.InvariantCulture) ?? "no queue", Count(h.Unapplied), h.OldestPendingSeconds is { } oldest ? Age(oldest) : "-",
-                    Count(h.Synced), Count(h.Pending), Count(h.Failed), Differs(h), Count(h.DeadLetters), Markup.Escape(h.Reason));
+                    Count(h.Synced), Count(h.Pending), Count(h.Failed), Differs(h), Count(h.DeadLetters), Served(h), Markup.Escape(h.Reason));
             }
         }, $"{health.Count} secondaries; primary at event {primarySequence}");
         return health.All(h => h.Verdict == "ok") ? ExitCodes.Ok : ExitCodes.Unhealthy;
@@ -160,6 +160,10 @@ public static class SecondaryCommands
     private static string Differs(SecondaryHealth h) => h.Differs is not { } differs ? "-"
         : differs.Values.Sum() == 0 ? "0"
         : Markup.Escape(string.Join(", ", differs.Where(d => d.Value > 0).Select(d => $"{d.Key} {d.Value}")));
+
+    /// <summary>Clones at the site since its instance started: served from the mirror, sent to the primary; "-" when unknown.</summary>
+    private static string Served(SecondaryHealth h) => h.Serving is not { } s ? "-"
+        : string.Create(CultureInfo.InvariantCulture, $"{s.ServedLocally} local, {s.Redirected} to primary");
 
     private static string Age(double seconds) => SecondaryHealthCheck.Age(seconds);
 }

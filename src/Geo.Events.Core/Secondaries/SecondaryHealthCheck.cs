@@ -50,6 +50,7 @@ public static class SecondaryHealthCheck
             lag?.Unapplied ?? 0, lag?.AppliedThrough ?? 0)
         {
             Differs = status?.Repositories?.ToDictionary(r => r.Key, r => r.Value.Differs ?? 0),
+            Serving = status?.Serving,
         };
     }
 

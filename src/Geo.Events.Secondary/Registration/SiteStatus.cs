@@ -70,14 +70,7 @@ public sealed class SiteStatus(
             Repositories = repositories,
             Keys = new KeyCounts { Live = keyCounts.Live, Destroyed = keyCounts.Destroyed },
             Files = await files.SummaryAsync(cancellationToken),
-            Serving = new ServingCounts
-            {
-                ServedLocally = (long)GeoMetrics.ServeClones.WithLabels(Serving.PrimaryGitAccess.Protocol, "local").Value,
-                Redirected = (long)GeoMetrics.ServeClones.WithLabels(Serving.PrimaryGitAccess.Protocol, "redirected").Value,
-                BytesServed = (long)GeoMetrics.ServeBytes.WithLabels(Serving.PrimaryGitAccess.Protocol).Value,
-                Decisions = new[] { "allowed", "cached", "denied", "primary_unreachable", "moved" }
-                    .ToDictionary(d => d, d => (long)GeoMetrics.ServeDecisions.WithLabels(Serving.PrimaryGitAccess.Protocol, d).Value),
-            },
+            Serving = ServingFigures(),
             Namespaces = options.Value.Namespaces,
             Applied = await applied.RangesAsync(cancellationToken),
             SafetyNet = await safetyNet.CollectAsync(cancellationToken),
@@ -97,6 +90,27 @@ public sealed class SiteStatus(
                 FinishedAt = r.FinishedAt is { } finished ? DateTime.SpecifyKind(finished, DateTimeKind.Utc) : null,
                 Error = r.Error,
             }).ToList(),
+        };
+    }
+
+    /// <summary>geo_serve_* of this instance, per protocol (http: its own requests; ssh: what it took from git-shell) and summed.</summary>
+    public static ServingCounts ServingFigures()
+    {
+        string[] decisions = ["allowed", "cached", "denied", "primary_unreachable", "moved"];
+        var byProtocol = new[] { Serving.PrimaryGitAccess.Protocol, Serving.InternalApiAccess.Protocol }.ToDictionary(p => p, p => new ServingCounts
+        {
+            ServedLocally = (long)GeoMetrics.ServeClones.WithLabels(p, "local").Value,
+            Redirected = (long)GeoMetrics.ServeClones.WithLabels(p, "redirected").Value,
+            BytesServed = (long)GeoMetrics.ServeBytes.WithLabels(p).Value,
+            Decisions = decisions.ToDictionary(d => d, d => (long)GeoMetrics.ServeDecisions.WithLabels(p, d).Value),
+        });
+        return new ServingCounts
+        {
+            ServedLocally = byProtocol.Values.Sum(c => c.ServedLocally),
+            Redirected = byProtocol.Values.Sum(c => c.Redirected),
+            BytesServed = byProtocol.Values.Sum(c => c.BytesServed),
+            Decisions = decisions.ToDictionary(d => d, d => byProtocol.Values.Sum(c => c.Decisions![d])),
+            ByProtocol = byProtocol,
         };
     }
 }

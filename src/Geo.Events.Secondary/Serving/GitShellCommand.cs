@@ -48,45 +48,113 @@ public static class GitShellCommand
         }
 
         var primaryUrl = $"{primaryBase}/{repository.GitName}";
-        if (command.Service != "git-upload-pack")
+        var started = Stopwatch.GetTimestamp();
+        await using var dataSource = NpgsqlDataSource.Create(configuration.GetConnectionString("Postgres")!);
+        var outcome = new ServeOutcome { Repository = repository.GitName, Service = command.Service, KeyId = keyId };
+        int code;
+        (outcome, code) = await ServeAsync(dataSource, serve, mirrorOptions, primaryBase, primaryUrl, keyId, command.Service, repository, outcome);
+        try
         {
-            return await FailAsync($"This site serves read-only mirrors ({command.Service} is not served here). Push to the primary: {primaryUrl}", 1);
+            // One statement, after the transfer: geo-secondary counts it (geo_serve_*{protocol="ssh"}) and logs it.
+            await ServeOutcomes.RecordAsync(dataSource, outcome with { DurationMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds }, CancellationToken.None);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            // The clone's outcome does not depend on it; the figures of this one connection are lost.
+        }
+
+        return code;
+    }
+
+    private static async Task<(ServeOutcome Outcome, int Code)> ServeAsync(
+        NpgsqlDataSource dataSource, ServeOptions serve, MirrorOptions mirrorOptions, string primaryBase, string primaryUrl,
+        long keyId, string service, ServableMirrors.Named repository, ServeOutcome outcome)
+    {
+        if (service != "git-upload-pack")
+        {
+            return (outcome with { Outcome = "push refused" },
+                await FailAsync($"This site serves read-only mirrors ({service} is not served here). Push to the primary: {primaryUrl}", 1));
         }
 
         try
         {
-            await using var dataSource = NpgsqlDataSource.Create(configuration.GetConnectionString("Postgres")!);
             var layout = new MirrorLayout(Microsoft.Extensions.Options.Options.Create(mirrorOptions), NullLogger<MirrorLayout>.Instance);
             var verdict = await new ServableMirrors(dataSource, layout).DecideAsync(repository, serve.ServeMaxLag, CancellationToken.None);
             if (!verdict.Local)
             {
-                return await FailAsync($"This site's mirror of {repository.GitName} is not served now ({verdict.Reason}). Clone from the primary: {primaryUrl}", 1);
+                return (outcome with { Outcome = "redirected to the primary: " + verdict.Reason, Served = "redirected" },
+                    await FailAsync($"This site's mirror of {repository.GitName} is not served now ({verdict.Reason}). Clone from the primary: {primaryUrl}", 1));
             }
 
             var secret = serve.GitLabShellSecretFile.Length > 0 && File.Exists(serve.GitLabShellSecretFile) ? await File.ReadAllTextAsync(serve.GitLabShellSecretFile) : "";
             if (secret.Trim().Length == 0)
             {
-                return await FailAsync($"this site cannot ask the primary for access: Secondary:GitLabShellSecretFile is not set or empty. Clone from {primaryUrl}", 1);
+                return (outcome with { Outcome = "no shared secret (Secondary:GitLabShellSecretFile)" },
+                    await FailAsync($"this site cannot ask the primary for access: Secondary:GitLabShellSecretFile is not set or empty. Clone from {primaryUrl}", 1));
             }
 
             using var http = new HttpClient { Timeout = serve.AuthTimeout };
             var access = new InternalApiAccess(http, new AccessCache(dataSource), primaryBase, secret, serve.AuthCacheTtl);
+            var asking = Stopwatch.GetTimestamp();
             var decision = await access.DecideAsync(keyId, repository, CancellationToken.None);
+            outcome = outcome with
+            {
+                Decision = decision.Label,
+                DecisionSource = decision.Outcome == AccessOutcome.Cached ? "cached" : "asked",
+                DecisionSeconds = Stopwatch.GetElapsedTime(asking).TotalSeconds,
+            };
             if (!decision.Yes)
             {
-                return await FailAsync(decision.Message, 1);
+                return (outcome with { Outcome = decision.Label }, await FailAsync(decision.Message, 1));
             }
 
-            // git upload-pack on the mirror, found by id (never by the client's path), with the client's stdin and stdout.
-            var start = new ProcessStartInfo("git", ["upload-pack", "--strict", verdict.DataPath!]) { UseShellExecute = false };
+            // git upload-pack on the mirror, found by id (never by the client's path), with the client's stdin; its
+            // stdout is copied to ours so that the bytes served are counted.
+            var start = new ProcessStartInfo("git", ["upload-pack", "--strict", verdict.DataPath!]) { UseShellExecute = false, RedirectStandardOutput = true };
             using var git = Process.Start(start) ?? throw new InvalidOperationException("could not start git upload-pack");
+            var (bytes, clientGone) = await CopyAsync(git.StandardOutput.BaseStream);
+            if (clientGone)
+            {
+                git.Kill(entireProcessTree: true);
+            }
+
             await git.WaitForExitAsync();
-            return git.ExitCode;
+            return (outcome with { Outcome = clientGone ? $"client went away ({decision.Label})" : $"served ({decision.Label})", Served = "local", Bytes = bytes },
+                clientGone ? 1 : git.ExitCode);
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
-            return await FailAsync($"this site's registry is unavailable ({e.Message}). Clone from the primary: {primaryUrl}", 1);
+            return (outcome with { Outcome = "registry unavailable" },
+                await FailAsync($"this site's registry is unavailable ({e.Message}). Clone from the primary: {primaryUrl}", 1));
         }
+    }
+
+    /// <summary>
+    /// Copies git's protocol stream to our stdout as it comes (each read flushed: git waits for answers), counting bytes;
+    /// true when the client went away (our stdout closed) before git was done.
+    /// </summary>
+    private static async Task<(long Bytes, bool ClientGone)> CopyAsync(Stream from)
+    {
+        await using var to = Console.OpenStandardOutput();
+        var buffer = new byte[64 * 1024];
+        long total = 0;
+        int read;
+        while ((read = await from.ReadAsync(buffer)) > 0)
+        {
+            try
+            {
+                await to.WriteAsync(buffer.AsMemory(0, read));
+                await to.FlushAsync();
+            }
+            catch (IOException)
+            {
+                return (total, true);
+            }
+
+            total += read;
+        }
+
+        return (total, false);
     }
 
     /// <summary>What the client asked: <c>git-upload-pack 'group/project.git'</c> (or <c>git upload-pack</c>), as gitlab-shell accepts it.</summary>

@@ -1,11 +1,9 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Geo.Events.Core.Observability;
 
 namespace Geo.Events.Secondary.Serving;
 
@@ -23,7 +21,6 @@ public sealed class InternalApiAccess(HttpClient http, AccessCache cache, string
 
     public async Task<AccessDecision> DecideAsync(long keyId, ServableMirrors.Named repository, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
         var key = AccessCache.Key(Protocol, $"key-{keyId}", "git-upload-pack", repository.GitName);
         AccessDecision decision;
         if (await cache.HoldsAsync(key, cancellationToken))
@@ -39,8 +36,7 @@ public sealed class InternalApiAccess(HttpClient http, AccessCache cache, string
             }
         }
 
-        GeoMetrics.ServeDecisions.WithLabels(Protocol, decision.Label).Inc();
-        GeoMetrics.ServeDecisionDuration.WithLabels(Protocol, decision.Outcome == AccessOutcome.Cached ? "cached" : "asked").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        // Counted by the caller: git-shell is a short-lived process, its figures go through serve_outcomes (ServeOutcomes).
         return decision;
     }
 

@@ -21,11 +21,19 @@ namespace Geo.Events.Secondary.Serving;
 /// </remarks>
 public sealed class ServableMirrors(NpgsqlDataSource dataSource, MirrorLayout layout)
 {
-    /// <summary>A repository named by a URL path: <c>group/project.git</c> or <c>group/project.wiki.git</c>.</summary>
+    /// <summary>
+    /// A repository named by a URL path, as GitLab names them: <c>group/project.git</c>, <c>group/project.wiki.git</c>,
+    /// <c>group/project.design.git</c>, <c>group.wiki.git</c> (a group's wiki: <see cref="Kind"/> says Wiki until the
+    /// registry tells which, as GitLab's routes never give a group and a project the same path), <c>snippets/&lt;id&gt;.git</c>
+    /// and <c>group/project/snippets/&lt;id&gt;.git</c>.
+    /// </summary>
     public readonly record struct Named(string Path, RepositoryKind Kind)
     {
-        /// <summary>How the primary names it, e.g. <c>group/project.wiki.git</c>.</summary>
+        /// <summary>How the primary names it, e.g. <c>group/project.wiki.git</c> (GitLab's RepoPath parses the same forms).</summary>
         public string GitName => Path + RepositoryLayout.RemoteSuffix(Kind);
+
+        /// <summary>The registry's kinds a URL of this shape may name.</summary>
+        public short[] Kinds => Kind == RepositoryKind.Wiki ? [(short)RepositoryKind.Wiki, (short)RepositoryKind.GroupWiki] : [(short)Kind];
     }
 
     /// <summary>Either the mirror to serve (<see cref="DataPath"/>) or why not (<see cref="Reason"/>).</summary>
@@ -34,11 +42,11 @@ public sealed class ServableMirrors(NpgsqlDataSource dataSource, MirrorLayout la
         public bool Local => DataPath is not null;
     }
 
-    private sealed record Row(long ProjectId, string State, bool NeverSynced, double? PendingSeconds, string? VerificationState);
+    private sealed record Row(long ProjectId, short Kind, string State, bool NeverSynced, double? PendingSeconds, string? VerificationState, string? Held);
 
     /// <summary>
-    /// Parses <c>group/project.git</c> (or <c>.wiki.git</c>; a leading '/' and a missing <c>.git</c> are accepted, as git
-    /// servers do); null when it is no valid project path. The path is never joined to a folder: the mirror is found by id.
+    /// Parses a clone URL's path (a leading '/' and a missing <c>.git</c> are accepted, as git servers do); null when it
+    /// names no repository GitLab could have. The path is never joined to a folder: the mirror is found by id.
     /// </summary>
     public static Named? Parse(string urlPath)
     {
@@ -48,14 +56,29 @@ public sealed class ServableMirrors(NpgsqlDataSource dataSource, MirrorLayout la
             path = path[..^".git".Length];
         }
 
-        var kind = RepositoryKind.Project;
-        if (path.EndsWith(".wiki", StringComparison.Ordinal))
+        // Snippets: snippets/<id> (personal) or <project path>/snippets/<id> (a project's); "snippets" is a reserved
+        // top-level route on GitLab, and a project's routes own <project>/snippets.
+        var slash = path.LastIndexOf('/');
+        if (slash > 0 && path[(slash + 1)..] is { Length: > 0 and < 19 } id && id.All(char.IsAsciiDigit) && id[0] != '0'
+            && path[..slash] is var owner && (owner == "snippets" || (owner.EndsWith("/snippets", StringComparison.Ordinal)
+                && ProjectPath.Problem(owner[..^"/snippets".Length]) is null)))
         {
-            path = path[..^".wiki".Length];
-            kind = RepositoryKind.Wiki;
+            return new Named(path, RepositoryKind.Snippet);
         }
 
-        return ProjectPath.Problem(path) is null ? new Named(path, kind) : null;
+        foreach (var kind in new[] { RepositoryKind.Wiki, RepositoryKind.Design })
+        {
+            var suffix = RepositoryLayout.RemoteSuffix(kind)[..^".git".Length];
+            if (path.EndsWith(suffix, StringComparison.Ordinal))
+            {
+                var container = path[..^suffix.Length];
+                // A wiki's owner is a project or a group (a group may have a single segment).
+                var problem = kind == RepositoryKind.Wiki ? ProjectPath.NamespaceProblem(container) : ProjectPath.Problem(container);
+                return problem is null ? new Named(container, kind) : null;
+            }
+        }
+
+        return ProjectPath.Problem(path) is null ? new Named(path, RepositoryKind.Project) : null;
     }
 
     public async Task<Verdict> DecideAsync(Named repository, TimeSpan maxLag, CancellationToken cancellationToken)
@@ -63,14 +86,25 @@ public sealed class ServableMirrors(NpgsqlDataSource dataSource, MirrorLayout la
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var row = await connection.QueryFirstOrDefaultAsync<Row>(new CommandDefinition(
             """
-            SELECT project_id AS ProjectId, state AS State, last_synced_at IS NULL AS NeverSynced,
-                   extract(epoch FROM now() - pending_since)::float8 AS PendingSeconds, verification_state AS VerificationState
-              FROM projects
-             WHERE path_with_namespace = @path AND kind = @kind AND state <> @destroyed
-             ORDER BY path_sequence DESC
+            SELECT p.project_id AS ProjectId, p.kind AS Kind, p.state AS State, p.last_synced_at IS NULL AS NeverSynced,
+                   extract(epoch FROM now() - p.pending_since)::float8 AS PendingSeconds, p.verification_state AS VerificationState,
+                   CASE WHEN p.kind <> ALL(@projectKinds) THEN NULL
+                        WHEN EXISTS (SELECT 1 FROM held_destroys h WHERE h.project_id = p.project_id) THEN 'destroy-held'
+                        WHEN EXISTS (SELECT 1 FROM discarded_destroys d WHERE d.project_id = p.project_id) THEN 'destroy-discarded'
+                        WHEN EXISTS (SELECT 1 FROM restored_mirrors r WHERE r.project_id = p.project_id) THEN 'restored'
+                   END AS Held
+              FROM projects p
+             WHERE p.path_with_namespace = @path AND p.kind = ANY(@kinds) AND p.state <> @destroyed
+             ORDER BY p.path_sequence DESC
              LIMIT 1
             """,
-            new { path = repository.Path, kind = (short)repository.Kind, destroyed = ProjectState.Destroyed }, cancellationToken: cancellationToken));
+            new
+            {
+                path = repository.Path,
+                kinds = repository.Kinds,
+                projectKinds = RepositoryLayout.ProjectKinds.Select(k => (short)k).ToArray(),
+                destroyed = ProjectState.Destroyed,
+            }, cancellationToken: cancellationToken));
         if (row is null)
         {
             return new Verdict(null, null, "this site does not mirror it");
@@ -82,7 +116,7 @@ public sealed class ServableMirrors(NpgsqlDataSource dataSource, MirrorLayout la
             return new Verdict(row.ProjectId, null, reason);
         }
 
-        var dataPath = layout.DataPath(row.ProjectId, repository.Kind);
+        var dataPath = layout.DataPath(row.ProjectId, (RepositoryKind)row.Kind);
         return Directory.Exists(dataPath) ? new Verdict(row.ProjectId, dataPath, null) : new Verdict(row.ProjectId, null, "its mirror is not on disk");
     }
 
@@ -98,7 +132,12 @@ public sealed class ServableMirrors(NpgsqlDataSource dataSource, MirrorLayout la
         { VerificationState: VerificationState.Mismatch } => "its last verification found it different from the primary",
         { PendingSeconds: { } pending } when maxLag != TimeSpan.MaxValue && pending > maxLag.TotalSeconds =>
             $"an event for it has waited {pending:0}s (Secondary:ServeMaxLag is {maxLag.TotalSeconds:0}s)",
-        // Hook for the safety net (ARCHITECTURE rule 7): a mirror held by it must answer a reason here too.
+        // The safety net (ARCHITECTURE rule 7): the primary destroyed the project, this site keeps its mirror only to
+        // undo a mistake. Clients go to the primary, which says what it has; a restored mirror (its registry row stays a
+        // tombstone) is never found above, so it is sent there too. Only an admin reads these mirrors, on disk.
+        { Held: "destroy-held" } => "the safety net holds its destroy (geo-admin guard release|discard)",
+        { Held: "destroy-discarded" } => "the primary destroyed it; this site keeps it after 'geo-admin guard discard'",
+        { Held: "restored" } => "it is a mirror restored from the trash",
         _ => null,
     };
 }
