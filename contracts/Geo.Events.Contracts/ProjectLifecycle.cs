@@ -71,3 +71,26 @@ public sealed record GroupDestroyed : IGeoEvent
     /// <summary>group_destroy or subgroup_destroy.</summary>
     public string Trigger { get; init; } = "group_destroy";
 }
+
+/// <summary>
+/// A repository GitLab deleted without a hook, seen gone from its storage by geo-primary's change detector: a snippet
+/// (GitLab sends no hook when one is deleted), or a group wiki whose <c>group_destroy</c> was lost. Recorded only
+/// after the repository was missing on two consecutive passes over a storage that still shows repositories (see the
+/// README's deletion rule). A secondary removes that one mirror (into the trash), and a tombstone keeps it removed.
+/// </summary>
+public sealed record RepositoryDestroyed : IGeoEvent
+{
+    public required Guid EventId { get; init; }
+    public required long Sequence { get; init; }
+    public required DateTimeOffset OccurredAt { get; init; }
+
+    /// <summary>The owner's id: the snippet's for a snippet, the group's for a group wiki.</summary>
+    public required long OwnerId { get; init; }
+
+    public required RepositoryKind Kind { get; init; }
+
+    /// <summary>The owner's path as last seen (<c>gitlab.fullpath</c>): the snippet's full path, the group's full path.</summary>
+    public required string FullPath { get; init; }
+
+    public string Trigger { get; init; } = "repository_scan";
+}

@@ -2,15 +2,27 @@ using Geo.Events.Benchmarks;
 using Geo.Events.Benchmarks.Scenarios;
 using Geo.Events.Testing;
 
-// geo-bench [--quick] [--only 2,3] [--out DIR]: every scenario, each figure the median of at least three runs (QUICK
-// makes the runs smaller, not fewer), with its floor measured in the same run. Asserts nothing about speed; writes
-// bench.json and bench.md.
+// geo-bench [--quick] [--only 2,3] [--out DIR] [--sizes 100000] [--builds old=DIR,new=DIR] [--programs DIR]: every scenario, each
+// figure the median of at least three runs (QUICK makes the runs smaller, not fewer), with its floor measured in the
+// same run. Asserts nothing about speed; writes bench.json and bench.md. --sizes: scenario 7's storage sizes;
+// --builds: scenario 7 also measures the detector's idle cost with each of these program folders (make publish's
+// layout: DIR/geo-primary/geo-primary.dll, …), alternating, to compare two builds in one run.
 var quick = args.Contains("--quick");
 var outIndex = Array.IndexOf(args, "--out");
 var output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : Path.Combine(TestServers.RepoRoot, "artifacts", "bench");
 var onlyIndex = Array.IndexOf(args, "--only");
 var only = onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1].Split(',').Select(int.Parse).ToHashSet() : null;
 bool Selected(int scenario) => only is null || only.Contains(scenario);
+var sizesIndex = Array.IndexOf(args, "--sizes");
+int[]? sizesArg = sizesIndex >= 0 && sizesIndex + 1 < args.Length ? [.. args[sizesIndex + 1].Split(',').Select(int.Parse)] : null;
+var buildsIndex = Array.IndexOf(args, "--builds");
+var builds = buildsIndex >= 0 && buildsIndex + 1 < args.Length
+    ? args[buildsIndex + 1].Split(',').Select(b => b.Split('=', 2)).Select(b => (Name: b[0], Folder: Path.GetFullPath(b[1]))).ToList()
+    : [];
+// --programs DIR: every program starts from DIR (make publish's layout) instead of the build's bin folders.
+var programsIndex = Array.IndexOf(args, "--programs");
+string? programs = programsIndex >= 0 && programsIndex + 1 < args.Length ? Path.GetFullPath(args[programsIndex + 1]) : null;
+GeoProcess.PublishedPrograms.Value = programs;
 const int runs = 3;
 var results = new List<ScenarioResult>();
 void Say(string text) => Console.WriteLine($"[bench {DateTime.Now:HH:mm:ss}] {text}");
@@ -197,7 +209,7 @@ if (Selected(6))
 if (Selected(7))
 {
     // 7. The repository change detector.
-    var sizes = quick ? new[] { 2_000 } : new[] { 10_000, 100_000 };
+    var sizes = sizesArg ?? (quick ? new[] { 2_000 } : new[] { 10_000, 100_000 });
     var interval = TimeSpan.FromSeconds(10); // Primary:RepositoryScanInterval's default
     var samples = quick ? 4 : 20;
     var passes = quick ? 1 : 3;
@@ -223,8 +235,40 @@ if (Selected(7))
             ["Primary:RepositoryScanInterval"] = interval.ToString(),
             ["Primary:HashedIdScanLimit"] = (size + samples + 100).ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
-        await using var site = await GeoSite.StartAsync(KeysPipeline.Sites, secondarySettings: new Dictionary<string, string> { ["Secondary:PrimaryGitUrl"] = storage }, primarySettings: settings);
+        var secondarySettings = new Dictionary<string, string> { ["Secondary:PrimaryGitUrl"] = storage };
+
+        // The floor: the same geo-primary with the detector off, its CPU over as many intervals, /metrics asked as often.
+        double floorCpu;
+        await using (var off = await GeoSite.StartAsync(KeysPipeline.Sites, secondarySettings: secondarySettings, startSecondaries: false,
+                         primarySettings: new Dictionary<string, string>(settings) { ["Primary:RepositoryScanInterval"] = "00:00:00" }))
+        {
+            floorCpu = await ChangeDetector.FloorCpuMsPerIntervalAsync(off, passes, interval);
+        }
+
+        // Other builds' detectors over the same storage, alternating (each start pays its own first pass).
+        foreach (var round in Enumerable.Range(1, builds.Count > 0 ? 2 : 0))
+        {
+            foreach (var (name, folder) in builds)
+            {
+                GeoProcess.PublishedPrograms.Value = folder;
+                try
+                {
+                    await using var other = await GeoSite.StartAsync(KeysPipeline.Sites, secondarySettings: secondarySettings, startSecondaries: false, primarySettings: settings);
+                    var (_, otherPassMs, otherCpuMs, _) = await ChangeDetector.IdleCostAsync(other, size + samples, passes, interval);
+                    Say($"change detector, build {name}, round {round}: pass {otherPassMs:F0} ms, CPU {otherCpuMs:F0} ms per pass, floor {floorCpu:F0} ms per interval");
+                    figures.Add(new Figure($"{size:N0}: build {name}, round {round}: pass with nothing changed", "ms", [otherPassMs]));
+                    figures.Add(new Figure($"{size:N0}: build {name}, round {round}: detector CPU per pass (over the floor)", "ms", [otherCpuMs - floorCpu]));
+                }
+                finally
+                {
+                    GeoProcess.PublishedPrograms.Value = programs;
+                }
+            }
+        }
+
+        await using var site = await GeoSite.StartAsync(KeysPipeline.Sites, secondarySettings: secondarySettings, primarySettings: settings);
         var (firstPass, passMs, cpuMs, core) = await ChangeDetector.IdleCostAsync(site, size + samples, passes, interval);
+        var own = 100 * (cpuMs - floorCpu) / interval.TotalMilliseconds;
 
         Say($"change detector: {samples} hookless pushes at random moments (one round unmeasured: the secondaries clone), 3 secondaries");
         await ChangeDetector.HooklessLagsMsAsync(site, KeysPipeline.Sites, repos, interval, 1);
@@ -232,8 +276,9 @@ if (Selected(7))
         figures.Add(new Figure($"{size:N0} repositories: generated", "s", [generate]));
         figures.Add(new Figure($"{size:N0}: first pass (reads every repository)", "s", [firstPass]));
         figures.Add(new Figure($"{size:N0}: pass with nothing changed", "ms", [passMs]));
-        figures.Add(new Figure($"{size:N0}: geo-primary CPU per pass", "ms", [cpuMs]));
-        figures.Add(new Figure($"{size:N0}: geo-primary CPU at the default interval", "% of a core", [core], "≤ 10% at 100,000", size < 100_000 ? null : core <= 10));
+        figures.Add(new Figure($"{size:N0}: geo-primary CPU per pass", "ms", [cpuMs], Floor: floorCpu, FloorName: "geo-primary CPU per interval, detector off"));
+        figures.Add(new Figure($"{size:N0}: geo-primary CPU at the default interval", "% of a core", [core]));
+        figures.Add(new Figure($"{size:N0}: the detector's own CPU at the default interval (over the floor)", "% of a core", [own], "≤ 10% at 100,000", size < 100_000 ? null : own <= 10));
         figures.Add(new Figure($"{size:N0}: hookless push → every secondary, p50", "ms", [Stats.Percentile(lags, 50)]));
         figures.Add(new Figure($"{size:N0}: hookless push → every secondary, p99", "ms", [Stats.Percentile(lags, 99)], "≤ two intervals (20 s)", Stats.Percentile(lags, 99) <= 2 * interval.TotalMilliseconds));
     }
@@ -269,7 +314,7 @@ if (Selected(7))
     results.Add(new ScenarioResult("7. Repository change detector",
         $"A storage of generated hashed repositories (packed-refs only, objects through alternates) plus {samples} real ones; geo-primary's detector at its default interval ({interval.TotalSeconds} s) with 3 secondaries. Pass time and geo-primary's CPU (the whole process, /proc) over {passes} passes with nothing changed; then {samples} hookless pushes at random moments, time from the push to the commit on all 3 secondaries. Last, hooked pushes one at a time (10 repositories × 6) with the detector on and off: clones and fetches counted on the secondaries.",
         figures,
-        ["CPU per pass is geo-primary's whole process over whole intervals, so it includes its idle work (dispatcher polls, metrics)."]));
+        ["CPU per pass is geo-primary's whole process over whole intervals, so it includes its idle work (dispatcher polls, metrics); the floor is the same process with the detector off (Primary:RepositoryScanInterval 00:00:00) over as many intervals in the same run, and the detector's own CPU is the difference."]));
 }
 
 if (Selected(8))

@@ -40,11 +40,28 @@ public sealed class RepositoryScanner(
     IOptions<PrimaryOptions> options, NpgsqlDataSource dataSource, EventLog eventLog, OutboxSignal signal, ILogger<RepositoryScanner> logger) : BackgroundService
 {
     public const string Trigger = "repository_scan";
+
+    /// <summary>How many passes in a row a snippet or group wiki must be missing before its destroy is recorded.</summary>
+    public const int MissingPassesBeforeDestroy = 2;
     private const int MaxRemembered = 10_000;
 
     private sealed record Row(string Storage, string DiskPath, short Kind, long ProjectId, string FullPath, string Stat, string Checksum, string? Head, long ReadSeq);
 
     private sealed record Seen(string Storage, string Dir, StoredRepository Repository, string Stat, RepositoryProbe.State State, Row? Old);
+
+    /// <summary>
+    /// A repository folder the walk found, kept with its storage folder's listing: its folders under refs/ and, once
+    /// its row was found to hold the same stat, the fingerprint of that stat. A pass finding the same fingerprint
+    /// again moves on with one lstat per folder, no lookup and no allocation.
+    /// </summary>
+    private sealed class Tracked(string storage, string dir, StoredRepository repository)
+    {
+        public readonly (string Storage, string DiskPath) Key = (storage, repository.DiskPath);
+        public readonly string Dir = dir;
+        public readonly StoredRepository Repository = repository;
+        public string[]? Folders;
+        public ulong Fingerprint; // 0: not known to match its row
+    }
 
     /// <summary>A change no hook explained yet: first seen at <paramref name="Since"/>, refs <paramref name="Checksum"/> at <paramref name="SeenAt"/>.</summary>
     private sealed record Pending(DateTime FirstSeen, long Since, string Checksum, DateTime SeenAt);
@@ -55,15 +72,15 @@ public sealed class RepositoryScanner(
     private readonly IOptions<PrimaryOptions> _options = options;
     private readonly EventLog _eventLog = eventLog;
     private readonly Dictionary<(string, string), Row> _known = [];
-    // In memory only: each repository's folders under refs/ (see RepositoryProbe.Stat), and each storage folder's
-    // subfolders by modification time, so a pass with nothing changed lists no folder at all.
-    private readonly Dictionary<(string, string), string[]> _refFolders = [];
-    private readonly Dictionary<string, (long Mtime, string[] Children)> _listings = new(StringComparer.Ordinal);
+    // In memory only: each storage folder's subfolders and repositories by its lstat, so a pass with nothing changed
+    // lists no folder at all, and each repository's folders under refs/ and last fingerprint (see Tracked).
+    private readonly Dictionary<string, (RepositoryProbe.Stamp Stamp, string[] Folders, Tracked[] Repositories)> _listings = new(StringComparer.Ordinal);
     private bool _loaded;
     private readonly Dictionary<(string, string), Pending> _pending = [];
     private readonly Dictionary<string, long?> _hashedIds = new(StringComparer.Ordinal);
     private readonly HashSet<string> _reported = [];
     private readonly HashSet<string> _baselined = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string, string), int> _missing = []; // snippets and group wikis missing on the last passes: how many
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -108,6 +125,7 @@ public sealed class RepositoryScanner(
         if (!_loaded)
         {
             _known.Clear();
+            _listings.Clear(); // the fingerprints found equal to rows that may have changed meanwhile
             foreach (var row in await connection.QueryAsync<Row>(new CommandDefinition(
                          "SELECT storage, disk_path AS DiskPath, kind, project_id AS ProjectId, full_path AS FullPath, stat, checksum, head, read_seq AS ReadSeq FROM repository_scan",
                          cancellationToken: cancellationToken)))
@@ -126,6 +144,7 @@ public sealed class RepositoryScanner(
         HashSet<string> baseline = pendingOnly ? [] : _options.Value.Storages().Select(s => s.Key).Where(s => !_baselined.Contains(s)).ToHashSet(StringComparer.Ordinal);
 
         // Walk: stat everything, read what moved.
+        var recent = RepositoryProbe.RecentNanoseconds();
         var seenKeys = new HashSet<(string, string)>();
         var walked = new HashSet<string>(StringComparer.Ordinal);
         var moved = new List<Seen>();
@@ -143,37 +162,43 @@ public sealed class RepositoryScanner(
                 walked.Add(storage);
             }
 
-            foreach (var (dir, repository) in pendingOnly ? PendingIn(storage, root) : Walk(root))
+            foreach (var item in pendingOnly ? PendingIn(storage, root) : Walk(storage, root))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 scanned++;
-                var key = (storage, repository.DiskPath);
-                seenKeys.Add(key);
-                var old = _known.GetValueOrDefault(key);
+                seenKeys.Add(item.Key);
+                // Unchanged since its row was found to hold this very fingerprint: one lstat per folder, nothing else.
+                if (item.Fingerprint != 0 && item.Folders is not null && RepositoryProbe.Fingerprint(item.Dir, item.Folders, recent) == item.Fingerprint)
+                {
+                    continue;
+                }
+
+                item.Fingerprint = 0;
+                var old = _known.GetValueOrDefault(item.Key);
                 try
                 {
-                    // The folders looked at last time first: when nothing moved, a few stats and no listing.
-                    var folders = _refFolders.GetValueOrDefault(key);
-                    var stat = folders is null ? null : RepositoryProbe.Stat(dir, ref folders);
-                    if (old is not null && old.Stat == stat)
+                    // The folders looked at last time first: when only a file moved, no listing of refs/.
+                    var folders = item.Folders;
+                    var stat = folders is null ? null : RepositoryProbe.Stat(item.Dir, ref folders);
+                    if (old is null || old.Stat != stat)
                     {
-                        continue;
+                        folders = null;
+                        stat = RepositoryProbe.Stat(item.Dir, ref folders);
+                        item.Folders = folders;
                     }
 
-                    folders = null;
-                    stat = RepositoryProbe.Stat(dir, ref folders);
-                    _refFolders[key] = folders!;
                     if (old?.Stat == stat)
                     {
+                        item.Fingerprint = stat!.StartsWith("v2:", StringComparison.Ordinal) ? Convert.ToUInt64(stat[3..], 16) : 0;
                         continue;
                     }
 
-                    moved.Add(new Seen(storage, dir, repository, stat, RepositoryProbe.Read(dir), old));
+                    moved.Add(new Seen(storage, item.Dir, item.Repository, stat!, RepositoryProbe.Read(item.Dir), old));
                 }
                 catch (Exception e) when (e is LibGit2SharpException or IOException or UnauthorizedAccessException)
                 {
                     unreadable++;
-                    Report(storage, repository.DiskPath, $"cannot be read: {e.Message}");
+                    Report(storage, item.Repository.DiskPath, $"cannot be read: {e.Message}");
                 }
             }
         }
@@ -507,9 +532,23 @@ public sealed class RepositoryScanner(
         }
     }
 
-    /// <summary>Repositories gone from a storage that was walked: their rows go (a project_destroy hook announces a destroy).</summary>
+    /// <summary>
+    /// Repositories gone from a storage that was walked: their rows go. A project's repositories need no more (its
+    /// project_destroy hook announces the destroy, through the secondaries' mass-destruction guard), but GitLab sends no
+    /// hook when a snippet is deleted, and a group wiki's group_destroy may be lost: for those two kinds a
+    /// <see cref="RepositoryDestroyed"/> is recorded, in the same transaction as the row's removal, once the repository
+    /// has been missing on <see cref="MissingPassesBeforeDestroy"/> passes in a row. Never when the same repository is
+    /// in another storage (a storage move), never while the kind's top folder (<c>@snippets</c>, <c>@groups</c>) is
+    /// missing, and never from a storage that shows no repository at all where it had some (unmounted, not emptied).
+    /// </summary>
     private async Task ForgetGoneAsync(NpgsqlConnection connection, HashSet<(string, string)> seen, HashSet<string> walked, CancellationToken cancellationToken)
     {
+        var storages = _options.Value.Storages();
+        foreach (var back in _missing.Keys.Where(seen.Contains).ToList())
+        {
+            _missing.Remove(back); // missing on one pass only: a move, or a slow listing
+        }
+
         var gone = _known.Keys.Where(k => walked.Contains(k.Item1) && !seen.Contains(k)).ToList();
         foreach (var empty in walked.Where(storage => !seen.Any(k => k.Item1 == storage)).ToList())
         {
@@ -523,85 +562,162 @@ public sealed class RepositoryScanner(
             }
         }
 
-        if (gone.Count == 0)
-        {
-            return;
-        }
-
-        await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM repository_scan r USING unnest(@storages, @paths) AS g(storage, disk_path) WHERE r.storage = g.storage AND r.disk_path = g.disk_path",
-            new { storages = gone.Select(g => g.Item1).ToArray(), paths = gone.Select(g => g.Item2).ToArray() }, cancellationToken: cancellationToken));
+        var forget = new List<(string, string)>();
+        var destroy = new List<Row>();
         foreach (var key in gone)
         {
+            var row = _known[key];
+            var kind = (RepositoryKind)row.Kind;
+            if (kind is not (RepositoryKind.Snippet or RepositoryKind.GroupWiki)
+                || storages.Any(s => s.Key != key.Item1 && seen.Contains((s.Key, key.Item2))))
+            {
+                forget.Add(key); // a project's repository (its hook says it was destroyed), or moved to another storage
+                _missing.Remove(key);
+                continue;
+            }
+
+            var top = key.Item2[..Math.Max(0, key.Item2.IndexOf('/'))];
+            if (top.Length == 0 || !storages.TryGetValue(key.Item1, out var root) || !Directory.Exists(Path.Combine(root, top)))
+            {
+                Report(key.Item1, top, "is missing: its repositories are kept as they were (a mount failure must not destroy their mirrors)");
+                continue;
+            }
+
+            var missing = _missing[key] = _missing.GetValueOrDefault(key) + 1;
+            if (missing >= MissingPassesBeforeDestroy)
+            {
+                destroy.Add(row);
+            }
+        }
+
+        if (forget.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "DELETE FROM repository_scan r USING unnest(@storages, @paths) AS g(storage, disk_path) WHERE r.storage = g.storage AND r.disk_path = g.disk_path",
+                new { storages = forget.Select(g => g.Item1).ToArray(), paths = forget.Select(g => g.Item2).ToArray() }, cancellationToken: cancellationToken));
+            foreach (var key in forget)
+            {
+                _known.Remove(key);
+            }
+        }
+
+        var destroyed = 0;
+        foreach (var row in destroy)
+        {
+            var key = (row.Storage, row.DiskPath);
+            _missing.Remove(key);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            // Only the instance whose delete finds the row records the destroy.
+            var deleted = await connection.ExecuteAsync(new CommandDefinition(
+                "DELETE FROM repository_scan WHERE storage = @Storage AND disk_path = @DiskPath AND checksum = @Checksum",
+                new { row.Storage, row.DiskPath, row.Checksum }, transaction, cancellationToken: cancellationToken));
+            var evt = new RepositoryDestroyed
+            {
+                EventId = Guid.CreateVersion7(),
+                Sequence = 0,
+                OccurredAt = DateTimeOffset.UtcNow,
+                OwnerId = row.ProjectId,
+                Kind = (RepositoryKind)row.Kind,
+                FullPath = row.FullPath,
+                Trigger = Trigger,
+            };
+            if (deleted == 1)
+            {
+                await EventLog.AppendAsync(connection, transaction, evt, null, cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
             _known.Remove(key);
-            _refFolders.Remove(key);
+            if (deleted == 1)
+            {
+                destroyed++;
+                GeoMetrics.RepositoryChangesAnnounced.WithLabels(nameof(RepositoryDestroyed)).Inc();
+                GeoMetrics.EventsIngested.WithLabels(nameof(RepositoryDestroyed)).Inc();
+                logger.LogWarning("Repository change detector: the {Kind} of {OwnerId} ({Path}) at {Storage}:{DiskPath} was missing on {Passes} passes in a row; its destroy is recorded",
+                    RepositoryLayout.Label(evt.Kind), row.ProjectId, row.FullPath, row.Storage, row.DiskPath, MissingPassesBeforeDestroy);
+            }
+        }
+
+        if (destroyed > 0)
+        {
+            signal.Notify();
         }
     }
 
     /// <summary>The held changes' repositories in one storage, unless their folder became a link meanwhile.</summary>
-    private IEnumerable<(string Dir, StoredRepository Repository)> PendingIn(string storage, string root)
+    private IEnumerable<Tracked> PendingIn(string storage, string root)
     {
         foreach (var (_, diskPath) in _pending.Keys.Where(k => k.Item1 == storage).ToList())
         {
             var dir = Path.Combine(root, diskPath);
-            if (StoredRepository.Classify(diskPath) is { } repository && Directory.Exists(dir) && new DirectoryInfo(dir).LinkTarget is null)
+            if (StoredRepository.Classify(diskPath) is { } repository && RepositoryProbe.Lstat(dir, "", out var stamp) && !stamp.IsLink && Directory.Exists(dir))
             {
-                yield return (dir, repository);
+                yield return new Tracked(storage, dir, repository);
             }
         }
     }
 
     /// <summary>
     /// Git repositories under <paramref name="root"/> that GitLab replicates; symbolic links are never followed. A
-    /// folder whose modification time has not changed since it was last listed is not listed again (an entry
-    /// created, removed or renamed in a folder touches it).
+    /// folder whose lstat has not changed since it was last listed is not listed again (an entry created, removed or
+    /// renamed in a folder touches it), and its repositories are the ones found then, with what is known of them.
     /// </summary>
-    private IEnumerable<(string Dir, StoredRepository Repository)> Walk(string root)
+    private IEnumerable<Tracked> Walk(string storage, string root)
     {
+        var recent = RepositoryProbe.RecentNanoseconds();
         var pending = new Stack<string>([root]);
         while (pending.Count > 0)
         {
             var folder = pending.Pop();
-            string[] children;
-            try
-            {
-                var mtime = Directory.GetLastWriteTimeUtc(folder).Ticks;
-                if (_listings.TryGetValue(folder, out var listing) && listing.Mtime == mtime)
-                {
-                    children = listing.Children;
-                }
-                else
-                {
-                    // Links are skipped (never followed); '+gitaly' and '+deleted' folders are GitLab's own; hidden ones are not GitLab's.
-                    children = [.. new DirectoryInfo(folder).EnumerateDirectories()
-                        .Where(child => child.LinkTarget is null && !child.Name.StartsWith('.') && !child.Name.StartsWith('+'))
-                        .Select(child => child.Name)];
-                    if (mtime < (DateTime.UtcNow - RepositoryProbe.Racy).Ticks)
-                    {
-                        _listings[folder] = (mtime, children); // not one touched moments ago, which may change again within its clock tick
-                    }
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            string[] folders;
+            Tracked[] repositories;
+            if (!RepositoryProbe.Lstat(folder, "", out var stamp) || stamp.IsLink)
             {
                 _listings.Remove(folder);
-                continue; // removed while we walked, or not ours to read
+                continue; // removed while we walked, or replaced by a link
             }
 
-            foreach (var name in children)
+            if (_listings.TryGetValue(folder, out var listing) && listing.Stamp == stamp)
             {
-                var child = Path.Combine(folder, name);
-                if (!name.EndsWith(".git", StringComparison.Ordinal))
+                (folders, repositories) = (listing.Folders, listing.Repositories);
+            }
+            else
+            {
+                try
                 {
-                    pending.Push(child);
-                    continue;
+                    // Links are skipped (never followed); '+gitaly' and '+deleted' folders are GitLab's own; hidden ones are not GitLab's.
+                    var children = new DirectoryInfo(folder).EnumerateDirectories()
+                        .Where(child => child.LinkTarget is null && !child.Name.StartsWith('.') && !child.Name.StartsWith('+'))
+                        .Select(child => child.FullName)
+                        .ToList();
+                    folders = [.. children.Where(child => !child.EndsWith(".git", StringComparison.Ordinal))];
+                    var known = listing.Repositories?.ToDictionary(t => t.Dir, StringComparer.Ordinal);
+                    repositories = [.. children.Where(child => child.EndsWith(".git", StringComparison.Ordinal))
+                        .Select(child => known?.GetValueOrDefault(child)
+                            ?? (StoredRepository.Classify(Path.GetRelativePath(root, child).Replace(Path.DirectorySeparatorChar, '/')) is { } repository
+                                ? new Tracked(storage, child, repository)
+                                : null))
+                        .OfType<Tracked>()];
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    _listings.Remove(folder);
+                    continue; // removed while we walked, or not ours to read
                 }
 
-                var relative = Path.GetRelativePath(root, child).Replace(Path.DirectorySeparatorChar, '/');
-                if (StoredRepository.Classify(relative) is { } repository)
-                {
-                    yield return (child, repository);
-                }
+                // A folder touched moments ago may change again within its clock tick: listed again next pass (a
+                // default stamp never matches), its repositories kept with what is known of them.
+                _listings[folder] = (stamp.Newest < recent ? stamp : default, folders, repositories);
+            }
+
+            foreach (var child in folders)
+            {
+                pending.Push(child);
+            }
+
+            foreach (var repository in repositories)
+            {
+                yield return repository;
             }
         }
     }

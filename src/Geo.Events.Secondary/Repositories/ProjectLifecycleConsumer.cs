@@ -16,7 +16,8 @@ public sealed class ProjectLifecycleConsumer(
     ProjectRegistry registry,
     ProjectMover mover,
     ProjectDestroyer destroyer,
-    ILogger<ProjectLifecycleConsumer> logger) : IConsumer<ProjectRenamed>, IConsumer<ProjectDestroyed>, IConsumer<NamespaceRenamed>, IConsumer<GroupDestroyed>
+    ILogger<ProjectLifecycleConsumer> logger) : IConsumer<ProjectRenamed>, IConsumer<ProjectDestroyed>, IConsumer<NamespaceRenamed>, IConsumer<GroupDestroyed>,
+    IConsumer<RepositoryDestroyed>
 {
     /// <summary>
     /// GitLab's <c>group_rename</c> and <c>user_rename</c>: every project under the old full path moves, and GitLab
@@ -115,6 +116,36 @@ public sealed class ProjectLifecycleConsumer(
         }
 
         Observe(nameof(GroupDestroyed), started);
+    }
+
+    /// <summary>
+    /// A snippet, or a group wiki, that geo-primary's change detector saw gone from GitLab's storage (GitLab sends no
+    /// hook when a snippet is deleted): that one mirror goes to the trash and its row is tombstoned. Only those two
+    /// kinds: a project's repositories go with its project_destroy, through the mass-destruction guard.
+    /// </summary>
+    public async Task Consume(ConsumeContext<RepositoryDestroyed> context)
+    {
+        var evt = context.Message;
+        var started = Stopwatch.GetTimestamp();
+        if (!RepositoryLayout.IsKnown(evt.Kind))
+        {
+            throw new UnknownRepositoryKindException(evt.Kind);
+        }
+
+        if (evt.Kind is not (RepositoryKind.Snippet or RepositoryKind.GroupWiki))
+        {
+            throw new UnguardedDestroyRefusedException(evt.Kind);
+        }
+
+        if (RepositoryLayout.PathProblem(evt.Kind, evt.FullPath) is { } problem)
+        {
+            throw new InvalidProjectPathException(evt.FullPath ?? "", problem);
+        }
+
+        await destroyer.DestroyUnguardedAsync(evt.OwnerId, [evt.Kind], evt.FullPath, evt.Sequence, context.CancellationToken);
+        logger.LogInformation("The {Kind} of {OwnerId} ({Path}) is gone from the primary's storage ({Trigger}): its mirror went to the trash",
+            RepositoryLayout.Label(evt.Kind), evt.OwnerId, evt.FullPath, evt.Trigger);
+        Observe(nameof(RepositoryDestroyed), started);
     }
 
     private static void Check(string path)

@@ -69,6 +69,26 @@ public static class ChangeDetector
     }
 
     /// <summary>
+    /// geo-primary's CPU per interval with its detector off, over <paramref name="intervals"/> intervals, with /metrics
+    /// asked as often as <see cref="IdleCostAsync"/> asks it: the floor its figures are compared with.
+    /// </summary>
+    public static async Task<double> FloorCpuMsPerIntervalAsync(GeoSite site, int intervals, TimeSpan interval)
+    {
+        // As long as IdleCostAsync's warm-up pass before the measure starts.
+        await Task.Delay(interval);
+        var cpu0 = site.Primary.CpuTime();
+        var wall0 = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(wall0) < interval * intervals)
+        {
+            await MetricAsync(site, "geo_repository_scan_duration_seconds_count");
+            await Task.Delay(200);
+        }
+
+        var cpu = (site.Primary.CpuTime() - cpu0).TotalMilliseconds;
+        return cpu * interval.TotalMilliseconds / Stopwatch.GetElapsedTime(wall0).TotalMilliseconds;
+    }
+
+    /// <summary>
     /// Hookless pushes to <paramref name="repos"/> (already on every secondary), each at a random moment within two
     /// intervals: milliseconds from the push to the commit on the last of the secondaries.
     /// </summary>

@@ -25,6 +25,7 @@ public sealed class EventKindsTests
             [typeof(ProjectDestroyed)] = "geo.events.project-destroyed",
             [typeof(NamespaceRenamed)] = "geo.events.namespace-renamed",
             [typeof(GroupDestroyed)] = "geo.events.group-destroyed",
+            [typeof(RepositoryDestroyed)] = "geo.events.repository-destroyed",
             [typeof(FileCreated)] = "geo.events.file-created",
             [typeof(FileDestroyed)] = "geo.events.file-destroyed",
         };
