@@ -134,7 +134,7 @@ public sealed class ClusterFailoverTests
         Assert.AreEqual(lines.Count, lines.Distinct().Count(), "a key is in authorized_keys twice");
 
         await GeoSite.WaitUntilAsync(
-            async () => await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM files WHERE kind = 'upload' AND state = 'present'") == files.Count,
+            async () => await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM files WHERE path LIKE 'ha/%' AND state = 'present'") == files.Count,
             TimeSpan.FromSeconds(120), () => $"not every one of the {files.Count} accepted files is present at the secondary");
         var store = site.SecondaryFiles("tokyo", "upload");
         foreach (var (path, hash) in files)
