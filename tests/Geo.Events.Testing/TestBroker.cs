@@ -77,9 +77,20 @@ public sealed class TestBroker
         }
     }
 
-    private Task RunAsync(params string[] args) => _script is null
-        ? throw new InvalidOperationException("the shared broker is started by infra/local/up, not by tests")
-        : Shell.RunAsync(Path.Combine(TestServers.RepoRoot, _script), TestServers.RepoRoot, args);
+    /// <summary>Runs the broker's script to completion (no time limit: three nodes take minutes to boot on a loaded machine).</summary>
+    private async Task RunAsync(params string[] args)
+    {
+        if (_script is null)
+        {
+            throw new InvalidOperationException("the shared broker is started by infra/local/up, not by tests");
+        }
+
+        var (exitCode, stdout, stderr) = await Shell.RunCapturedAsync(Path.Combine(TestServers.RepoRoot, _script), args);
+        if (exitCode != 0)
+        {
+            throw new InvalidOperationException($"{_script} {string.Join(' ', args)} exited {exitCode}: {stderr}{stdout}");
+        }
+    }
 
     /// <summary>The management API of the first node that is not down.</summary>
     public HttpClient Management()
