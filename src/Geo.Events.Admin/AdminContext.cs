@@ -49,7 +49,7 @@ public sealed class AdminContext : IAsyncDisposable
         var configuration = GeoConfiguration.ForCommand();
         var url = Environment.GetEnvironmentVariable(UrlVariable) is { Length: > 0 } given ? given : null;
         var connectionString = configuration.GetConnectionString("Postgres");
-        var rabbit = configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
+        var rabbit = RabbitMqOptions.From(configuration);
         return new AdminContext(string.IsNullOrWhiteSpace(connectionString) ? null : connectionString, rabbit, url);
     }
 

@@ -28,7 +28,7 @@ public static class PrimaryServices
 
     public static WebApplicationBuilder AddMessaging(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<RabbitMqOptions>().BindConfiguration(RabbitMqOptions.Section);
+        builder.Services.AddValidatedOptions<RabbitMqOptions, RabbitMqOptions.Validator>(RabbitMqOptions.Section).PostConfigure<IConfiguration>((rabbit, configuration) => rabbit.TakePlainHosts(configuration));
         builder.Services.AddMassTransit(bus =>
         {
             bus.DisableUsageTelemetry(); // MassTransit would report usage to its vendor over the Internet

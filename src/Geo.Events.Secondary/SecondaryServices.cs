@@ -141,7 +141,7 @@ public static class SecondaryServices
     /// <summary>Consumes this secondary's own durable quorum queue, geo.secondary.&lt;name&gt;.</summary>
     public static WebApplicationBuilder AddConsumers(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<RabbitMqOptions>().BindConfiguration(RabbitMqOptions.Section);
+        builder.Services.AddValidatedOptions<RabbitMqOptions, RabbitMqOptions.Validator>(RabbitMqOptions.Section).PostConfigure<IConfiguration>((rabbit, configuration) => rabbit.TakePlainHosts(configuration));
         builder.Services.AddValidatedOptions<RetryOptions, RetryOptions.Validator>(RetryOptions.Section);
         builder.Services.AddSingleton<DelayQueues>();
         builder.Services.AddMassTransit(bus =>

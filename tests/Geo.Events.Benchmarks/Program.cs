@@ -420,6 +420,43 @@ if (Selected(9))
         ["A ratio is the native program's figure over the .NET verb's in the same run. The psql floor is PostgreSQL's own C client making the same kind of connection (process start, password authentication, one round trip), with no Geo code. The rest of a login (sshd's own key exchange and PostgreSQL's backend start for the connection) is outside both programs' CPU."]));
 }
 
+if (Selected(11))
+{
+    // 11. Lag through a site broker (infra/site-broker) against direct consumption, both in the same run.
+    var keys = quick ? 40 : 200;
+    const int perSecond = 20;
+    Say($"site broker: {keys} key hooks at {perSecond}/s, one secondary on the primary's broker, one on a site broker fed by a shovel");
+    var direct = new Dictionary<string, List<double>> { ["p50"] = [], ["p95"] = [] };
+    var viaSite = new Dictionary<string, List<double>> { ["p50"] = [], ["p95"] = [] };
+    var site = await SiteBrokerLag.StartAsync();
+    try
+    {
+        await SiteBrokerLag.LagsMsAsync(site, keys / 4, perSecond, 5_000_000L); // warm-up, not counted
+        for (var i = 0; i < runs; i++)
+        {
+            var lags = await SiteBrokerLag.LagsMsAsync(site, keys, perSecond, 6_000_000L + (i * 100_000L));
+            direct["p50"].Add(Stats.Percentile(lags["direct"], 50));
+            direct["p95"].Add(Stats.Percentile(lags["direct"], 95));
+            viaSite["p50"].Add(Stats.Percentile(lags["site"], 50));
+            viaSite["p95"].Add(Stats.Percentile(lags["site"], 95));
+        }
+    }
+    finally
+    {
+        await SiteBrokerLag.StopAsync(site);
+    }
+
+    results.Add(new ScenarioResult("11. Lag through a site broker",
+        $"{keys} key_create hooks posted one at a time at {perSecond}/s; each key's lag from just before its hook is posted to the secondary's registry write. Two secondaries of one primary in the same run: 'direct' consumes from the primary's broker, 'site' from a separate one-node broker on this machine fed by infra/site-broker's shovel (ack-mode on-confirm). Median of {runs} runs.",
+        [
+            new Figure("direct, p50", "ms", direct["p50"]),
+            new Figure("direct, p95", "ms", direct["p95"]),
+            new Figure("through the site broker, p50", "ms", viaSite["p50"], Floor: Stats.Median(direct["p50"]), FloorName: "direct p50 ms"),
+            new Figure("through the site broker, p95", "ms", viaSite["p95"], Floor: Stats.Median(direct["p95"]), FloorName: "direct p95 ms"),
+        ],
+        ["Both brokers are on loopback: the figure is the shovel's own cost (one more confirmed hop), not a WAN's round trip, which a real site adds once per shovel batch (prefetch 200)."]));
+}
+
 await Report.WriteAsync(output, quick, results);
 Directory.Delete(scratch, recursive: true); // after the report: 100,000 generated repositories take minutes to delete
 Say($"report: {Path.Combine(output, "bench.md")} and bench.json");

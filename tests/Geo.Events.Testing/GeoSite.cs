@@ -58,6 +58,9 @@ public sealed class GeoSite : IAsyncDisposable
     public string MirrorPath(string name, string pathWithNamespace) => Path.Combine(MirrorRoot(name), pathWithNamespace + ".git");
     public GeoProcess Primary => _primary ?? throw new InvalidOperationException("geo-primary is not running");
 
+    /// <summary>The broker geo-primary and the secondaries use (a secondary may be pointed at another one by its settings).</summary>
+    public TestBroker Broker { get; private init; } = TestBroker.Shared;
+
     /// <summary>
     /// Starts geo-primary configured with <paramref name="secondaries"/>, and those secondaries unless told
     /// otherwise. With <paramref name="register"/>, geo-primary is told of no secondary: each registers itself
@@ -65,12 +68,12 @@ public sealed class GeoSite : IAsyncDisposable
     /// </summary>
     public static async Task<GeoSite> StartAsync(
         string[] secondaries, bool startSecondaries = true, IReadOnlyDictionary<string, string>? secondarySettings = null, bool register = false,
-        IReadOnlyDictionary<string, string>? primarySettings = null)
+        IReadOnlyDictionary<string, string>? primarySettings = null, TestBroker? broker = null)
     {
-        var site = new GeoSite(secondaries, register) { _primarySettings = primarySettings ?? new Dictionary<string, string>() };
+        var site = new GeoSite(secondaries, register) { _primarySettings = primarySettings ?? new Dictionary<string, string>(), Broker = broker ?? TestBroker.Shared };
         try
         {
-            await TestServers.CreateVhostAsync(site.VirtualHost);
+            await site.Broker.CreateVhostAsync(site.VirtualHost);
             await site.StartPrimaryAsync();
             if (startSecondaries)
             {
@@ -129,16 +132,9 @@ public sealed class GeoSite : IAsyncDisposable
 
     private Dictionary<string, string> Common(string database)
     {
-        var rabbit = TestServers.RabbitOptions(VirtualHost);
-        return new()
-        {
-            ["ConnectionStrings:Postgres"] = TestServers.ConnectionString(database, pooling: true),
-            ["RabbitMq:Host"] = rabbit.Host,
-            ["RabbitMq:Port"] = rabbit.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["RabbitMq:VirtualHost"] = rabbit.VirtualHost,
-            ["RabbitMq:Username"] = rabbit.Username,
-            ["RabbitMq:Password"] = rabbit.Password,
-        };
+        var settings = Broker.Settings(VirtualHost);
+        settings["ConnectionStrings:Postgres"] = TestServers.ConnectionString(database, pooling: true);
+        return settings;
     }
 
     /// <summary>A MassTransit bus on this site's vhost that publishes straight to the exchanges, as a replay or an attacker would, skipping geo-primary.</summary>
@@ -381,7 +377,7 @@ public sealed class GeoSite : IAsyncDisposable
     /// <summary>A queue's depth and how many deliveries consumers acknowledged so far.</summary>
     public async Task<(long Messages, long Acknowledged)> QueueStatsAsync(string queue)
     {
-        using var client = TestServers.Management();
+        using var client = Broker.Management();
         using var response = await client.GetAsync($"queues/{Uri.EscapeDataString(VirtualHost)}/{Uri.EscapeDataString(queue)}");
         if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
         {
@@ -463,7 +459,7 @@ public sealed class GeoSite : IAsyncDisposable
             return; // keep the vhost, databases, folders and logs for a look after the run
         }
 
-        await TestServers.DeleteVhostAsync(VirtualHost);
+        await Broker.DeleteVhostAsync(VirtualHost);
         await TestServers.DropDatabaseAsync(PrimaryDatabase);
         foreach (var name in _secondaryNames)
         {

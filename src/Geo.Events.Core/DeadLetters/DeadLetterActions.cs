@@ -33,7 +33,7 @@ public sealed class DeadLetterActions(NpgsqlDataSource dataSource, RabbitMqOptio
         var batch = Guid.CreateVersion7();
         var replayed = new List<long>();
         var failed = new Dictionary<long, string>();
-        await using var connection = await rabbit.ConnectionFactory("geo dlq replay").CreateConnectionAsync(ct);
+        await using var connection = await rabbit.ConnectAsync("geo dlq replay", ct);
         await using var channel = await connection.CreateChannelAsync(
             new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), ct);
         starting?.Invoke(letters.Count);

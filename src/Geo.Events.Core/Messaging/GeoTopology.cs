@@ -51,10 +51,23 @@ public static partial class GeoTopology
 
     public static void ConfigureHost(this IRabbitMqBusFactoryConfigurator cfg, RabbitMqOptions options)
     {
-        cfg.Host(options.Host, options.Port, options.VirtualHost, h =>
+        var nodes = options.Nodes();
+        cfg.Host(nodes[0].Host, nodes[0].Port, options.VirtualHost, h =>
         {
             h.Username(options.Username);
             h.Password(options.Password);
+            if (nodes.Count > 1)
+            {
+                // A cluster: connect to the first node that answers, and reconnect to any of them when it goes.
+                h.UseCluster(cluster =>
+                {
+                    foreach (var (host, port) in nodes)
+                    {
+                        cluster.Node(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{host}:{port}"));
+                    }
+                });
+            }
+
             h.PublisherConfirmation = true;
             h.RequestedConnectionTimeout(TimeSpan.FromSeconds(10));
         });

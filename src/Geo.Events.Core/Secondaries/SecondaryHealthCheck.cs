@@ -63,7 +63,7 @@ public static class SecondaryHealthCheck
             return depths;
         }
 
-        await using var broker = await rabbit.ConnectionFactory("geo status").CreateConnectionAsync(ct);
+        await using var broker = await rabbit.ConnectAsync("geo status", ct);
         foreach (var name in names)
         {
             // A passive declare of a missing queue closes the channel: one channel per look.

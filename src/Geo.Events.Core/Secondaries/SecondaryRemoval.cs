@@ -24,7 +24,7 @@ public sealed class SecondaryRemoval(NpgsqlDataSource dataSource, RabbitMqOption
             return null;
         }
 
-        await using var broker = await rabbit.ConnectionFactory("geo secondaries remove").CreateConnectionAsync(ct);
+        await using var broker = await rabbit.ConnectAsync("geo secondaries remove", ct);
         await using var channel = await broker.CreateChannelAsync(cancellationToken: ct);
         var queues = new[] { SecondaryTopology.Queue(name), SecondaryTopology.ErrorQueue(name), SecondaryTopology.SkippedQueue(name) }
             .Concat(DefaultDelays.Select(d => SecondaryTopology.DelayQueue(name, d)));

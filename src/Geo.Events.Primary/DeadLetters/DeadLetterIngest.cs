@@ -89,7 +89,7 @@ public sealed class DeadLetterIngest(
         {
             try
             {
-                return await rabbit.Value.ConnectionFactory("geo-primary dead-letter ingest").CreateConnectionAsync(stoppingToken);
+                return await rabbit.Value.ConnectAsync("geo-primary dead-letter ingest", stoppingToken);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested && e is not OperationCanceledException)
             {

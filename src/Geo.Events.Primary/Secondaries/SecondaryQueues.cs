@@ -99,7 +99,7 @@ public sealed class SecondaryQueues(
 
     public static async Task DeclareAsync(RabbitMqOptions options, IEnumerable<string> secondaries, CancellationToken cancellationToken)
     {
-        await using var connection = await options.ConnectionFactory("geo-primary topology").CreateConnectionAsync(cancellationToken);
+        await using var connection = await options.ConnectAsync("geo-primary topology", cancellationToken);
         await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
         foreach (var secondary in secondaries)
         {

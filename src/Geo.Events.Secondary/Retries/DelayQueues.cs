@@ -29,7 +29,7 @@ public sealed class DelayQueues(IOptions<RabbitMqOptions> rabbit, IOptions<Secon
     private async Task DeclareAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await using var connection = await rabbit.Value.ConnectionFactory("geo-secondary topology").CreateConnectionAsync(timeout.Token);
+        await using var connection = await rabbit.Value.ConnectAsync("geo-secondary topology", timeout.Token);
         await using var channel = await connection.CreateChannelAsync(cancellationToken: timeout.Token);
         await SecondaryTopology.DeclareDelaysAsync(channel, secondary.Value.Name, retry.Value.DelayIntervals, timeout.Token);
     }
