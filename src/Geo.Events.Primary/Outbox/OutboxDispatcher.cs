@@ -13,20 +13,26 @@ namespace Geo.Events.Primary.Outbox;
 /// <summary>
 /// Publishes committed events that are not yet published, and marks each one published only after the
 /// broker confirmed it (MassTransit's RabbitMQ publish awaits the publisher confirm). A crash between the
-/// two means the event is published again, never lost; secondaries absorb the duplicate.
+/// two means the event is published again, never lost; secondaries absorb the duplicate. Only the instance that
+/// holds the leader lease publishes, and it stops the moment it loses it: the next leader starts again from the
+/// oldest unpublished event, so events leave in sequence order whichever instance accepted them.
 /// </summary>
 public sealed class OutboxDispatcher(
     EventLog eventLog,
     OutboxSignal signal,
     IBus bus,
     SecondaryQueues secondaryQueues,
+    Leadership.LeaderLease lease,
     IOptions<PrimaryOptions> options,
     ILogger<OutboxDispatcher> logger) : BackgroundService
 {
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        lease.RunWhileLeaderAsync("Outbox dispatch", DispatchAsync, stoppingToken);
+
+    private async Task DispatchAsync(CancellationToken stoppingToken)
     {
         // Publishing before the secondaries' queues are bound would route events to nobody.
         await secondaryQueues.Declared.WaitAsync(stoppingToken);
