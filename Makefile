@@ -2,11 +2,12 @@
 CONFIGURATION ?= Release
 RESULTS := artifacts/test-results
 
-.PHONY: help up down build test unit integration soak demo bench publish format format-check clean
+.PHONY: help up down build test test-ha unit integration soak demo bench publish format format-check clean
 
 help:
 	@echo "make demo          primary + two secondaries, real hooks, mirrors converge, table of refs"
 	@echo "make test          start RabbitMQ and PostgreSQL, build, run every test; ends with 'N passed, N failed'"
+	@echo "make test-ha       the long high-availability tests (TestCategory HA: several instances, kills); ends with 'N passed, N failed'"
 	@echo "make soak          the crash and fuzz tests, long: 25 SIGKILL rounds, 10 minutes of fuzzing"
 	@echo "make bench         benchmarks against their floors, report in artifacts/bench (QUICK=1: a 2-minute smoke run)"
 	@echo "make publish       release folders and tarballs of geo-primary, geo-secondary, geo-admin in artifacts/publish, with systemd units"
@@ -26,7 +27,14 @@ build:
 test: up build
 	@rm -rf $(RESULTS)
 	@status=0; \
-	dotnet test Geo.Events.sln -c $(CONFIGURATION) --no-build -nologo \
+	dotnet test Geo.Events.sln -c $(CONFIGURATION) --no-build -nologo --filter "TestCategory!=HA" \
+	  --logger "trx" --logger "console;verbosity=normal" --results-directory $(RESULTS) || status=$$?; \
+	infra/test/summary $(RESULTS); exit $$status
+
+test-ha: up build
+	@rm -rf $(RESULTS)
+	@status=0; \
+	dotnet test tests/Geo.Events.IntegrationTests -c $(CONFIGURATION) --no-build -nologo --filter TestCategory=HA \
 	  --logger "trx" --logger "console;verbosity=normal" --results-directory $(RESULTS) || status=$$?; \
 	infra/test/summary $(RESULTS); exit $$status
 
