@@ -324,6 +324,55 @@ if (Selected(8))
         ["The first ratio is the site's clone over the WAN clone; the second is the cached clone over the asked one (the time a cached decision saves is the difference of their medians). An anonymous first request (git's habit) also costs one question per TTL; the warm-up run filled both."]));
 }
 
+if (Selected(9))
+{
+    // 9. Leader takeover between two geo-primary instances.
+    var kills = quick ? 3 : 7;
+    Say($"failover: two geo-primary instances, the leader SIGKILLed {kills} times");
+    List<double> takeover, publishPause;
+    await using (var site = await GeoSite.StartAsync(["tokyo"], startSecondaries: false))
+    {
+        (takeover, publishPause) = await HighAvailability.FailoverAsync(site, kills, 20_000_000L);
+    }
+
+    results.Add(new ScenarioResult("9. Dispatcher failover (two geo-primary instances)",
+        $"Two geo-primary instances on one database (Primary:LeaderRetryInterval 1 s, the default). The leader is SIGKILLed, a key_create hook is posted to the survivor at once; takeover is until the survivor's /health/ready says leader, the publishing pause until that hook is confirmed by the broker. Median of {kills} kills; the killed instance is restarted between kills.",
+        [
+            new Figure("kill → survivor leads", "ms", takeover, "< 5000 ms", Stats.Median(takeover) < 5000),
+            new Figure("kill → hook accepted by the survivor is published", "ms", publishPause),
+        ],
+        ["Hooks are not paused: the survivor accepts them throughout (a load balancer retries the dead instance's connections on it)."]));
+}
+
+if (Selected(10))
+{
+    // 10. One vs two geo-secondary instances of one site.
+    var repositories = quick ? 20 : 100;
+    Say($"secondary instances: {repositories} new repositories mirrored by one instance, then by two");
+    var one = new List<double>();
+    var two = new List<double>();
+    await using (var site = await GeoSite.StartAsync(["tokyo"]))
+    {
+        await HighAvailability.MirroredPerSecondAsync(site, repositories / 2, 30_000_000L); // warm-up
+        for (var i = 0; i < runs; i++)
+        {
+            one.Add(await HighAvailability.MirroredPerSecondAsync(site, repositories, 31_000_000L + (i * 2_000_000L)));
+            site.StartSecondary("tokyo", instance: "2");
+            await site.WaitForSecondaryAsync("tokyo.2");
+            two.Add(await HighAvailability.MirroredPerSecondAsync(site, repositories, 32_000_000L + (i * 2_000_000L)));
+            await site.KillSecondaryAsync("tokyo.2");
+        }
+    }
+
+    results.Add(new ScenarioResult("10. Secondary instances (one vs two)",
+        $"{repositories} new repositories (one commit each) announced by push hooks, from the first hook to the last mirror, with one geo-secondary instance and then two sharing the site's queue, database and mirror storage, alternated in the same run. Median of {runs} runs each.",
+        [
+            new Figure("one instance", "repositories/s", one),
+            new Figure("two instances", "repositories/s", two, Floor: Stats.Median(one), FloorName: "one instance, repositories/s"),
+        ],
+        ["Both instances share this machine's cores with geo-primary, PostgreSQL and RabbitMQ: the ratio shows what a second instance adds when the cores are not already the limit."]));
+}
+
 await Report.WriteAsync(output, quick, results);
 Directory.Delete(scratch, recursive: true); // after the report: 100,000 generated repositories take minutes to delete
 Say($"report: {Path.Combine(output, "bench.md")} and bench.json");
