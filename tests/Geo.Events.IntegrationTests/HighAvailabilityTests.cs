@@ -208,6 +208,7 @@ public sealed partial class HighAvailabilityTests
     /// <summary>
     /// Pushes to three repositories and key events while one of two instances is SIGKILLed: the other finishes the work
     /// (the killed one's unacknowledged deliveries come back to the queue), mirrors equal the primary, no key is lost.
+    /// Then the killed instance is started again and more keys are added: both files follow them.
     /// </summary>
     [TestMethod]
     [TestCategory("HA")]
@@ -246,5 +247,16 @@ public sealed partial class HighAvailabilityTests
         }
 
         await WaitForFilesEqualToRegistryAsync(site, "oslo", Rounds, sshd.AuthorizedKeysFile);
+
+        // The killed instance comes back; from then on both files follow every change, whichever instance applies it.
+        site.StartSecondary("oslo", KeySettings(firstFile, sshd));
+        await site.WaitForSecondaryAsync("oslo");
+        const int More = 8;
+        for (var i = 0; i < More; i++)
+        {
+            await site.Hooks.AcceptedAsync(KeyHook("key_create", 800 + i, TestKeys.RandomEd25519()));
+        }
+
+        await WaitForFilesEqualToRegistryAsync(site, "oslo", Rounds + More, firstFile, sshd.AuthorizedKeysFile);
     }
 }
