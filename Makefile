@@ -7,7 +7,7 @@ RESULTS := artifacts/test-results
 help:
 	@echo "make demo          primary + two secondaries, real hooks, mirrors converge, table of refs"
 	@echo "make test          start RabbitMQ and PostgreSQL, build, run every test but the long HA ones; ends with 'N passed, N failed'"
-	@echo "make test-ha       the high-availability tests (they start and stop their own RabbitMQ cluster); same last line"
+	@echo "make test-ha       the long high-availability tests (TestCategory HA: RabbitMQ cluster they start themselves, several instances, kills); same last line"
 	@echo "make soak          the crash and fuzz tests, long: 25 SIGKILL rounds, 10 minutes of fuzzing"
 	@echo "make bench         benchmarks against their floors, report in artifacts/bench (QUICK=1: a 2-minute smoke run)"
 	@echo "make publish       release folders and tarballs of geo-primary, geo-secondary, geo-admin in artifacts/publish, with systemd units"

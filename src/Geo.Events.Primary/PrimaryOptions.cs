@@ -109,6 +109,13 @@ public sealed class PrimaryOptions
     /// <summary>How often the dispatcher looks at the outbox when nothing woke it.</summary>
     public TimeSpan DispatchPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Leader lease (several geo-primary instances on one database): how often an instance that does not lead tries to
+    /// take the lease, and how often the leader checks that its lease connection is alive. A killed leader's lease is
+    /// free as soon as PostgreSQL sees its connection close, so takeover takes at most about this long.
+    /// </summary>
+    public TimeSpan LeaderRetryInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     public sealed class Validator : IValidateOptions<PrimaryOptions>
     {
         public ValidateOptionsResult Validate(string? name, PrimaryOptions options) => GeoOptions.Result(Problems(options));
@@ -145,6 +152,11 @@ public sealed class PrimaryOptions
             if (options.RepositoryScanInterval < TimeSpan.Zero)
             {
                 yield return "Primary:RepositoryScanInterval must be 00:00:00 (off) or a positive time span";
+            }
+
+            if (options.LeaderRetryInterval < TimeSpan.FromMilliseconds(100) || options.LeaderRetryInterval > TimeSpan.FromMinutes(1))
+            {
+                yield return "Primary:LeaderRetryInterval must be between 00:00:00.1 and 00:01:00";
             }
         }
 

@@ -52,6 +52,8 @@ public static class PrimaryServices
             new SystemHookValidator(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<PrimaryOptions>>().Value.FileRoots()));
         builder.Services.AddSingleton<StoredPaths>();
         builder.Services.AddSingleton<OutboxSignal>();
+        builder.Services.AddSingleton<Leadership.LeaderLease>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Leadership.LeaderLease>());
         builder.Services.AddHostedService<OutboxDispatcher>();
         builder.Services.AddHostedService<Files.StorageWatcher>();
         builder.Services.AddHostedService<Repositories.RepositoryScanner>();
@@ -64,9 +66,11 @@ public static class PrimaryServices
 
     public static void MapHealthEndpoints(this WebApplication app)
     {
-        app.MapGeoHealthAndMetrics(services => services.GetRequiredService<SecondaryQueues>().IsDeclared
-            ? []
-            : ["rabbitmq: the secondaries' queues are not declared yet"]);
+        app.MapGeoHealthAndMetrics(
+            services => services.GetRequiredService<SecondaryQueues>().IsDeclared
+                ? []
+                : ["rabbitmq: the secondaries' queues are not declared yet"],
+            services => services.GetRequiredService<Leadership.LeaderLease>().IsLeader ? "leader" : "standby");
 
         var eventLog = app.Services.GetRequiredService<EventLog>();
         var deadLetters = app.Services.GetRequiredService<DeadLetterStore>();

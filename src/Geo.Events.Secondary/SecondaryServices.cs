@@ -61,6 +61,7 @@ public static class SecondaryServices
         builder.Services.AddSingleton<KeyRegistry>();
         builder.Services.AddSingleton<AuthorizedKeysWriter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AuthorizedKeysWriter>());
+        builder.Services.AddHostedService<KeyChangeListener>();
         return builder;
     }
 

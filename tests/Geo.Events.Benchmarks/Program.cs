@@ -420,9 +420,63 @@ if (Selected(9))
         ["A ratio is the native program's figure over the .NET verb's in the same run. The psql floor is PostgreSQL's own C client making the same kind of connection (process start, password authentication, one round trip), with no Geo code. The rest of a login (sshd's own key exchange and PostgreSQL's backend start for the connection) is outside both programs' CPU."]));
 }
 
+if (Selected(10))
+{
+    // 10. Leader takeover between two geo-primary instances.
+    var kills = quick ? 3 : 7;
+    Say($"failover: two geo-primary instances, the leader SIGKILLed {kills} times");
+    List<double> takeover, publishPause;
+    await using (var site = await GeoSite.StartAsync(["tokyo"], startSecondaries: false))
+    {
+        (takeover, publishPause) = await HighAvailability.FailoverAsync(site, kills, 20_000_000L);
+    }
+
+    results.Add(new ScenarioResult("10. Dispatcher failover (two geo-primary instances)",
+        $"Two geo-primary instances on one database (Primary:LeaderRetryInterval 1 s, the default). The leader is SIGKILLed, a key_create hook is posted to the survivor at once; takeover is until the survivor's /health/ready says leader, the publishing pause until that hook is confirmed by the broker. Median of {kills} kills; the killed instance is restarted between kills.",
+        [
+            new Figure("kill → survivor leads", "ms", takeover, "< 5000 ms", Stats.Median(takeover) < 5000),
+            new Figure("kill → hook accepted by the survivor is published", "ms", publishPause),
+        ],
+        ["Hooks are not paused: the survivor accepts them throughout (a load balancer retries the dead instance's connections on it)."]));
+}
+
 if (Selected(11))
 {
-    // 11. Lag through a site broker (infra/site-broker) against direct consumption, both in the same run.
+    // 11. One vs two geo-secondary instances of one site.
+    var repositories = quick ? 20 : 100;
+    Say($"secondary instances: {repositories} new repositories mirrored by one instance, then by two");
+    var one = new List<double>();
+    var two = new List<double>();
+    await using (var site = await GeoSite.StartAsync(["tokyo"]))
+    {
+        // Warm-ups first, not counted: fresh processes run cold (JIT) code.
+        await HighAvailability.MirroredPerSecondAsync(site, repositories / 2, 30_000_000L);
+        for (var i = 0; i < runs; i++)
+        {
+            one.Add(await HighAvailability.MirroredPerSecondAsync(site, repositories, 31_000_000L + (i * 1_000_000L)));
+        }
+
+        site.StartSecondary("tokyo", instance: "2");
+        await site.WaitForSecondaryAsync("tokyo.2");
+        await HighAvailability.MirroredPerSecondAsync(site, repositories / 2, 40_000_000L);
+        for (var i = 0; i < runs; i++)
+        {
+            two.Add(await HighAvailability.MirroredPerSecondAsync(site, repositories, 41_000_000L + (i * 1_000_000L)));
+        }
+    }
+
+    results.Add(new ScenarioResult("11. Secondary instances (one vs two)",
+        $"{repositories} new repositories (one commit each) announced by push hooks, from the first hook to the last mirror, with one geo-secondary instance and then two sharing the site's queue, database and mirror storage, in the same run, each after a warm-up. Median of {runs} runs each.",
+        [
+            new Figure("one instance", "repositories/s", one),
+            new Figure("two instances", "repositories/s", two, Floor: Stats.Median(one), FloorName: "one instance, repositories/s"),
+        ],
+        ["Both instances share this machine's cores with geo-primary, PostgreSQL and RabbitMQ: the ratio shows what a second instance adds when the cores are not already the limit."]));
+}
+
+if (Selected(12))
+{
+    // 12. Lag through a site broker (infra/site-broker) against direct consumption, both in the same run.
     var keys = quick ? 40 : 200;
     const int perSecond = 20;
     Say($"site broker: {keys} key hooks at {perSecond}/s, one secondary on the primary's broker, one on a site broker fed by a shovel");
@@ -446,7 +500,7 @@ if (Selected(11))
         await SiteBrokerLag.StopAsync(site);
     }
 
-    results.Add(new ScenarioResult("11. Lag through a site broker",
+    results.Add(new ScenarioResult("12. Lag through a site broker",
         $"{keys} key_create hooks posted one at a time at {perSecond}/s; each key's lag from just before its hook is posted to the secondary's registry write. Two secondaries of one primary in the same run: 'direct' consumes from the primary's broker, 'site' from a separate one-node broker on this machine fed by infra/site-broker's shovel (ack-mode on-confirm). Median of {runs} runs.",
         [
             new Figure("direct, p50", "ms", direct["p50"]),

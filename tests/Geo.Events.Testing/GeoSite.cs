@@ -25,6 +25,8 @@ public sealed class GeoSite : IAsyncDisposable
     private readonly string[] _secondaryNames;
     private readonly bool _register;
     private GeoProcess? _primary;
+    private readonly Dictionary<string, (GeoProcess Process, Uri Url)> _otherPrimaries = [];
+    private readonly Dictionary<string, Uri> _otherPrimaryUrls = [];
     private IReadOnlyDictionary<string, string> _primarySettings = new Dictionary<string, string>();
 
     /// <summary>geo-primary's store of one file kind (upload, lfs_object, avatar).</summary>
@@ -145,7 +147,11 @@ public sealed class GeoSite : IAsyncDisposable
         return new ForgeryBus(bus);
     }
 
-    public async Task StartPrimaryAsync()
+    /// <summary>
+    /// Starts geo-primary; with <paramref name="instance"/>, another instance of it (its own port and log, the same
+    /// database, vhost and storage), as a second machine behind the same hook URL would be. Returns where it listens.
+    /// </summary>
+    public async Task<Uri> StartPrimaryAsync(string? instance = null)
     {
         var settings = Common(PrimaryDatabase);
         settings["Primary:HookTokenSha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Token)));
@@ -171,27 +177,60 @@ public sealed class GeoSite : IAsyncDisposable
             settings[$"Primary:Secondaries:{i}"] = _secondaryNames[i];
         }
 
-        _primary = GeoProcess.Start("Geo.Events.Primary", "geo-primary.dll", settings, Path.Combine(Root, "logs", "geo-primary.log"), "--urls", PrimaryUrl.ToString());
+        var url = instance is null
+            ? PrimaryUrl
+            : _otherPrimaryUrls.TryGetValue(instance, out var known) ? known : new Uri($"http://127.0.0.1:{GeoProcess.FreePort()}");
+        var process = GeoProcess.Start("Geo.Events.Primary", "geo-primary.dll", settings,
+            Path.Combine(Root, "logs", instance is null ? "geo-primary.log" : $"geo-primary-{instance}.log"), "--urls", url.ToString());
+        if (instance is null)
+        {
+            _primary = process;
+        }
+        else
+        {
+            _otherPrimaryUrls[instance] = url;
+            _otherPrimaries[instance] = (process, url);
+        }
+
+        using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(30) };
         await WaitUntilAsync(async () =>
         {
             try
             {
-                using var response = await Http.GetAsync("/health/ready");
+                using var response = await http.GetAsync("/health/ready");
                 return response.IsSuccessStatusCode;
             }
             catch (HttpRequestException)
             {
                 return false;
             }
-        }, TimeSpan.FromSeconds(60), () => "geo-primary did not become ready:\n" + Tail(_primary.Log()));
+        }, TimeSpan.FromSeconds(60), () => "geo-primary did not become ready:\n" + Tail(process.Log()));
+        return url;
+    }
+
+    /// <summary>Another geo-primary instance started by <see cref="StartPrimaryAsync"/>.</summary>
+    public GeoProcess PrimaryInstance(string instance) => _otherPrimaries[instance].Process;
+
+    /// <summary>Kills (SIGKILL) another geo-primary instance; StartPrimaryAsync(instance) starts it again on the same port.</summary>
+    public async Task KillPrimaryAsync(string instance)
+    {
+        if (_otherPrimaries.Remove(instance, out var other))
+        {
+            await other.Process.DisposeAsync();
+        }
     }
 
     /// <summary>
     /// Starts a secondary; <paramref name="extra"/> settings go last so a test can point it elsewhere, and
     /// <paramref name="environment"/> is set in its process as it is (e.g. GIT_SSH_COMMAND for an ssh:// primary).
     /// </summary>
-    public void StartSecondary(string name, IReadOnlyDictionary<string, string>? extra = null, IReadOnlyDictionary<string, string>? environment = null)
+    /// <remarks>
+    /// With <paramref name="instance"/>, another instance of the same secondary (the same database, queue and mirror
+    /// storage; its own port and log), known to the other methods as <c>name.instance</c>.
+    /// </remarks>
+    public void StartSecondary(string name, IReadOnlyDictionary<string, string>? extra = null, IReadOnlyDictionary<string, string>? environment = null, string? instance = null)
     {
+        var processKey = instance is null ? name : $"{name}.{instance}";
         var settings = Common(SecondaryDatabase(name));
         settings["Secondary:Name"] = name;
         settings["Secondary:MirrorRoot"] = MirrorRoot(name);
@@ -217,10 +256,10 @@ public sealed class GeoSite : IAsyncDisposable
             settings[key] = value; // last, so a test can point the secondary elsewhere (e.g. through a faulty proxy)
         }
 
-        var url = _secondaryUrls.TryGetValue(name, out var known) ? known : new Uri($"http://127.0.0.1:{GeoProcess.FreePort()}");
-        _secondaryUrls[name] = url;
+        var url = _secondaryUrls.TryGetValue(processKey, out var known) ? known : new Uri($"http://127.0.0.1:{GeoProcess.FreePort()}");
+        _secondaryUrls[processKey] = url;
         settings["Urls"] = url.ToString();
-        _secondaries[name] = GeoProcess.Start("Geo.Events.Secondary", "geo-secondary.dll", settings, Path.Combine(Root, "logs", $"geo-secondary-{name}.log"), environment);
+        _secondaries[processKey] = GeoProcess.Start("Geo.Events.Secondary", "geo-secondary.dll", settings, Path.Combine(Root, "logs", $"geo-secondary-{processKey}.log"), environment);
     }
 
     /// <summary>Waits until a secondary answers /health/ready: migrated, connected, consuming.</summary>
@@ -451,6 +490,11 @@ public sealed class GeoSite : IAsyncDisposable
         if (_primary is not null)
         {
             await _primary.DisposeAsync();
+        }
+
+        foreach (var (process, _) in _otherPrimaries.Values)
+        {
+            await process.DisposeAsync();
         }
 
         Http.Dispose();

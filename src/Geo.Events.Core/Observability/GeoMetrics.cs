@@ -20,6 +20,9 @@ public static class GeoMetrics
     public static readonly Counter EventsPublished = Metrics.CreateCounter(
         "geo_events_published_total", "Events the broker confirmed.", "type");
 
+    public static readonly Gauge PrimaryLeader = Metrics.CreateGauge(
+        "geo_primary_leader", "1 while this geo-primary instance holds the leader lease (publishes the outbox, runs the change detector and storage watcher), else 0.");
+
     public static readonly Gauge OutboxBacklog = Metrics.CreateGauge(
         "geo_outbox_backlog", "Events committed but not yet confirmed by the broker.");
 

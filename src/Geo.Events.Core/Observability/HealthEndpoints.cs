@@ -13,7 +13,8 @@ namespace Geo.Events.Core.Observability;
 /// </summary>
 public static class HealthEndpoints
 {
-    public static void MapGeoHealthAndMetrics(this WebApplication app, Func<IServiceProvider, IEnumerable<string>>? extraFailures = null)
+    public static void MapGeoHealthAndMetrics(this WebApplication app, Func<IServiceProvider, IEnumerable<string>>? extraFailures = null,
+        Func<IServiceProvider, string>? role = null)
     {
         app.MapGet("/health/live", () => Results.Ok(new { status = "live" }));
         app.MapGet("/health/ready", async (NpgsqlDataSource db, IBusControl bus, IServiceProvider services, CancellationToken cancellationToken) =>
@@ -36,9 +37,19 @@ public static class HealthEndpoints
             }
 
             failures.AddRange(extraFailures?.Invoke(services) ?? []);
-            return failures.Count == 0
-                ? Results.Ok(new { status = "ready" })
-                : Results.Json(new { status = "not ready", failures }, statusCode: StatusCodes.Status503ServiceUnavailable);
+            // role: what this instance does among several of the same service (geo-primary: leader or standby).
+            var body = new Dictionary<string, object> { ["status"] = failures.Count == 0 ? "ready" : "not ready" };
+            if (role?.Invoke(services) is { } name)
+            {
+                body["role"] = name;
+            }
+
+            if (failures.Count > 0)
+            {
+                body["failures"] = failures;
+            }
+
+            return Results.Json(body, statusCode: failures.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
         app.MapMetrics("/metrics");
     }

@@ -16,10 +16,11 @@ namespace Geo.Events.Primary.Files;
 /// so a half-written file is never announced; a file that disappears is announced as destroyed. The event
 /// and the inventory change commit together, and the first scan after a start catches up on whatever
 /// happened while geo-primary was down. Polling rather than inotify: it survives restarts, needs no watch
-/// limits and sees files written over NFS.
+/// limits and sees files written over NFS. Runs on the leader only (<see cref="Leadership.LeaderLease"/>).
 /// </summary>
 public sealed class StorageWatcher(
-    IOptions<PrimaryOptions> options, NpgsqlDataSource dataSource, OutboxSignal signal, ILogger<StorageWatcher> logger) : BackgroundService
+    IOptions<PrimaryOptions> options, NpgsqlDataSource dataSource, OutboxSignal signal, Leadership.LeaderLease lease, ILogger<StorageWatcher> logger)
+    : BackgroundService
 {
     private sealed record Seen(string Path, long Size, DateTime Mtime, bool Announced, DateTime UpdatedAt);
 
@@ -27,7 +28,10 @@ public sealed class StorageWatcher(
     private const int MaxRemembered = 10_000;
     private readonly HashSet<string> _skipped = [];
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        lease.RunWhileLeaderAsync("Storage watcher", ScanLoopAsync, stoppingToken);
+
+    private async Task ScanLoopAsync(CancellationToken stoppingToken)
     {
         var interval = options.Value.FileScanInterval;
         var roots = options.Value.FileRoots();

@@ -13,13 +13,16 @@ namespace Geo.Events.Primary.Outbox;
 /// <summary>
 /// Publishes committed events that are not yet published, and marks each one published only after the
 /// broker confirmed it (MassTransit's RabbitMQ publish awaits the publisher confirm). A crash between the
-/// two means the event is published again, never lost; secondaries absorb the duplicate.
+/// two means the event is published again, never lost; secondaries absorb the duplicate. Only the instance that
+/// holds the leader lease publishes, and it stops the moment it loses it: the next leader starts again from the
+/// oldest unpublished event, so events leave in sequence order whichever instance accepted them.
 /// </summary>
 public sealed class OutboxDispatcher(
     EventLog eventLog,
     OutboxSignal signal,
     IBus bus,
     SecondaryQueues secondaryQueues,
+    Leadership.LeaderLease lease,
     IOptions<PrimaryOptions> options,
     ILogger<OutboxDispatcher> logger) : BackgroundService
 {
@@ -27,6 +30,34 @@ public sealed class OutboxDispatcher(
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await WarmUpAsync(stoppingToken);
+        await lease.RunWhileLeaderAsync("Outbox dispatch", DispatchAsync, stoppingToken);
+    }
+
+    /// <summary>
+    /// Prepares the publish endpoint of every event type before this instance leads: a process's first publish of a
+    /// type takes seconds (the exchange declared again, cold code), which a standby would otherwise add to a takeover.
+    /// </summary>
+    private async Task WarmUpAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await secondaryQueues.Declared.WaitAsync(stoppingToken);
+            var endpoint = typeof(IPublishEndpointProvider).GetMethods()
+                .Single(m => m is { Name: nameof(IPublishEndpointProvider.GetPublishSendEndpoint), IsGenericMethodDefinition: true } && m.GetParameters().Length == 0);
+            foreach (var type in GeoTopology.EventTypes)
+            {
+                await (Task<ISendEndpoint>)endpoint.MakeGenericMethod(type).Invoke(bus, null)!;
+            }
+        }
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+        {
+            logger.LogDebug(e, "Publish endpoints were not prepared in advance; the first publish prepares them");
+        }
+    }
+
+    private async Task DispatchAsync(CancellationToken stoppingToken)
     {
         // Publishing before the secondaries' queues are bound would route events to nobody.
         await secondaryQueues.Declared.WaitAsync(stoppingToken);

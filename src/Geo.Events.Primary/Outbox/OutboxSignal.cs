@@ -9,17 +9,20 @@ public sealed class OutboxSignal
 
     public void Notify() => _channel.Writer.TryWrite(true);
 
-    public async Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Waits for a wake-up or <paramref name="timeout"/>; true when woken.</summary>
+    public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource.CancelAfter(timeout);
         try
         {
             await _channel.Reader.ReadAsync(timeoutSource.Token);
+            return true;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             // The poll interval elapsed: look at the outbox anyway.
+            return false;
         }
     }
 }

@@ -37,7 +37,8 @@ namespace Geo.Events.Primary.Repositories;
 /// covers what secondaries lack); <c>repository_scan_baseline</c> says it was done, so no later pass is silent.</para>
 /// </remarks>
 public sealed class RepositoryScanner(
-    IOptions<PrimaryOptions> options, NpgsqlDataSource dataSource, EventLog eventLog, OutboxSignal signal, ILogger<RepositoryScanner> logger) : BackgroundService
+    IOptions<PrimaryOptions> options, NpgsqlDataSource dataSource, EventLog eventLog, OutboxSignal signal, Leadership.LeaderLease lease,
+    ILogger<RepositoryScanner> logger) : BackgroundService
 {
     public const string Trigger = "repository_scan";
 
@@ -82,7 +83,15 @@ public sealed class RepositoryScanner(
     private readonly HashSet<string> _baselined = new(StringComparer.Ordinal);
     private readonly Dictionary<(string, string), int> _missing = []; // snippets and group wikis missing on the last passes: how many
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Runs on the leader only (<see cref="Leadership.LeaderLease"/>); a new term reads the state again, which another leader may have moved.</summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        lease.RunWhileLeaderAsync("Repository change detector", term =>
+        {
+            _loaded = false;
+            return ScanLoopAsync(term);
+        }, stoppingToken);
+
+    private async Task ScanLoopAsync(CancellationToken stoppingToken)
     {
         var interval = _options.Value.RepositoryScanInterval;
         if (interval <= TimeSpan.Zero || _options.Value.Storages().Count == 0)

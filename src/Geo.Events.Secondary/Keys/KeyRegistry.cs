@@ -10,11 +10,13 @@ public sealed class KeyRegistry(NpgsqlDataSource dataSource)
 {
     public sealed record LiveKey(long KeyId, string KeyType, string KeyBlob);
 
+    /// <summary>The PostgreSQL channel on which a change of the registry is announced to every instance.</summary>
+    public const string Channel = "geo_ssh_keys";
+
     /// <summary>Returns true when the row changed (a new or newer key), false for a duplicate or an older event.</summary>
     public async Task<bool> CreateAsync(SshKeyCreated evt, SshPublicKey key, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition(
+        return await ChangeAsync(
             """
             INSERT INTO ssh_keys (key_id, username, user_id, key_type, key_blob, fingerprint, sequence, destroyed)
             VALUES (@KeyId, @Username, @UserId, @type, @blob, @fingerprint, @Sequence, false)
@@ -25,14 +27,13 @@ public sealed class KeyRegistry(NpgsqlDataSource dataSource)
              WHERE ssh_keys.sequence < EXCLUDED.sequence
             """,
             new { evt.KeyId, evt.Username, evt.UserId, type = key.Type, blob = key.Base64, fingerprint = key.Fingerprint, evt.Sequence },
-            cancellationToken: cancellationToken)) > 0;
+            cancellationToken);
     }
 
     /// <summary>Leaves a tombstone; returns true when the row changed.</summary>
     public async Task<bool> DestroyAsync(SshKeyDestroyed evt, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition(
+        return await ChangeAsync(
             """
             INSERT INTO ssh_keys (key_id, username, user_id, sequence, destroyed)
             VALUES (@KeyId, @Username, @UserId, @Sequence, true)
@@ -41,7 +42,25 @@ public sealed class KeyRegistry(NpgsqlDataSource dataSource)
              WHERE ssh_keys.sequence < EXCLUDED.sequence
             """,
             new { evt.KeyId, evt.Username, evt.UserId, evt.Sequence },
-            cancellationToken: cancellationToken)) > 0;
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs one write; when it changed a row, announces it on <see cref="Channel"/> in the same transaction, so every
+    /// instance of this secondary (each with its own authorized_keys) hears of a committed change and of nothing else.
+    /// </summary>
+    private async Task<bool> ChangeAsync(string sql, object parameters, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var changed = await connection.ExecuteAsync(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken)) > 0;
+        if (changed)
+        {
+            await connection.ExecuteAsync(new CommandDefinition($"NOTIFY {Channel}", transaction: transaction, cancellationToken: cancellationToken));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return changed;
     }
 
     /// <summary>Every live key, streamed in key id order (a file of 100k keys need not sit in memory).</summary>

@@ -29,6 +29,13 @@ public sealed partial class KeysOptions
     /// <summary>How long key changes are gathered before one rewrite of the file.</summary>
     public TimeSpan BatchWindow { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// Besides rewriting on every change announced by any instance of this secondary (PostgreSQL LISTEN/NOTIFY), how
+    /// often authorized_keys is rewritten from the registry anyway, which repairs a missed notification. 00:00:00: only
+    /// at start, on changes and when the listening connection comes back.
+    /// </summary>
+    public TimeSpan ResyncInterval { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>How long to wait for <c>authorized_keys.lock</c>, held by any other writer.</summary>
     public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -42,6 +49,11 @@ public sealed partial class KeysOptions
         if (!SafeCommandPath().IsMatch(ShellCommand))
         {
             yield return $"Keys:ShellCommand must be an absolute path of letters, digits and / . _ + - only, optionally followed by plain words (e.g. '/usr/bin/geo-secondary git-shell'), not '{ShellCommand}'";
+        }
+
+        if (ResyncInterval < TimeSpan.Zero)
+        {
+            yield return "Keys:ResyncInterval must be 00:00:00 (off) or a positive time span";
         }
 
         if (AuthorizedKeysFile.Length > 0 && !Path.IsPathFullyQualified(AuthorizedKeysFile))
