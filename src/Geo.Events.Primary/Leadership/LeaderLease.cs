@@ -97,27 +97,10 @@ public sealed class LeaderLease(
         }
     }
 
-    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    private Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var seconds = (int)Math.Ceiling(options.Value.LeaderRetryInterval.TotalSeconds);
-        var builder = new NpgsqlConnectionStringBuilder(database.Value.Postgres)
-        {
-            Pooling = false,
-            ApplicationName = "geo-primary leader lease",
-            KeepAlive = seconds,
-            CommandTimeout = 2 * seconds + 1,
-        };
-        var connection = new NpgsqlConnection(builder.ConnectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
+        return database.Value.OpenDedicatedAsync("geo-primary leader lease", seconds, cancellationToken, commandTimeoutSeconds: 2 * seconds + 1);
     }
 
     private static Task<bool> TryLockAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>

@@ -43,14 +43,7 @@ public sealed class KeyChangeListener(
 
     private async Task ListenAsync(CancellationToken stoppingToken)
     {
-        var builder = new NpgsqlConnectionStringBuilder(database.Value.Postgres)
-        {
-            Pooling = false,
-            ApplicationName = "geo-secondary key change listener",
-            KeepAlive = 10,
-        };
-        await using var connection = new NpgsqlConnection(builder.ConnectionString);
-        await connection.OpenAsync(stoppingToken);
+        await using var connection = await database.Value.OpenDedicatedAsync("geo-secondary key change listener", keepAliveSeconds: 10, stoppingToken);
         connection.Notification += (_, _) => writer.Changed();
         await connection.ExecuteAsync(new CommandDefinition($"LISTEN {KeyRegistry.Channel}", cancellationToken: stoppingToken));
         writer.Changed(); // whatever changed while nobody listened
