@@ -393,12 +393,16 @@ if (Selected(9))
     var managed = new List<SshLogins.Run>();
     var native = new List<SshLogins.Run>();
     var psql = new List<SshLogins.Run>();
+    var nativeSocket = new List<SshLogins.Run>();
+    var psqlSocket = new List<SshLogins.Run>();
     for (var i = 0; i < runs; i++)
     {
-        var (m, n, p) = await SshLogins.RunAsync(site, "tokyo", logins);
+        var (m, n, p, ns, ps) = await SshLogins.RunAsync(site, "tokyo", logins);
         managed.Add(m);
         native.Add(n);
         psql.Add(p);
+        nativeSocket.Add(ns);
+        psqlSocket.Add(ps);
     }
 
     List<double> P(List<SshLogins.Run> of, double percentile) => of.Select(r => Stats.Percentile(r.WallMs, percentile)).ToList();
@@ -416,8 +420,12 @@ if (Selected(9))
             new Figure("psql, connect + SELECT 1 (floor), p50", "ms", P(psql, 50)),
             new Figure("psql, connect + SELECT 1 (floor), p99", "ms", P(psql, 99)),
             new Figure("psql, connect + SELECT 1 (floor), CPU per call", "ms", psql.Select(r => r.CpuMsPerLogin).ToList()),
+            new Figure("geo-authorized-keys over the Unix socket, p50", "ms", P(nativeSocket, 50), "< 20 ms", Stats.Median(P(nativeSocket, 50)) < 20, Stats.Median(P(psqlSocket, 50)), "psql over the socket p50, ms"),
+            new Figure("geo-authorized-keys over the Unix socket, p99", "ms", P(nativeSocket, 99), "< 50 ms", Stats.Median(P(nativeSocket, 99)) < 50, Stats.Median(P(psqlSocket, 99)), "psql over the socket p99, ms"),
+            new Figure("geo-authorized-keys over the Unix socket, CPU per login", "ms", nativeSocket.Select(r => r.CpuMsPerLogin).ToList(), Floor: Stats.Median(psqlSocket.Select(r => r.CpuMsPerLogin).ToList()), FloorName: "psql over the socket CPU per call, ms"),
+            new Figure("psql over the socket (floor), p50", "ms", P(psqlSocket, 50)),
         ],
-        ["A ratio is the native program's figure over the .NET verb's in the same run. The psql floor is PostgreSQL's own C client making the same kind of connection (process start, password authentication, one round trip), with no Geo code. The rest of a login (sshd's own key exchange and PostgreSQL's backend start for the connection) is outside both programs' CPU."]));
+        ["Ratios in the first rows are the native program's figure over the .NET verb's in the same run; in the socket rows, over psql's over the same socket. The psql floor is PostgreSQL's own C client making the same kind of connection (process start, authentication, one round trip), with no Geo code. The socket rows set ConnectionStrings:AuthorizedKeys to a Unix-socket connection without a password (trusted locally here; peer authentication in production): no TCP, no SCRAM key derivation. The rest of a login (sshd's own key exchange and PostgreSQL's backend start for the connection) is outside the programs' CPU."]));
 }
 
 if (Selected(10))

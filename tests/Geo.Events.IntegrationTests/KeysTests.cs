@@ -176,6 +176,13 @@ public sealed class KeysTests
             ["GEO_Keys__SshUser"] = "git",
         };
         var liveLine = $"command=\"/opt/gitlab/bin/gitlab-shell key-301\",no-port-forwarding,no-X11-forwarding,no-agent-forwarding,no-pty {live}\n";
+        // ConnectionStrings:AuthorizedKeys, when set, is the lookup's own connection (a role over the Unix socket): the
+        // service's Postgres string is then not used, even when it could not connect.
+        var ownConnection = new Dictionary<string, string>(settings)
+        {
+            ["GEO_ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=1;Username=geo;Password=secret-never-printed;Timeout=3",
+            ["GEO_ConnectionStrings__AuthorizedKeys"] = await TestServers.SocketConnectionStringAsync(site.SecondaryDatabase("tokyo")),
+        };
         var cases = new (string Case, string[] Args, Dictionary<string, string> Environment, int ExitCode, string Stdout)[]
         {
             ("live key", ["git", live.Type, live.Base64], settings, 0, liveLine),
@@ -189,6 +196,9 @@ public sealed class KeysTests
             ("registry unreachable", ["git", live.Type, live.Base64], new(settings) { ["GEO_ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=1;Username=geo;Password=secret-never-printed;Timeout=3" }, 1, ""),
             ("no connection string", ["git", live.Type, live.Base64], new(settings) { ["GEO_ConnectionStrings__Postgres"] = "" }, 1, ""),
             ("malformed connection string", ["git", live.Type, live.Base64], new(settings) { ["GEO_ConnectionStrings__Postgres"] = "Hots=x;Password=secret-never-printed" }, 1, ""),
+            ("its own connection string, over the Unix socket", ["git", live.Type, live.Base64], ownConnection, 0, liveLine),
+            ("destroyed key, own connection string", ["git", destroyed.Type, destroyed.Base64], ownConnection, 0, ""),
+            ("malformed own connection string", ["git", live.Type, live.Base64], new(settings) { ["GEO_ConnectionStrings__AuthorizedKeys"] = "Hots=x;Password=secret-never-printed" }, 1, ""),
             ("unsafe shell command", ["git", live.Type, live.Base64], new(settings) { ["GEO_Keys__ShellCommand"] = "/bin/x\",from=\"*" }, 1, ""),
         };
         foreach (var (name, args, environment, exitCode, stdout) in cases)

@@ -41,6 +41,19 @@ public static class TestServers
             Pooling = pooling,
         }.ConnectionString;
 
+    /// <summary>
+    /// A connection string for <paramref name="database"/> over PostgreSQL's Unix socket, without a password:
+    /// infra/local trusts local connections, as a production server would with peer authentication for the same role.
+    /// </summary>
+    public static async Task<string> SocketConnectionStringAsync(string database)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString("postgres"));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SHOW unix_socket_directories", connection);
+        var directory = ((string)(await command.ExecuteScalarAsync())!).Split(',')[0].Trim();
+        return new NpgsqlConnectionStringBuilder { Host = directory, Port = PgPort, Username = PgUser, Database = database, Pooling = false }.ConnectionString;
+    }
+
     public static async Task DropDatabaseAsync(string database)
     {
         await using var connection = new NpgsqlConnection(ConnectionString("postgres"));

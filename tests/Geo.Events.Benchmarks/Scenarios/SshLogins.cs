@@ -24,7 +24,11 @@ public static class SshLogins
     /// The floor, in turn with them: <c>psql</c> (PostgreSQL's own C client) connecting the same way and running
     /// <c>SELECT 1</c>, i.e. a process start, a password-authenticated connection and one round trip, with no Geo code.
     /// </remarks>
-    public static async Task<(Run Managed, Run Native, Run Psql)> RunAsync(GeoSite site, string secondary, int logins)
+    /// <remarks>
+    /// Then the same two over PostgreSQL's Unix socket with no password (<c>ConnectionStrings:AuthorizedKeys</c>; infra/local
+    /// trusts local connections as production would with peer authentication): no TCP and no SCRAM key derivation.
+    /// </remarks>
+    public static async Task<(Run Managed, Run Native, Run Psql, Run NativeSocket, Run PsqlSocket)> RunAsync(GeoSite site, string secondary, int logins)
     {
         var connectionString = TestServers.ConnectionString(site.SecondaryDatabase(secondary));
         var keys = new List<(string Type, string Blob)>();
@@ -45,7 +49,11 @@ public static class SshLogins
             ["GEO_Keys__ShellCommand"] = "/usr/bin/gitlab-shell",
             ["GEO_Keys__SshUser"] = "git",
         };
+        var socketString = await TestServers.SocketConnectionStringAsync(site.SecondaryDatabase(secondary));
+        var socketEnvironment = new Dictionary<string, string>(environment) { ["GEO_ConnectionStrings__AuthorizedKeys"] = socketString };
         var managed = (Wall: new List<double>(), Cpu: 0.0);
+        var nativeSocket = (Wall: new List<double>(), Cpu: 0.0);
+        var psqlSocket = (Wall: new List<double>(), Cpu: 0.0);
         var native = (Wall: new List<double>(), Cpu: 0.0);
         var psql = (Wall: new List<double>(), Cpu: 0.0);
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
@@ -57,6 +65,8 @@ public static class SshLogins
             ["PGPASSWORD"] = builder.Password!,
             ["PGDATABASE"] = builder.Database!,
         };
+        var psqlSocketEnvironment = new Dictionary<string, string>(psqlEnvironment) { ["PGHOST"] = new NpgsqlConnectionStringBuilder(socketString).Host! };
+        psqlSocketEnvironment.Remove("PGPASSWORD");
         foreach (var (type, blob) in keys)
         {
             var (wall, cpu) = await LoginAsync("dotnet", [ManagedDll, "authorized-keys", "git", type, blob], environment);
@@ -68,9 +78,16 @@ public static class SshLogins
             (wall, cpu) = await LoginAsync("psql", ["-XAtc", "SELECT ' key-1'"], psqlEnvironment);
             psql.Wall.Add(wall);
             psql.Cpu += cpu;
+            (wall, cpu) = await LoginAsync(Native, ["git", type, blob], socketEnvironment);
+            nativeSocket.Wall.Add(wall);
+            nativeSocket.Cpu += cpu;
+            (wall, cpu) = await LoginAsync("psql", ["-XAtc", "SELECT ' key-1'"], psqlSocketEnvironment);
+            psqlSocket.Wall.Add(wall);
+            psqlSocket.Cpu += cpu;
         }
 
-        return (new Run(managed.Wall, managed.Cpu / keys.Count), new Run(native.Wall, native.Cpu / keys.Count), new Run(psql.Wall, psql.Cpu / keys.Count));
+        Run Of((List<double> Wall, double Cpu) program) => new(program.Wall, program.Cpu / keys.Count);
+        return (Of(managed), Of(native), Of(psql), Of(nativeSocket), Of(psqlSocket));
     }
 
     /// <summary>One login: wall-clock ms from start to exit, and the CPU ms the process used (its reaped rusage).</summary>
