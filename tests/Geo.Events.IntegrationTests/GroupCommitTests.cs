@@ -154,24 +154,25 @@ public sealed class GroupCommitTests
     public async Task TheDatabaseGoingAwayMidBatchAnswers503ToEveryHookAndRecordsNoneOfThem()
     {
         await using var site = await GeoSite.StartAsync(["tokyo"], startSecondaries: false, primarySettings: Batching);
-        // The batch's insert is held inside PostgreSQL (a trigger sleeps on key 999) while the database goes away.
+        // The batch is held inside PostgreSQL, after all five rows are inserted and before they commit (a trigger sleeps
+        // once it sees all five), while the database goes away.
         await SqlAsync(site.PrimaryDatabase, """
-            CREATE FUNCTION hold_key_999() RETURNS trigger LANGUAGE plpgsql AS $$
+            CREATE FUNCTION hold_all_five() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                IF NEW.body->>'KeyId' = '999' THEN PERFORM pg_sleep(30); END IF;
-                RETURN NEW;
+                IF (SELECT count(*) FROM event_log WHERE (body->>'KeyId')::bigint BETWEEN 901 AND 905) = 5 THEN PERFORM pg_sleep(30); END IF;
+                RETURN NULL;
             END $$;
-            CREATE TRIGGER hold_key_999 BEFORE INSERT ON event_log FOR EACH ROW EXECUTE FUNCTION hold_key_999();
+            CREATE TRIGGER hold_all_five AFTER INSERT ON event_log FOR EACH ROW EXECUTE FUNCTION hold_all_five();
             """);
 
-        var ids = new long[] { 901, 902, 999, 903, 904 };
+        var ids = new long[] { 901, 902, 903, 904, 905 };
         var posting = Task.WhenAll(ids.Select(id => PostAsync(site, KeyCreate(id))));
         try
         {
             await GeoSite.WaitUntilAsync(
                 async () => await site.QueryPrimaryAsync<long>(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'") > 0,
-                TimeSpan.FromSeconds(30), () => "the batch never reached the held row");
+                TimeSpan.FromSeconds(30), () => "the batch was never held");
             await SqlAsync("postgres", $"ALTER DATABASE \"{site.PrimaryDatabase}\" WITH ALLOW_CONNECTIONS false");
             await SqlAsync("postgres", $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{site.PrimaryDatabase}'");
 
