@@ -45,8 +45,14 @@ public sealed class EventKindsTests
     {
         var stored = new SshKeyCreated
         {
-            EventId = Guid.CreateVersion7(), OccurredAt = DateTimeOffset.UnixEpoch, Sequence = 0, KeyId = 7, Username = "ann",
-            KeyType = "ssh-ed25519", KeyBlob = "AAAA", Fingerprint = "SHA256:x",
+            EventId = Guid.CreateVersion7(),
+            OccurredAt = DateTimeOffset.UnixEpoch,
+            Sequence = 0,
+            KeyId = 7,
+            Username = "ann",
+            KeyType = "ssh-ed25519",
+            KeyBlob = "AAAA",
+            Fingerprint = "SHA256:x",
         };
         var body = System.Text.Json.JsonSerializer.Serialize(stored) + "\n";
         var evt = Primary.Outbox.OutboxDispatcher.Event(new Core.Outbox.EventLog.Row(42, nameof(SshKeyCreated), body, null), typeof(SshKeyCreated));
