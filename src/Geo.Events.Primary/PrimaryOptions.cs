@@ -100,6 +100,24 @@ public sealed class PrimaryOptions
     /// <summary>Secondaries whose queues geo-primary declares at start, so none misses an event before it first runs.</summary>
     public List<string> Secondaries { get; set; } = [];
 
+    /// <summary>
+    /// Group commit: at most this many hooks that arrive together are recorded in one transaction (one WAL flush); 1
+    /// records each hook in its own transaction.
+    /// </summary>
+    public int IngestBatchSize { get; set; } = 100;
+
+    /// <summary>
+    /// How long the ingest writer waits for more hooks before it commits a batch. Zero (the default) does not wait: the
+    /// hooks that arrive while one batch commits make the next one.
+    /// </summary>
+    public TimeSpan IngestBatchWindow { get; set; } = TimeSpan.Zero;
+
+    /// <summary>The most Primary:IngestBatchSize may be.</summary>
+    public const int MaxIngestBatchSize = 1000;
+
+    /// <summary>The longest Primary:IngestBatchWindow may be: every hook of a batch waits it before its answer.</summary>
+    public static readonly TimeSpan MaxIngestBatchWindow = TimeSpan.FromSeconds(1);
+
     /// <summary>Rows the outbox dispatcher publishes per round trip.</summary>
     public int DispatchBatchSize { get; set; } = 200;
 
@@ -152,6 +170,21 @@ public sealed class PrimaryOptions
             if (options.RepositoryScanInterval < TimeSpan.Zero)
             {
                 yield return "Primary:RepositoryScanInterval must be 00:00:00 (off) or a positive time span";
+            }
+
+            if (options.IngestBatchSize is < 1 or > MaxIngestBatchSize)
+            {
+                yield return $"Primary:IngestBatchSize must be between 1 (each hook in its own transaction) and {MaxIngestBatchSize}";
+            }
+
+            if (options.IngestBatchWindow < TimeSpan.Zero || options.IngestBatchWindow > MaxIngestBatchWindow)
+            {
+                yield return "Primary:IngestBatchWindow must be between 00:00:00 (no wait) and 00:00:01: every hook in a batch waits it before its answer";
+            }
+
+            if (options.DispatchBatchSize is < 1 or > 10_000)
+            {
+                yield return "Primary:DispatchBatchSize must be between 1 and 10000";
             }
 
             if (options.LeaderRetryInterval < TimeSpan.FromMilliseconds(100) || options.LeaderRetryInterval > TimeSpan.FromMinutes(1))

@@ -51,6 +51,7 @@ public static class PrimaryServices
         builder.Services.AddSingleton<IValidator<SystemHookPayload>>(sp =>
             new SystemHookValidator(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<PrimaryOptions>>().Value.FileRoots()));
         builder.Services.AddSingleton<StoredPaths>();
+        builder.Services.AddSingleton<IngestQueue>();
         builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddSingleton<Leadership.LeaderLease>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Leadership.LeaderLease>());

@@ -25,6 +25,25 @@ public static partial class GeoTopology
     /// <summary>The exchange each contract is published to: <c>geo.events.</c> and its name in kebab case.</summary>
     public static readonly IReadOnlyDictionary<Type, string> EventExchanges = EventTypes.ToDictionary(t => t, ExchangeName);
 
+    /// <summary>
+    /// How to prepare each contract's publish endpoint ahead of its first publish (MassTransit asks for the type as a
+    /// type argument); the unit tests check that it names every one of <see cref="EventTypes"/>.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<Type, Func<IPublishEndpointProvider, Task<ISendEndpoint>>> PublishEndpoints =
+        new Dictionary<Type, Func<IPublishEndpointProvider, Task<ISendEndpoint>>>
+        {
+            [typeof(FileCreated)] = bus => bus.GetPublishSendEndpoint<FileCreated>(),
+            [typeof(FileDestroyed)] = bus => bus.GetPublishSendEndpoint<FileDestroyed>(),
+            [typeof(GroupDestroyed)] = bus => bus.GetPublishSendEndpoint<GroupDestroyed>(),
+            [typeof(NamespaceRenamed)] = bus => bus.GetPublishSendEndpoint<NamespaceRenamed>(),
+            [typeof(ProjectDestroyed)] = bus => bus.GetPublishSendEndpoint<ProjectDestroyed>(),
+            [typeof(ProjectRenamed)] = bus => bus.GetPublishSendEndpoint<ProjectRenamed>(),
+            [typeof(RepositoryChanged)] = bus => bus.GetPublishSendEndpoint<RepositoryChanged>(),
+            [typeof(RepositoryDestroyed)] = bus => bus.GetPublishSendEndpoint<RepositoryDestroyed>(),
+            [typeof(SshKeyCreated)] = bus => bus.GetPublishSendEndpoint<SshKeyCreated>(),
+            [typeof(SshKeyDestroyed)] = bus => bus.GetPublishSendEndpoint<SshKeyDestroyed>(),
+        };
+
     private static readonly Dictionary<string, Type> EventTypesByName = EventTypes.ToDictionary(t => t.Name, StringComparer.Ordinal);
 
     /// <summary>The contract named <paramref name="name"/> (as the event log and dead letters record it), if any.</summary>

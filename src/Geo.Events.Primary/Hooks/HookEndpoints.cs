@@ -37,7 +37,7 @@ public static class HookEndpoints
         HookToken token,
         IValidator<SystemHookPayload> validator,
         StoredPaths storedPaths,
-        EventLog eventLog,
+        IngestQueue ingest,
         OutboxSignal signal,
         Microsoft.Extensions.Options.IOptions<PrimaryOptions> options,
         ILogger<SystemHookPayload> logger,
@@ -150,7 +150,7 @@ public static class HookEndpoints
         EventLog.Appended appended;
         try
         {
-            appended = await eventLog.AppendAsync(evt, DeliveryId(evt, idempotencyKey, eventUuid), cancellationToken, Origin(request));
+            appended = await ingest.AppendAsync(EventLog.NewRow.Of(evt, DeliveryId(evt, idempotencyKey, eventUuid), Origin(request)), cancellationToken);
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {

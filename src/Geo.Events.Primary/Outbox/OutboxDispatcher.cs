@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Geo.Events.Contracts;
 using Geo.Events.Core.Messaging;
 using Geo.Events.Core.Observability;
@@ -31,6 +30,8 @@ public sealed class OutboxDispatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Publishing before the secondaries' queues are bound would route events to nobody.
+        await secondaryQueues.Declared.WaitAsync(stoppingToken);
         await WarmUpAsync(stoppingToken);
         await lease.RunWhileLeaderAsync("Outbox dispatch", DispatchAsync, stoppingToken);
     }
@@ -43,13 +44,7 @@ public sealed class OutboxDispatcher(
     {
         try
         {
-            await secondaryQueues.Declared.WaitAsync(stoppingToken);
-            var endpoint = typeof(IPublishEndpointProvider).GetMethods()
-                .Single(m => m is { Name: nameof(IPublishEndpointProvider.GetPublishSendEndpoint), IsGenericMethodDefinition: true } && m.GetParameters().Length == 0);
-            foreach (var type in GeoTopology.EventTypes)
-            {
-                await (Task<ISendEndpoint>)endpoint.MakeGenericMethod(type).Invoke(bus, null)!;
-            }
+            await Task.WhenAll(GeoTopology.PublishEndpoints.Values.Select(prepare => prepare(bus))).WaitAsync(stoppingToken);
         }
         catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
@@ -59,9 +54,6 @@ public sealed class OutboxDispatcher(
 
     private async Task DispatchAsync(CancellationToken stoppingToken)
     {
-        // Publishing before the secondaries' queues are bound would route events to nobody.
-        await secondaryQueues.Declared.WaitAsync(stoppingToken);
-
         var backoff = TimeSpan.FromMilliseconds(500);
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -130,15 +122,29 @@ public sealed class OutboxDispatcher(
             throw new InvalidOperationException($"event_log row {row.Id} has unknown event_type '{row.EventType}'");
         }
 
-        // The row's id is the event's Sequence: known only once the row was committed.
-        var body = JsonNode.Parse(row.Body)!.AsObject();
-        body[nameof(IGeoEvent.Sequence)] = row.Id;
-        var evt = (IGeoEvent)body.Deserialize(type)!;
+        var evt = Event(row, type);
 
         // Continue the hook request's trace: MassTransit's send span, and the consumers', become its children.
         using var activity = Tracing.StartFrom("outbox publish", System.Diagnostics.ActivityKind.Producer, row.TraceParent);
         activity?.SetTag("geo.sequence", row.Id);
         activity?.SetTag("geo.event_type", row.EventType);
         await bus.Publish(evt, type, context => context.MessageId = evt.EventId, cancellationToken);
+    }
+
+    /// <summary>
+    /// The row's event with its Sequence, the row's id (known only once the row was committed). The stored body is
+    /// PostgreSQL's text of a jsonb object (it ends in <c>}</c>); a Sequence member appended last wins over the body's
+    /// own, so the event is read once, with no document tree in between.
+    /// </summary>
+    internal static IGeoEvent Event(EventLog.Row row, Type type)
+    {
+        var body = row.Body.AsSpan().TrimEnd();
+        if (body is not [.., '}'])
+        {
+            throw new InvalidOperationException($"event_log row {row.Id}'s body is not a JSON object");
+        }
+
+        var json = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{body[..^1]}, \"{nameof(IGeoEvent.Sequence)}\": {row.Id}}}");
+        return (IGeoEvent)JsonSerializer.Deserialize(json, type)!;
     }
 }

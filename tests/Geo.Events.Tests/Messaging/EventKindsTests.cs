@@ -34,6 +34,32 @@ public sealed class EventKindsTests
         Assert.IsNull(GeoTopology.EventType("IGeoEvent"));
     }
 
+    /// <summary>A contract missing from the table would have its first publish after a takeover start cold.</summary>
+    [TestMethod]
+    public void EveryEventContractHasItsPublishEndpointPrepared() =>
+        CollectionAssert.AreEquivalent(GeoTopology.EventTypes.ToList(), GeoTopology.PublishEndpoints.Keys.ToList());
+
+    /// <summary>The dispatcher reads a row's stored body once, with the row's id as the event's Sequence.</summary>
+    [TestMethod]
+    public void TheDispatcherReadsARowWithItsIdAsTheSequence()
+    {
+        var stored = new SshKeyCreated
+        {
+            EventId = Guid.CreateVersion7(),
+            OccurredAt = DateTimeOffset.UnixEpoch,
+            Sequence = 0,
+            KeyId = 7,
+            Username = "ann",
+            KeyType = "ssh-ed25519",
+            KeyBlob = "AAAA",
+            Fingerprint = "SHA256:x",
+        };
+        var body = System.Text.Json.JsonSerializer.Serialize(stored) + "\n";
+        var evt = Primary.Outbox.OutboxDispatcher.Event(new Core.Outbox.EventLog.Row(42, nameof(SshKeyCreated), body, null), typeof(SshKeyCreated));
+        Assert.AreEqual(stored with { Sequence = 42 }, evt);
+        Assert.ThrowsExactly<InvalidOperationException>(() => Primary.Outbox.OutboxDispatcher.Event(new Core.Outbox.EventLog.Row(43, nameof(SshKeyCreated), "[1]", null), typeof(SshKeyCreated)));
+    }
+
     /// <summary>An event published with no consumer on the secondary would go to its _skipped queue, unapplied.</summary>
     [TestMethod]
     public void EveryEventContractHasAConsumerOnTheSecondary()
