@@ -73,6 +73,7 @@ public static class StageCost
                 phases["push, peak"].Add(await PushesAsync(bench, peakRepositories, peak.Rate, peak.Duration));
             }
 
+            figures.Add(new Figure($"{label}: hooks answered 503 and sent again (whole site)", "hooks", [bench.Refused]));
             foreach (var (name, measured) in phases)
             {
                 var load = name switch
@@ -119,7 +120,7 @@ public static class StageCost
         await Parallel.ForEachAsync(Enumerable.Range(0, events), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
         {
             var at = DateTime.UtcNow;
-            var sequence = await bench.Site.Hooks.AcceptedAsync(new JsonObject
+            var sequence = await bench.AcceptedAsync(new JsonObject
             {
                 ["event_name"] = "key_create",
                 ["id"] = firstKeyId + i,
@@ -158,7 +159,7 @@ public static class StageCost
             posting.Add(Task.Run(async () =>
             {
                 var at = DateTime.UtcNow;
-                var sequence = await bench.Site.Hooks.AcceptedAsync(Hooks.Push("push", projectId, repo.PathWithNamespace, "refs/heads/main", from, to));
+                var sequence = await bench.AcceptedAsync(Hooks.Push("push", projectId, repo.PathWithNamespace, "refs/heads/main", from, to));
                 bench.ProjectOf[sequence] = projectId;
                 sent.Add(new Sent(sequence, projectId, at));
             }));
@@ -200,6 +201,31 @@ public static class StageCost
 
         public int NextRepository(int count) => _next++ % count;
 
+        /// <summary>Hooks geo-primary answered 503 (its PostgreSQL too slow on a saturated machine): each was sent again.</summary>
+        public int Refused => _refused;
+
+        private int _refused;
+
+        /// <summary>
+        /// Posts a hook until it is accepted: on a saturated machine geo-primary may answer 503 (the event store did not
+        /// answer in time), which GitLab would log; the bench sends it again, and the event's clock keeps its first send.
+        /// </summary>
+        public async Task<long> AcceptedAsync(JsonNode payload)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return await Site.Hooks.AcceptedAsync(payload.DeepClone());
+                }
+                catch (InvalidOperationException e) when (attempt < 10 && e.Message.Contains("answered 503", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref _refused);
+                    await Task.Delay(200 * attempt);
+                }
+            }
+        }
+
         public static async Task<TracedSite> StartAsync(string[] secondaries, int repositories, long firstProjectId)
         {
             var folder = Directory.CreateTempSubdirectory("geo-bench-stages-").FullName;
@@ -233,7 +259,7 @@ public static class StageCost
                 {
                     var repo = bench.Repositories[i];
                     var (from, to) = repo.Push();
-                    var sequence = await site.Hooks.AcceptedAsync(Hooks.Push("push", firstProjectId + i, repo.PathWithNamespace, "refs/heads/main", from, to));
+                    var sequence = await bench.AcceptedAsync(Hooks.Push("push", firstProjectId + i, repo.PathWithNamespace, "refs/heads/main", from, to));
                     bench.ProjectOf[sequence] = firstProjectId + i;
                     firsts.Add(sequence);
                 });
