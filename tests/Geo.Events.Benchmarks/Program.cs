@@ -237,39 +237,53 @@ if (Selected(7))
         };
         var secondarySettings = new Dictionary<string, string> { ["Secondary:PrimaryGitUrl"] = storage };
 
-        // The floor: the same geo-primary with the detector off, its CPU over as many intervals, /metrics asked as often.
-        double floorCpu;
-        await using (var off = await GeoSite.StartAsync(KeysPipeline.Sites, secondarySettings: secondarySettings, startSecondaries: false,
-                         primarySettings: new Dictionary<string, string>(settings) { ["Primary:RepositoryScanInterval"] = "00:00:00" }))
+        // The floor: the same geo-primary with the detector off over the same storage, running beside each measured one:
+        // its CPU is read over the very same window (/metrics asked as often), so both see the same load.
+        var off = await GeoSite.StartAsync(KeysPipeline.Sites, secondarySettings: secondarySettings, startSecondaries: false,
+            primarySettings: new Dictionary<string, string>(settings) { ["Primary:RepositoryScanInterval"] = "00:00:00" });
+        double floorCpu, cpuMs, own, passMs, firstPass, core;
+        GeoSite? started = null;
+        try
         {
-            floorCpu = await ChangeDetector.FloorCpuMsPerIntervalAsync(off, passes, interval);
-        }
-
-        // Other builds' detectors over the same storage, alternating (each start pays its own first pass).
-        foreach (var round in Enumerable.Range(1, builds.Count > 0 ? 2 : 0))
-        {
-            foreach (var (name, folder) in builds)
+            // Other builds' detectors over the same storage, alternating (each start pays its own first pass).
+            foreach (var round in Enumerable.Range(1, builds.Count > 0 ? 2 : 0))
             {
-                GeoProcess.PublishedPrograms.Value = folder;
-                try
+                foreach (var (name, folder) in builds)
                 {
-                    await using var other = await GeoSite.StartAsync(KeysPipeline.Sites, secondarySettings: secondarySettings, startSecondaries: false, primarySettings: settings);
-                    var (_, otherPassMs, otherCpuMs, _) = await ChangeDetector.IdleCostAsync(other, size + samples, passes, interval);
-                    Say($"change detector, build {name}, round {round}: pass {otherPassMs:F0} ms, CPU {otherCpuMs:F0} ms per pass, floor {floorCpu:F0} ms per interval");
-                    figures.Add(new Figure($"{size:N0}: build {name}, round {round}: pass with nothing changed", "ms", [otherPassMs]));
-                    figures.Add(new Figure($"{size:N0}: build {name}, round {round}: detector CPU per pass (over the floor)", "ms", [otherCpuMs - floorCpu]));
-                }
-                finally
-                {
-                    GeoProcess.PublishedPrograms.Value = programs;
+                    GeoProcess.PublishedPrograms.Value = folder;
+                    try
+                    {
+                        await using var other = await GeoSite.StartAsync(KeysPipeline.Sites, secondarySettings: secondarySettings, startSecondaries: false, primarySettings: settings);
+                        var (_, otherPassMs, otherCpuMs, _, otherFloorMs, otherFloorInterval, _) = await ChangeDetector.IdleCostAsync(other, size + samples, passes, interval, off);
+                        Say($"change detector, build {name}, round {round}: pass {otherPassMs:F0} ms, CPU {otherCpuMs:F0} ms per pass, floor {otherFloorInterval:F0} ms per interval (same window)");
+                        figures.Add(new Figure($"{size:N0}: build {name}, round {round}: pass with nothing changed", "ms", [otherPassMs]));
+                        figures.Add(new Figure($"{size:N0}: build {name}, round {round}: detector CPU per pass (over the floor)", "ms", [otherCpuMs - otherFloorMs]));
+                    }
+                    finally
+                    {
+                        GeoProcess.PublishedPrograms.Value = programs;
+                    }
                 }
             }
+
+            started = await GeoSite.StartAsync(KeysPipeline.Sites, secondarySettings: secondarySettings, primarySettings: settings);
+            (firstPass, passMs, cpuMs, core, _, floorCpu, own) = await ChangeDetector.IdleCostAsync(started, size + samples, passes, interval, off);
+        }
+        catch
+        {
+            if (started is not null)
+            {
+                await started.DisposeAsync();
+            }
+
+            throw;
+        }
+        finally
+        {
+            await off.DisposeAsync(); // before the hookless pushes: their lag is measured without it
         }
 
-        await using var site = await GeoSite.StartAsync(KeysPipeline.Sites, secondarySettings: secondarySettings, primarySettings: settings);
-        var (firstPass, passMs, cpuMs, core) = await ChangeDetector.IdleCostAsync(site, size + samples, passes, interval);
-        var own = 100 * (cpuMs - floorCpu) / interval.TotalMilliseconds;
-
+        await using var site = started;
         Say($"change detector: {samples} hookless pushes at random moments (one round unmeasured: the secondaries clone), 3 secondaries");
         await ChangeDetector.HooklessLagsMsAsync(site, KeysPipeline.Sites, repos, interval, 1);
         var lags = await ChangeDetector.HooklessLagsMsAsync(site, KeysPipeline.Sites, repos, interval, 2);
@@ -314,7 +328,7 @@ if (Selected(7))
     results.Add(new ScenarioResult("7. Repository change detector",
         $"A storage of generated hashed repositories (packed-refs only, objects through alternates) plus {samples} real ones; geo-primary's detector at its default interval ({interval.TotalSeconds} s) with 3 secondaries. Pass time and geo-primary's CPU (the whole process, /proc) over {passes} passes with nothing changed; then {samples} hookless pushes at random moments, time from the push to the commit on all 3 secondaries. Last, hooked pushes one at a time (10 repositories × 6) with the detector on and off: clones and fetches counted on the secondaries.",
         figures,
-        ["CPU per pass is geo-primary's whole process over whole intervals, so it includes its idle work (dispatcher polls, metrics); the floor is the same process with the detector off (Primary:RepositoryScanInterval 00:00:00) over as many intervals in the same run, and the detector's own CPU is the difference."]));
+        ["CPU per pass is geo-primary's whole process over whole intervals, so it includes its idle work (dispatcher polls, metrics); the floor is the same program with the detector off (Primary:RepositoryScanInterval 00:00:00) over the same storage, running beside the measured one, its CPU read over the very same window with /metrics asked as often, and the detector's own CPU is the difference."]));
 }
 
 if (Selected(8))
@@ -517,6 +531,17 @@ if (Selected(12))
             new Figure("through the site broker, p95", "ms", viaSite["p95"], Floor: Stats.Median(direct["p95"]), FloorName: "direct p95 ms"),
         ],
         ["Both brokers are on loopback: the figure is the shovel's own cost (one more confirmed hop), not a WAN's round trip, which a real site adds once per shovel batch (prefetch 200)."]));
+}
+
+if (Selected(13))
+{
+    // 13. Cost per stage: CPU per event per process, and the lag split into stages (Observability:StageTrace).
+    Say("cost per stage: key_create and pushes (10/s over 1,000 repositories, 100/s over 100), with 1 and 3 secondaries");
+    results.Add(new ScenarioResult("13. Cost per stage",
+        $"Per event type, each process's own CPU (utime + stime from /proc/<pid>/stat) over the phase divided by its events, and the lag split into stages from the stage trace (Observability:StageTrace) of geo-primary and each geo-secondary, with the harness's clock for 'hook sent'. Phases, each run in turn: key_create hooks 16 at a time; pushes at 10/s over 1,000 repositories for 30 s (realistic); pushes at 100/s over 100 of them for 20 s (peak); with 1 and then 3 secondaries (a fresh site each, repositories cloned first, a warm-up not counted). A phase lasts until every secondary has applied its last event. Median of {runs} runs.",
+        await StageCost.RunAsync(quick, runs, Say),
+        ["A secondary's stages are per event and secondary; a sync's 'started' (after the coalesce window, a fetch slot and the repository's lock) and 'fetch done' are those of the sync that covered the event. 'published' is when geo-primary had the broker's confirm: the broker may deliver before the confirm reaches geo-primary, so 'published → delivered' can be negative.",
+         "CPU per event: PostgreSQL is the backends on this site's databases (not the shared WAL writer, checkpointer and the like); RabbitMQ is the whole broker, shared with anything else using it; the harness makes the commits (LibGit2Sharp) and posts the hooks; the machine figure is every process's busy CPU, other work on the machine included. 'idle' is CPU per second with nothing sent: the part of a low-rate phase's CPU per event that is not the events'."]));
 }
 
 await Report.WriteAsync(output, quick, results);

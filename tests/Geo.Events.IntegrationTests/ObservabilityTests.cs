@@ -62,6 +62,63 @@ public sealed partial class ObservabilityTests
     }
 
     [TestMethod]
+    public async Task WithStageTraceSetOnePushAndOneKeyLeaveOneLinePerStageInOrderOnBothSides()
+    {
+        var folder = Directory.CreateTempSubdirectory("geo-stage-trace-").FullName;
+        try
+        {
+            var primaryTrace = Path.Combine(folder, "primary.log");
+            var secondaryTrace = Path.Combine(folder, "tokyo.log");
+            await using var site = await GeoSite.StartAsync(["tokyo"],
+                secondarySettings: new Dictionary<string, string> { ["Observability:StageTrace"] = secondaryTrace },
+                primarySettings: new Dictionary<string, string> { ["Observability:StageTrace"] = primaryTrace });
+            var repo = await site.CreateRepositoryAsync("obs/traced");
+            var (_, push) = await site.PushWithHookAsync(repo, 81, "one");
+            var key = await site.Hooks.AcceptedAsync(new System.Text.Json.Nodes.JsonObject
+            {
+                ["event_name"] = "key_create",
+                ["id"] = 82,
+                ["username"] = "traced",
+                ["key"] = TestKeys.RandomEd25519(),
+            });
+            await site.WaitForMirrorsAsync(repo);
+            await GeoSite.WaitUntilAsync(async () => await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM ssh_keys WHERE key_id = 82") == 1,
+                TimeSpan.FromSeconds(90), () => "the key never reached tokyo");
+
+            // The lines are written by a background task: wait until each side has written the last stage it will.
+            static List<string[]> Lines(string path) => File.Exists(path)
+                ? [.. File.ReadAllLines(path).Select(l => l.Split(' '))]
+                : [];
+            static List<string> Stages(List<string[]> lines, long sequence) => [.. lines.Where(l => l[2] == sequence.ToString(CultureInfo.InvariantCulture)).Select(l => l[1])];
+            await GeoSite.WaitUntilAsync(() => Task.FromResult(Stages(Lines(primaryTrace), key).Contains("published") && Stages(Lines(secondaryTrace), key).Contains("applied")
+                    && Stages(Lines(secondaryTrace), push).Contains("applied")),
+                TimeSpan.FromSeconds(30), () => $"the traces never completed:\n{string.Join('\n', Lines(primaryTrace).Select(l => string.Join(' ', l)))}\n--\n{string.Join('\n', Lines(secondaryTrace).Select(l => string.Join(' ', l)))}");
+
+            var primary = Lines(primaryTrace);
+            var secondary = Lines(secondaryTrace);
+            CollectionAssert.AreEqual(new[] { "received", "committed", "published" }, Stages(primary, push));
+            CollectionAssert.AreEqual(new[] { "received", "committed", "published" }, Stages(primary, key));
+            CollectionAssert.AreEqual(new[] { "delivered", "started", "fetched", "applied" }, Stages(secondary, push));
+            CollectionAssert.AreEqual(new[] { "delivered", "applied" }, Stages(secondary, key));
+            Assert.AreEqual(3 + 3, primary.Count, "geo-primary: one line per event and stage, no other");
+            Assert.AreEqual(4 + 2, secondary.Count, "geo-secondary: one line per event and stage, no other");
+
+            // Within each process an event's times follow its stages. (Across the two they need not: the broker may
+            // deliver a message before its confirm reaches geo-primary.)
+            foreach (var (lines, sequence) in new[] { (primary, push), (primary, key), (secondary, push), (secondary, key) })
+            {
+                var times = lines.Where(l => l[2] == sequence.ToString(CultureInfo.InvariantCulture))
+                    .Select(l => DateTime.Parse(l[0], CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind)).ToList();
+                CollectionAssert.AreEqual(times.Order().ToList(), times, $"event {sequence}: stages out of time order");
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [TestMethod]
     public async Task ReadinessNamesTheBrokerWhileItIsDown()
     {
         await using var site = await GeoSite.StartAsync(["tokyo"]);

@@ -21,6 +21,7 @@ public static class Tracing
 
     public static void AddGeoTracing(this WebApplicationBuilder builder, string serviceName)
     {
+        StageTrace.AddStageTrace(builder.Services, builder.Configuration); // Observability:StageTrace, off by default
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(serviceName))
             .WithTracing(tracing =>

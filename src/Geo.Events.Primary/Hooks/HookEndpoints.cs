@@ -161,6 +161,7 @@ public static class HookEndpoints
 
         if (!appended.Duplicate)
         {
+            StageTrace.Committed(appended.Sequence, evt.OccurredAt);
             signal.Notify();
             GeoMetrics.EventsIngested.WithLabels(evt.GetType().Name).Inc();
             logger.LogInformation("Recorded {Kind} as event {Sequence}", kind, appended.Sequence);

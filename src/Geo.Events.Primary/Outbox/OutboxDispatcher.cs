@@ -102,6 +102,7 @@ public sealed class OutboxDispatcher(
             try
             {
                 await PublishRowAsync(row, timeout.Token);
+                StageTrace.Mark("published", row.Id);
                 GeoMetrics.EventsPublished.WithLabels(row.EventType).Inc();
                 return row.Id;
             }

@@ -17,6 +17,7 @@ public sealed class SshKeyConsumer(KeyRegistry registry, AuthorizedKeysWriter wr
     public async Task Consume(ConsumeContext<SshKeyCreated> context)
     {
         // An event recorded before deploy keys were mapped to "" carries a null username; a replay of it must apply.
+        StageTrace.Mark("delivered", context.Message.Sequence);
         var evt = context.Message with { Username = context.Message.Username ?? "" };
         CheckUsername(evt.Username);
         if (!SshPublicKey.TryParse($"{evt.KeyType} {evt.KeyBlob}", out var key, out var problem) || key.Type != evt.KeyType || key.Base64 != evt.KeyBlob)
@@ -37,6 +38,7 @@ public sealed class SshKeyConsumer(KeyRegistry registry, AuthorizedKeysWriter wr
 
     public async Task Consume(ConsumeContext<SshKeyDestroyed> context)
     {
+        StageTrace.Mark("delivered", context.Message.Sequence);
         var evt = context.Message with { Username = context.Message.Username ?? "" };
         CheckUsername(evt.Username);
         var changed = await registry.DestroyAsync(evt, context.CancellationToken);
@@ -51,6 +53,7 @@ public sealed class SshKeyConsumer(KeyRegistry registry, AuthorizedKeysWriter wr
 
     private static void Observe(IGeoEvent evt, bool changed)
     {
+        StageTrace.Mark("applied", evt.Sequence);
         var type = evt.GetType().Name;
         GeoMetrics.EventsApplied.WithLabels(type, changed ? "applied" : "unchanged").Inc();
         GeoMetrics.ReplicationLag.WithLabels(type).Observe((DateTimeOffset.UtcNow - evt.OccurredAt).TotalSeconds);

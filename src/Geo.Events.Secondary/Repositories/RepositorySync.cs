@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Geo.Events.Contracts;
+using Geo.Events.Core.Observability;
 using Geo.Events.Core.Repositories;
 using Microsoft.Extensions.Options;
 
@@ -84,6 +85,7 @@ public sealed class RepositorySync(
         var kept = new List<MirrorFetcher.AtticRef>();
         string? mirrorChecksum = null;
         var fetchStarted = Stopwatch.GetTimestamp();
+        StageTrace.Mark("started", entry.MaxSeenSequence);
         try
         {
             exists = await Task.Run(() =>
@@ -104,6 +106,7 @@ public sealed class RepositorySync(
             throw;
         }
 
+        StageTrace.Mark("fetched", entry.MaxSeenSequence);
         if (kept.Count > 0)
         {
             await attic.AddAsync(projectId, kind, kept, CancellationToken.None);

@@ -20,6 +20,7 @@ public sealed class RepositorySyncConsumer(RepositorySync sync, MirrorFetcher fe
     {
         var evt = context.Message;
         var started = Stopwatch.GetTimestamp();
+        StageTrace.Mark("delivered", evt.Sequence);
 
         // Checked again here: a replayed or forged message must not reach the disk with a bad path.
         if (!RepositoryLayout.IsKnown(evt.Kind))
@@ -65,6 +66,7 @@ public sealed class RepositorySyncConsumer(RepositorySync sync, MirrorFetcher fe
         GeoMetrics.ApplyDuration.WithLabels(nameof(RepositoryChanged)).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         if (outcome is "applied" or "coalesced")
         {
+            StageTrace.Mark("applied", evt.Sequence);
             GeoMetrics.ReplicationLag.WithLabels(nameof(RepositoryChanged)).Observe((DateTimeOffset.UtcNow - evt.OccurredAt).TotalSeconds);
         }
     }

@@ -46,8 +46,14 @@ public static class ChangeDetector
         return Path.Combine(storage, "@hashed", hash[..2], hash[2..4], hash + ".git");
     }
 
-    /// <summary>Waits for the first pass over <paramref name="count"/> repositories, then measures <paramref name="passes"/> passes with nothing changed.</summary>
-    public static async Task<(double FirstPassSeconds, double PassMs, double CpuMsPerPass, double CorePercent)> IdleCostAsync(GeoSite site, int count, int passes, TimeSpan interval)
+    /// <summary>
+    /// Waits for the first pass over <paramref name="count"/> repositories, then measures <paramref name="passes"/> passes with
+    /// nothing changed. Over the very same window it reads the CPU of <paramref name="floor"/>'s geo-primary (the same
+    /// storage, its detector off, its /metrics asked as often): the floor is measured in the same phase, under the same
+    /// load, so the difference is the detector's.
+    /// </summary>
+    public static async Task<(double FirstPassSeconds, double PassMs, double CpuMsPerPass, double CorePercent, double FloorCpuMsPerPass, double FloorCpuMsPerInterval, double OwnCorePercent)> IdleCostAsync(
+        GeoSite site, int count, int passes, TimeSpan interval, GeoSite floor)
     {
         var started = Stopwatch.GetTimestamp();
         await GeoSite.WaitUntilAsync(async () => (await MetricAsync(site, "geo_repository_scan_repositories")) >= count && await MetricAsync(site, "geo_repository_scan_duration_seconds_count") >= 1,
@@ -57,35 +63,30 @@ public static class ChangeDetector
         await PassesAsync(site, 1);
         var sum0 = await MetricAsync(site, "geo_repository_scan_duration_seconds_sum");
         var count0 = await MetricAsync(site, "geo_repository_scan_duration_seconds_count");
+        using var stop = new CancellationTokenSource();
+        var floorCpu0 = floor.Primary.CpuTime();
         var cpu0 = site.Primary.CpuTime();
         var wall0 = Stopwatch.GetTimestamp();
+        var polling = Task.Run(async () =>
+        {
+            // As PassesAsync asks the measured one: a scrape, then 200 ms.
+            while (!stop.IsCancellationRequested)
+            {
+                await MetricAsync(floor, "geo_repository_scan_duration_seconds_count");
+                await Task.Delay(200, CancellationToken.None);
+            }
+        });
         await PassesAsync(site, passes);
         var cpu = (site.Primary.CpuTime() - cpu0).TotalMilliseconds;
+        var floorCpu = (floor.Primary.CpuTime() - floorCpu0).TotalMilliseconds;
         var wall = Stopwatch.GetElapsedTime(wall0).TotalMilliseconds;
+        await stop.CancelAsync();
+        await polling;
         var done = await MetricAsync(site, "geo_repository_scan_duration_seconds_count") - count0;
         var passMs = (await MetricAsync(site, "geo_repository_scan_duration_seconds_sum") - sum0) * 1000 / done;
-        // The whole process's CPU over whole intervals (dispatcher polls and all), per pass and as a share of one core.
-        return (firstPass, passMs, cpu / done, 100 * cpu / wall);
-    }
-
-    /// <summary>
-    /// geo-primary's CPU per interval with its detector off, over <paramref name="intervals"/> intervals, with /metrics
-    /// asked as often as <see cref="IdleCostAsync"/> asks it: the floor its figures are compared with.
-    /// </summary>
-    public static async Task<double> FloorCpuMsPerIntervalAsync(GeoSite site, int intervals, TimeSpan interval)
-    {
-        // As long as IdleCostAsync's warm-up pass before the measure starts.
-        await Task.Delay(interval);
-        var cpu0 = site.Primary.CpuTime();
-        var wall0 = Stopwatch.GetTimestamp();
-        while (Stopwatch.GetElapsedTime(wall0) < interval * intervals)
-        {
-            await MetricAsync(site, "geo_repository_scan_duration_seconds_count");
-            await Task.Delay(200);
-        }
-
-        var cpu = (site.Primary.CpuTime() - cpu0).TotalMilliseconds;
-        return cpu * interval.TotalMilliseconds / Stopwatch.GetElapsedTime(wall0).TotalMilliseconds;
+        // The whole process's CPU over whole intervals (dispatcher polls and all), per pass and as a share of one core;
+        // the floor's per pass and per interval; the difference of the two over the same window as a share of one core.
+        return (firstPass, passMs, cpu / done, 100 * cpu / wall, floorCpu / done, floorCpu * interval.TotalMilliseconds / wall, 100 * (cpu - floorCpu) / wall);
     }
 
     /// <summary>
