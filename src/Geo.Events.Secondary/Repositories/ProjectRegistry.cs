@@ -222,8 +222,15 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
             """;
         var parameters = new Dictionary<string, object?>
         {
-            ["projectId"] = projectId, ["kind"] = (short)kind, ["coveredSequence"] = coveredSequence, ["absent"] = absent, ["sinceFetchStarted"] = sinceFetchStarted,
-            ["linkedPath"] = linkedPath, ["mirrorChecksum"] = mirrorChecksum, ["destroyed"] = ProjectState.Destroyed, ["absentState"] = ProjectState.Absent,
+            ["projectId"] = projectId,
+            ["kind"] = (short)kind,
+            ["coveredSequence"] = coveredSequence,
+            ["absent"] = absent,
+            ["sinceFetchStarted"] = sinceFetchStarted,
+            ["linkedPath"] = linkedPath,
+            ["mirrorChecksum"] = mirrorChecksum,
+            ["destroyed"] = ProjectState.Destroyed,
+            ["absentState"] = ProjectState.Absent,
             ["synced"] = ProjectState.Synced,
         };
         if (lease is not null)
