@@ -60,6 +60,7 @@ public static class SecondaryServices
         builder.Services.AddValidatedOptions<KeysOptions, KeysOptions.Validator>(KeysOptions.Section);
         builder.Services.AddSingleton<KeyRegistry>();
         builder.Services.AddSingleton<AuthorizedKeysWriter>();
+        builder.Services.AddSingleton<KeyBatchApplier>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AuthorizedKeysWriter>());
         builder.Services.AddHostedService<KeyChangeListener>();
         return builder;

@@ -8,7 +8,7 @@ namespace Geo.Events.Secondary.Keys;
 /// <summary>
 /// Keeps this instance's authorized_keys equal to the registry when other instances of the secondary change it: listens
 /// on <see cref="KeyRegistry.Channel"/> (PostgreSQL LISTEN/NOTIFY) and asks <see cref="AuthorizedKeysWriter"/> for a
-/// rewrite on each notification, after every (re)connection (notifications sent while it was not listening are lost)
+/// rewrite on each notification from another instance, after every (re)connection (notifications sent while it was not listening are lost)
 /// and every Keys:ResyncInterval.
 /// </summary>
 public sealed class KeyChangeListener(
@@ -44,7 +44,14 @@ public sealed class KeyChangeListener(
     private async Task ListenAsync(CancellationToken stoppingToken)
     {
         await using var connection = await database.Value.OpenDedicatedAsync("geo-secondary key change listener", keepAliveSeconds: 10, stoppingToken);
-        connection.Notification += (_, _) => writer.Changed();
+        // This process's own changes asked the writer already (the payload names the instance; an older version sends none).
+        connection.Notification += (_, e) =>
+        {
+            if (e.Payload != KeyRegistry.InstanceId)
+            {
+                writer.Changed();
+            }
+        };
         await connection.ExecuteAsync(new CommandDefinition($"LISTEN {KeyRegistry.Channel}", cancellationToken: stoppingToken));
         writer.Changed(); // whatever changed while nobody listened
 

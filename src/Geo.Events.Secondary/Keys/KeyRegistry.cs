@@ -13,53 +13,90 @@ public sealed class KeyRegistry(NpgsqlDataSource dataSource)
     /// <summary>The PostgreSQL channel on which a change of the registry is announced to every instance.</summary>
     public const string Channel = "geo_ssh_keys";
 
-    /// <summary>Returns true when the row changed (a new or newer key), false for a duplicate or an older event.</summary>
-    public async Task<bool> CreateAsync(SshKeyCreated evt, SshPublicKey key, CancellationToken cancellationToken)
+    /// <summary>
+    /// This process's name in the payload of its notifications, so that its own <see cref="KeyChangeListener"/> does
+    /// not rewrite authorized_keys a second time for a change this process already asked its writer to follow.
+    /// </summary>
+    public static readonly string InstanceId = Guid.NewGuid().ToString("N");
+
+    /// <summary>One key event's write: a key to store, or a tombstone. Every write needs a newer sequence than the row holds.</summary>
+    public sealed record Change(long KeyId, string Username, long? UserId, long Sequence, SshPublicKey? Key)
     {
-        return await ChangeAsync(
-            """
-            INSERT INTO ssh_keys (key_id, username, user_id, key_type, key_blob, fingerprint, sequence, destroyed)
-            VALUES (@KeyId, @Username, @UserId, @type, @blob, @fingerprint, @Sequence, false)
-            ON CONFLICT (key_id) DO UPDATE
-               SET username = EXCLUDED.username, user_id = EXCLUDED.user_id, key_type = EXCLUDED.key_type,
-                   key_blob = EXCLUDED.key_blob, fingerprint = EXCLUDED.fingerprint, sequence = EXCLUDED.sequence,
-                   destroyed = false, updated_at = now()
-             WHERE ssh_keys.sequence < EXCLUDED.sequence
-            """,
-            new { evt.KeyId, evt.Username, evt.UserId, type = key.Type, blob = key.Base64, fingerprint = key.Fingerprint, evt.Sequence },
-            cancellationToken);
+        public static Change Create(SshKeyCreated evt, SshPublicKey key) => new(evt.KeyId, evt.Username ?? "", evt.UserId, evt.Sequence, key);
+
+        public static Change Destroy(SshKeyDestroyed evt) => new(evt.KeyId, evt.Username ?? "", evt.UserId, evt.Sequence, null);
     }
 
-    /// <summary>Leaves a tombstone; returns true when the row changed.</summary>
-    public async Task<bool> DestroyAsync(SshKeyDestroyed evt, CancellationToken cancellationToken)
-    {
-        return await ChangeAsync(
-            """
-            INSERT INTO ssh_keys (key_id, username, user_id, sequence, destroyed)
-            VALUES (@KeyId, @Username, @UserId, @Sequence, true)
-            ON CONFLICT (key_id) DO UPDATE
-               SET destroyed = true, sequence = EXCLUDED.sequence, updated_at = now()
-             WHERE ssh_keys.sequence < EXCLUDED.sequence
-            """,
-            new { evt.KeyId, evt.Username, evt.UserId, evt.Sequence },
-            cancellationToken);
-    }
+    private const string CreateSql =
+        """
+        INSERT INTO ssh_keys (key_id, username, user_id, key_type, key_blob, fingerprint, sequence, destroyed)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, false)
+        ON CONFLICT (key_id) DO UPDATE
+           SET username = EXCLUDED.username, user_id = EXCLUDED.user_id, key_type = EXCLUDED.key_type,
+               key_blob = EXCLUDED.key_blob, fingerprint = EXCLUDED.fingerprint, sequence = EXCLUDED.sequence,
+               destroyed = false, updated_at = now()
+         WHERE ssh_keys.sequence < EXCLUDED.sequence
+        """;
+
+    /// <summary>Leaves a tombstone.</summary>
+    private const string DestroySql =
+        """
+        INSERT INTO ssh_keys (key_id, username, user_id, sequence, destroyed)
+        VALUES ($1, $2, $3, $4, true)
+        ON CONFLICT (key_id) DO UPDATE
+           SET destroyed = true, sequence = EXCLUDED.sequence, updated_at = now()
+         WHERE ssh_keys.sequence < EXCLUDED.sequence
+        """;
 
     /// <summary>
-    /// Runs one write; when it changed a row, announces it on <see cref="Channel"/> in the same transaction, so every
+    /// Announces the batch's changes on <see cref="Channel"/> when it changed a row: every row it wrote carries this
+    /// transaction's <c>now()</c>, so no extra round trip is needed to know. Runs inside the batch's transaction, so every
     /// instance of this secondary (each with its own authorized_keys) hears of a committed change and of nothing else.
     /// </summary>
-    private async Task<bool> ChangeAsync(string sql, object parameters, CancellationToken cancellationToken)
+    private const string NotifySql =
+        $"SELECT pg_notify('{Channel}', $1) WHERE EXISTS (SELECT 1 FROM ssh_keys WHERE key_id = ANY($2) AND updated_at = now())";
+
+    /// <summary>Applies one key event; true when the row changed (a new or newer key, or a tombstone), false for a duplicate or an older event.</summary>
+    public async Task<bool> ChangeAsync(Change change, CancellationToken cancellationToken) => (await ApplyAsync([change], cancellationToken))[0];
+
+    /// <summary>
+    /// Applies <paramref name="changes"/> in order, in one transaction and one round trip (an <see cref="NpgsqlBatch"/> runs
+    /// as one implicit transaction: all of it commits, or none), and notifies once. Returns, per change, whether it
+    /// changed its row. Within a batch, as across batches, the newest sequence of a key wins whatever the order.
+    /// </summary>
+    public async Task<bool[]> ApplyAsync(IReadOnlyList<Change> changes, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var changed = await connection.ExecuteAsync(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken)) > 0;
-        if (changed)
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var change in changes)
         {
-            await connection.ExecuteAsync(new CommandDefinition($"NOTIFY {Channel}", transaction: transaction, cancellationToken: cancellationToken));
+            var command = new NpgsqlBatchCommand(change.Key is null ? DestroySql : CreateSql);
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = change.KeyId });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = change.Username });
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)change.UserId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
+            if (change.Key is { } key)
+            {
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key.Type });
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key.Base64 });
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key.Fingerprint });
+            }
+
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = change.Sequence });
+            batch.BatchCommands.Add(command);
         }
 
-        await transaction.CommitAsync(cancellationToken);
+        var notify = new NpgsqlBatchCommand(NotifySql);
+        notify.Parameters.Add(new NpgsqlParameter<string> { TypedValue = InstanceId });
+        notify.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. changes.Select(c => c.KeyId)] });
+        batch.BatchCommands.Add(notify);
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        var changed = new bool[changes.Count];
+        for (var i = 0; i < changes.Count; i++)
+        {
+            changed[i] = batch.BatchCommands[i].RecordsAffected > 0;
+        }
+
         return changed;
     }
 

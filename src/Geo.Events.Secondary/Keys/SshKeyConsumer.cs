@@ -8,10 +8,11 @@ namespace Geo.Events.Secondary.Keys;
 
 /// <summary>
 /// Applies key_create and key_destroy to the registry, newest sequence wins, then asks for the
-/// authorized_keys file to follow. The key is parsed again here: a replayed or forged message carrying a
+/// authorized_keys file to follow; events that arrive together share one transaction and one rewrite
+/// (<see cref="KeyBatchApplier"/>), each consumer still failing or succeeding for its own event alone. The key is parsed again here: a replayed or forged message carrying a
 /// key with options, quotes or a newline is refused before it is stored.
 /// </summary>
-public sealed class SshKeyConsumer(KeyRegistry registry, AuthorizedKeysWriter writer, ILogger<SshKeyConsumer> logger)
+public sealed class SshKeyConsumer(KeyBatchApplier applier, ILogger<SshKeyConsumer> logger)
     : IConsumer<SshKeyCreated>, IConsumer<SshKeyDestroyed>
 {
     public async Task Consume(ConsumeContext<SshKeyCreated> context)
@@ -26,10 +27,9 @@ public sealed class SshKeyConsumer(KeyRegistry registry, AuthorizedKeysWriter wr
             throw new InvalidSshKeyException($"the key was refused: {(problem.Length > 0 ? problem : "its type or body has extra text")}");
         }
 
-        var changed = await registry.CreateAsync(evt, key, context.CancellationToken);
+        var changed = await applier.ApplyAsync(KeyRegistry.Change.Create(evt, key), context.CancellationToken);
         if (changed)
         {
-            writer.Changed();
             logger.LogInformation("Key {KeyId} of {User} added ({Fingerprint})", evt.KeyId, evt.Username, key.Fingerprint);
         }
 
@@ -41,10 +41,9 @@ public sealed class SshKeyConsumer(KeyRegistry registry, AuthorizedKeysWriter wr
         StageTrace.Mark("delivered", context.Message.Sequence);
         var evt = context.Message with { Username = context.Message.Username ?? "" };
         CheckUsername(evt.Username);
-        var changed = await registry.DestroyAsync(evt, context.CancellationToken);
+        var changed = await applier.ApplyAsync(KeyRegistry.Change.Destroy(evt), context.CancellationToken);
         if (changed)
         {
-            writer.Changed();
             logger.LogInformation("Key {KeyId} of {User} removed", evt.KeyId, evt.Username);
         }
 

@@ -31,6 +31,37 @@ public sealed class AdvisoryLock(NpgsqlDataSource dataSource)
             new { space, name }, cancellationToken);
 
     /// <summary>
+    /// Waits up to <paramref name="timeout"/> for the lock (<paramref name="space"/>, <paramref name="key"/>), then runs
+    /// <paramref name="read"/> (a query of one row, whose parameters may not be named space or key) in the same round trip,
+    /// once the lock is held: what the caller must read under the lock costs no round trip of its own.
+    /// </summary>
+    public async Task<(Lease Lease, T Row)> AcquireAndReadAsync<T>(int space, int key, TimeSpan timeout, string read, object readParameters, CancellationToken cancellationToken)
+    {
+        var parameters = new DynamicParameters(readParameters);
+        parameters.Add("space", space);
+        parameters.Add("key", key);
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            // One batch, run as one implicit transaction; each statement still reads what was committed before it ran
+            // (READ COMMITTED), so the read sees every change its lock holder committed before it let go.
+            await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
+                $"SET lock_timeout = {(long)timeout.TotalMilliseconds}; SELECT pg_advisory_lock(@space, @key); {read}",
+                parameters,
+                commandTimeout: CommandTimeout(timeout),
+                cancellationToken: cancellationToken));
+            await results.ReadAsync();
+            var row = await results.ReadSingleAsync<T>();
+            return (new Lease(connection, space, key), row);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Runs <paramref name="takeLock"/>, which takes the lock and returns its key, on a connection of its own that the
     /// lease keeps. Advisory lock waits obey lock_timeout, set in the same round trip: a wedged holder turns into an
     /// error, not a stuck consumer.
@@ -56,14 +87,44 @@ public sealed class AdvisoryLock(NpgsqlDataSource dataSource)
 
     private static int CommandTimeout(TimeSpan lockTimeout) => (int)lockTimeout.TotalSeconds + 5;
 
-    private sealed class Lease(NpgsqlConnection connection, int space, int key) : IAsyncDisposable
+    /// <summary>A held lock; disposing it lets go.</summary>
+    public sealed class Lease(NpgsqlConnection connection, int space, int key) : IAsyncDisposable
     {
+        private bool _released;
+
+        /// <summary>
+        /// Runs <paramref name="sql"/> and lets go of the lock in the same round trip, the statement committed before the
+        /// lock is let go (an error barrier between the two: each runs in its own implicit transaction), so whoever takes
+        /// the lock next reads what the statement wrote.
+        /// </summary>
+        public async Task ReleaseAfterAsync(string sql, IReadOnlyDictionary<string, object?> parameters)
+        {
+            await using var batch = new NpgsqlBatch(connection) { EnableErrorBarriers = true };
+            var statement = new NpgsqlBatchCommand(sql);
+            foreach (var (name, value) in parameters)
+            {
+                statement.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            }
+
+            var unlock = new NpgsqlBatchCommand("SELECT pg_advisory_unlock($1, $2)");
+            unlock.Parameters.Add(new NpgsqlParameter<int> { TypedValue = space });
+            unlock.Parameters.Add(new NpgsqlParameter<int> { TypedValue = key });
+            batch.BatchCommands.Add(statement);
+            batch.BatchCommands.Add(unlock);
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("RESET lock_timeout"));
+            await batch.ExecuteNonQueryAsync();
+            _released = true; // otherwise disposing unlocks (again, if the unlock past the barrier ran: that only warns)
+        }
+
         public async ValueTask DisposeAsync()
         {
             try
             {
-                // Unlock explicitly: a pooled connection's session reset is deferred until its next use.
-                await connection.ExecuteAsync("SELECT pg_advisory_unlock(@space, @key); RESET lock_timeout", new { space, key });
+                if (!_released)
+                {
+                    // Unlock explicitly: a pooled connection's session reset is deferred until its next use.
+                    await connection.ExecuteAsync("SELECT pg_advisory_unlock(@space, @key); RESET lock_timeout", new { space, key });
+                }
             }
             finally
             {

@@ -75,12 +75,15 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
             cancellationToken: cancellationToken));
     }
 
+    /// <summary>One repository's entry (<see cref="EntryParameters"/>), read under its lock (<see cref="RepositoryLock.AcquireAndReadAsync"/>).</summary>
+    internal const string EntryQuery = $"SELECT {EntryColumns} FROM projects WHERE project_id = @projectId AND kind = @kind";
+
+    internal static object EntryParameters(RepositoryId repository) => new { projectId = repository.OwnerId, kind = (short)repository.Kind };
+
     public async Task<Entry> GetAsync(long projectId, RepositoryKind kind, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.QuerySingleAsync<Entry>(new CommandDefinition(
-            $"SELECT {EntryColumns} FROM projects WHERE project_id = @projectId AND kind = @kind",
-            new { projectId, kind = (short)kind }, cancellationToken: cancellationToken));
+        return await connection.QuerySingleAsync<Entry>(new CommandDefinition(EntryQuery, new { projectId, kind = (short)kind }, cancellationToken: cancellationToken));
     }
 
     public async Task<Entry?> FindAsync(long projectId, RepositoryKind kind, CancellationToken cancellationToken)
@@ -199,11 +202,13 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
     /// unless an event of that sequence or newer named the primary's (the change detector read it): then that one
     /// stays, and a fetch that did not reach it leaves the mirror counted as differing.
     /// </param>
+    /// <param name="lease">
+    /// The repository's lock, held by the caller: the update runs on its connection and lets go of it in the same round trip.
+    /// </param>
     public async Task MarkSyncedAsync(long projectId, RepositoryKind kind, long coveredSequence, TimeSpan sinceFetchStarted, CancellationToken cancellationToken, bool absent = false, string? linkedPath = null,
-        string? mirrorChecksum = null)
+        string? mirrorChecksum = null, Locking.AdvisoryLock.Lease? lease = null)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
+        const string sql =
             """
             UPDATE projects
                SET state = CASE WHEN state = @destroyed THEN state WHEN @absent THEN @absentState ELSE @synced END, last_synced_sequence = GREATEST(last_synced_sequence, @coveredSequence),
@@ -214,8 +219,28 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
                    primary_checksum_sequence = GREATEST(primary_checksum_sequence, @coveredSequence),
                    last_synced_at = now() - @sinceFetchStarted, sync_count = sync_count + 1, last_error = NULL, retry_count = 0, updated_at = now()
              WHERE project_id = @projectId AND kind = @kind
-            """,
-            new { projectId, kind = (short)kind, coveredSequence, absent, sinceFetchStarted, linkedPath, mirrorChecksum, destroyed = ProjectState.Destroyed, absentState = ProjectState.Absent, synced = ProjectState.Synced }, cancellationToken: cancellationToken));
+            """;
+        var parameters = new Dictionary<string, object?>
+        {
+            ["projectId"] = projectId,
+            ["kind"] = (short)kind,
+            ["coveredSequence"] = coveredSequence,
+            ["absent"] = absent,
+            ["sinceFetchStarted"] = sinceFetchStarted,
+            ["linkedPath"] = linkedPath,
+            ["mirrorChecksum"] = mirrorChecksum,
+            ["destroyed"] = ProjectState.Destroyed,
+            ["absentState"] = ProjectState.Absent,
+            ["synced"] = ProjectState.Synced,
+        };
+        if (lease is not null)
+        {
+            await lease.ReleaseAfterAsync(sql.Replace("@linkedPath", "@linkedPath::text", StringComparison.Ordinal).Replace("@mirrorChecksum", "@mirrorChecksum::text", StringComparison.Ordinal), parameters);
+            return;
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken));
     }
 
     /// <summary>Projects per state, and the age in seconds of the oldest event still waiting for a sync.</summary>

@@ -11,9 +11,21 @@ public sealed class RepositoryLock(AdvisoryLock locks)
 {
     public Task<IAsyncDisposable> AcquireAsync(RepositoryId repository, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var (space, number) = Key(repository);
-        var key = unchecked((int)(number ^ (number >> 32)));
+        var (space, key) = LockKey(repository);
         return locks.AcquireAsync(space, key, timeout, cancellationToken);
+    }
+
+    /// <summary>Takes the repository's lock and reads its registry entry under it, in one round trip.</summary>
+    public Task<(AdvisoryLock.Lease Lease, ProjectRegistry.Entry Entry)> AcquireAndReadAsync(RepositoryId repository, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var (space, key) = LockKey(repository);
+        return locks.AcquireAndReadAsync<ProjectRegistry.Entry>(space, key, timeout, ProjectRegistry.EntryQuery, ProjectRegistry.EntryParameters(repository), cancellationToken);
+    }
+
+    private static (int Space, int Key) LockKey(RepositoryId repository)
+    {
+        var (space, number) = Key(repository);
+        return (space, unchecked((int)(number ^ (number >> 32))));
     }
 
     /// <summary>

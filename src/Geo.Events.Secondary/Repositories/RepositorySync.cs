@@ -61,11 +61,13 @@ public sealed class RepositorySync(
         }
 
         using var slot = await slots.EnterAsync(cancellationToken);
-        await using var lease = await locks.AcquireAsync(repository, options.Value.LockTimeout, cancellationToken);
+        // Closed to joiners before the lock is asked for: the entry is read with the lock, in its round trip, and every
+        // joiner's event was noted before it joined.
         closeToJoiners();
+        var (lease, entry) = await locks.AcquireAndReadAsync(repository, options.Value.LockTimeout, cancellationToken);
+        await using var _ = lease;
 
         // Everything noted before this point is covered by the fetch that starts now.
-        var entry = await registry.GetAsync(projectId, kind, cancellationToken);
         if (entry.Destroyed || (!force && entry.LastSyncedSequence >= entry.MaxSeenSequence))
         {
             return false;
@@ -77,7 +79,7 @@ public sealed class RepositorySync(
             // project, and linking it would hide the other's mirror. This project's own rename or destroy follows.
             // Its events are covered all the same: nothing is left for them to do.
             logger.LogInformation("Not syncing project {ProjectId} at {Path}: a newer event gave the path to another project", projectId, entry.PathWithNamespace);
-            await registry.MarkSyncedAsync(projectId, kind, entry.MaxSeenSequence, TimeSpan.Zero, CancellationToken.None, absent: false, linkedPath: null);
+            await registry.MarkSyncedAsync(projectId, kind, entry.MaxSeenSequence, TimeSpan.Zero, CancellationToken.None, absent: false, linkedPath: null, lease: lease);
             return false;
         }
 
@@ -114,7 +116,7 @@ public sealed class RepositorySync(
 
         // Not cancellable: the link on disk has changed, and the registry must say which it is.
         await registry.MarkSyncedAsync(projectId, kind, entry.MaxSeenSequence, Stopwatch.GetElapsedTime(fetchStarted), CancellationToken.None, absent: !exists,
-            linkedPath: exists ? entry.PathWithNamespace : null, mirrorChecksum: mirrorChecksum);
+            linkedPath: exists ? entry.PathWithNamespace : null, mirrorChecksum: mirrorChecksum, lease: lease);
         logger.LogInformation("Synced the {Kind} of {Owner} {Path}{Absent} (events up to {Covered}{Forced})", RepositoryLayout.Label(kind), projectId,
             entry.PathWithNamespace, exists ? "" : ": the primary has none", entry.MaxSeenSequence, force ? ", forced" : "");
         return exists;
