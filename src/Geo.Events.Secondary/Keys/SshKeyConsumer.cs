@@ -9,16 +9,17 @@ namespace Geo.Events.Secondary.Keys;
 /// <summary>
 /// Applies key_create and key_destroy to the registry, newest sequence wins, then asks for the
 /// authorized_keys file to follow; events that arrive together share one transaction and one rewrite
-/// (<see cref="KeyBatchApplier"/>), each consumer still failing or succeeding for its own event alone. The key is parsed again here: a replayed or forged message carrying a
-/// key with options, quotes or a newline is refused before it is stored.
+/// (<see cref="KeyBatchApplier"/>), each consumer still failing or succeeding for its own event alone. The key is
+/// parsed again here: a replayed or forged message carrying a key with options, quotes or a newline is refused before
+/// it is stored.
 /// </summary>
 public sealed class SshKeyConsumer(KeyBatchApplier applier, ILogger<SshKeyConsumer> logger)
     : IConsumer<SshKeyCreated>, IConsumer<SshKeyDestroyed>
 {
     public async Task Consume(ConsumeContext<SshKeyCreated> context)
     {
-        // An event recorded before deploy keys were mapped to "" carries a null username; a replay of it must apply.
         StageTrace.Mark("delivered", context.Message.Sequence);
+        // An event recorded before deploy keys were mapped to "" carries a null username; a replay of it must apply.
         var evt = context.Message with { Username = context.Message.Username ?? "" };
         CheckUsername(evt.Username);
         if (!SshPublicKey.TryParse($"{evt.KeyType} {evt.KeyBlob}", out var key, out var problem) || key.Type != evt.KeyType || key.Base64 != evt.KeyBlob)
