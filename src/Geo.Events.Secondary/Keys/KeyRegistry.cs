@@ -56,9 +56,6 @@ public sealed class KeyRegistry(NpgsqlDataSource dataSource)
     private const string NotifySql =
         $"SELECT pg_notify('{Channel}', $1) WHERE EXISTS (SELECT 1 FROM ssh_keys WHERE key_id = ANY($2) AND updated_at = now())";
 
-    /// <summary>Applies one key event; true when the row changed (a new or newer key, or a tombstone), false for a duplicate or an older event.</summary>
-    public async Task<bool> ChangeAsync(Change change, CancellationToken cancellationToken) => (await ApplyAsync([change], cancellationToken))[0];
-
     /// <summary>
     /// Applies <paramref name="changes"/> in order, in one transaction and one round trip (an <see cref="NpgsqlBatch"/> runs
     /// as one implicit transaction: all of it commits, or none), and notifies once. Returns, per change, whether it
