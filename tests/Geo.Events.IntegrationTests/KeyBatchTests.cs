@@ -1,6 +1,7 @@
 using Geo.Events.Contracts;
 using Geo.Events.Core.Keys;
 using Geo.Events.Testing;
+using static Geo.Events.IntegrationTests.KeyEvents;
 
 namespace Geo.Events.IntegrationTests;
 
@@ -12,30 +13,6 @@ namespace Geo.Events.IntegrationTests;
 [TestClass]
 public sealed class KeyBatchTests
 {
-    private static string Line(long id, SshPublicKey key) =>
-        $"command=\"/opt/gitlab/embedded/service/gitlab-shell/bin/gitlab-shell key-{id}\",no-port-forwarding,no-X11-forwarding,no-agent-forwarding,no-pty {key.Type} {key.Base64}";
-
-    private static SshKeyCreated Created(long id, long sequence, SshPublicKey key) => new()
-    {
-        EventId = Guid.NewGuid(),
-        Sequence = sequence,
-        OccurredAt = DateTimeOffset.UtcNow,
-        KeyId = id,
-        Username = "jsmith",
-        KeyType = key.Type,
-        KeyBlob = key.Base64,
-        Fingerprint = key.Fingerprint,
-    };
-
-    private static SshKeyDestroyed Destroyed(long id, long sequence) => new()
-    {
-        EventId = Guid.NewGuid(),
-        Sequence = sequence,
-        OccurredAt = DateTimeOffset.UtcNow,
-        KeyId = id,
-        Username = "jsmith",
-    };
-
     private static SshPublicKey[] RandomKeys(int count) => [.. Enumerable.Range(0, count).Select(_ => SshPublicKey.Parse(TestKeys.RandomEd25519()))];
 
     /// <summary>
@@ -105,7 +82,7 @@ public sealed class KeyBatchTests
         await GeoSite.WaitUntilAsync(async () => await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letters") >= 2,
             TimeSpan.FromSeconds(120), () => "the two bad keys did not both reach the error queue");
 
-        CollectionAssert.AreEquivalent(Enumerable.Range(0, good).Select(i => Line(10_000 + i, keys[i])).ToArray(), await LinesAsync(file));
+        CollectionAssert.AreEquivalent(Enumerable.Range(0, good).Select(i => AuthorizedKeysLine(10_000 + i, keys[i])).ToArray(), await LinesAsync(file));
         Assert.AreEqual((long)good, await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM ssh_keys WHERE NOT destroyed AND key_id >= 10000"));
         Assert.AreEqual(0L, await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM ssh_keys WHERE key_id IN (776, 777)"));
         // Each bad key alone, with its own reason; no neighbour of theirs.
@@ -152,7 +129,7 @@ public sealed class KeyBatchTests
 
         var lines = await LinesAsync(file);
         CollectionAssert.AreEquivalent(
-            Enumerable.Range(0, 100).Select(i => Line(20_000 + i, keys[i])).Concat(Enumerable.Range(0, pairs).Select(i => Line(500 + i, keys[100 + (2 * pairs) + i]))).ToArray(),
+            Enumerable.Range(0, 100).Select(i => AuthorizedKeysLine(20_000 + i, keys[i])).Concat(Enumerable.Range(0, pairs).Select(i => AuthorizedKeysLine(500 + i, keys[100 + (2 * pairs) + i]))).ToArray(),
             lines);
         Assert.AreEqual((long)pairs, await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM ssh_keys WHERE key_id BETWEEN 300 AND 399 AND destroyed AND sequence = 6"), "create then destroy left a key live");
         Assert.AreEqual((long)pairs, await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM ssh_keys WHERE key_id BETWEEN 400 AND 499 AND destroyed AND sequence = 6"), "destroy then an older create left a key live");
@@ -184,7 +161,7 @@ public sealed class KeyBatchTests
         site.StartSecondary("tokyo", settings);
         await GeoSite.WaitUntilAsync(async () => (await LinesAsync(file)).Length == count,
             TimeSpan.FromSeconds(180), () => $"authorized_keys holds {LinesAsync(file).Result.Length} of {count} keys after the restart ({beforeRestart} were in the registry at the kill)");
-        CollectionAssert.AreEquivalent(Enumerable.Range(0, count).Select(i => Line(30_000 + i, keys[i])).ToArray(), await LinesAsync(file));
+        CollectionAssert.AreEquivalent(Enumerable.Range(0, count).Select(i => AuthorizedKeysLine(30_000 + i, keys[i])).ToArray(), await LinesAsync(file));
         Assert.AreEqual(0L, await site.QueryPrimaryAsync<long>("SELECT count(*) FROM dead_letters"));
         Console.WriteLine($"{beforeRestart} of {count} keys were in the registry when the secondary was killed");
     }

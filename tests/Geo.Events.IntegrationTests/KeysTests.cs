@@ -5,6 +5,7 @@ using Geo.Events.Core.Keys;
 using Geo.Events.Core.Messaging;
 using Geo.Events.Testing;
 using MassTransit;
+using static Geo.Events.IntegrationTests.KeyEvents;
 
 namespace Geo.Events.IntegrationTests;
 
@@ -337,30 +338,6 @@ public sealed class KeysTests
         StringAssert.Contains(await response.Content.ReadAsStringAsync(), "longer than");
         Assert.AreEqual(0L, await site.EventCountAsync());
     }
-
-    private static string AuthorizedKeysLine(long id, SshPublicKey key) =>
-        $"command=\"/opt/gitlab/embedded/service/gitlab-shell/bin/gitlab-shell key-{id}\",no-port-forwarding,no-X11-forwarding,no-agent-forwarding,no-pty {key.Type} {key.Base64}";
-
-    private static SshKeyCreated Created(long id, long sequence, SshPublicKey key) => new()
-    {
-        EventId = Guid.NewGuid(),
-        Sequence = sequence,
-        OccurredAt = DateTimeOffset.UtcNow,
-        KeyId = id,
-        Username = "jsmith",
-        KeyType = key.Type,
-        KeyBlob = key.Base64,
-        Fingerprint = key.Fingerprint,
-    };
-
-    private static SshKeyDestroyed Destroyed(long id, long sequence) => new()
-    {
-        EventId = Guid.NewGuid(),
-        Sequence = sequence,
-        OccurredAt = DateTimeOffset.UtcNow,
-        KeyId = id,
-        Username = "jsmith",
-    };
 
     // GitLab's key hooks carry "username" only for a key that belongs to a user (Gitlab::HookData::KeyBuilder#user_data):
     // a deploy key's key_create and key_destroy have none. Those keys must replicate too.
