@@ -18,55 +18,24 @@ public sealed class AdvisoryLock(NpgsqlDataSource dataSource)
     public const int FileSpace = 0x4745_4F01;
 
     /// <summary>Waits up to <paramref name="timeout"/> for the lock (<paramref name="space"/>, <paramref name="key"/>).</summary>
-    public Task<IAsyncDisposable> AcquireAsync(int space, int key, TimeSpan timeout, CancellationToken cancellationToken) =>
+    public Task<Lease> AcquireAsync(int space, int key, TimeSpan timeout, CancellationToken cancellationToken) =>
         LockAsync(space, timeout, "SELECT @key FROM (SELECT pg_advisory_lock(@space, @key)) AS locked", new { space, key }, cancellationToken);
 
     /// <summary>
     /// Waits up to <paramref name="timeout"/> for the lock (<paramref name="space"/>, <c>hashtext(<paramref name="name"/>)</c>):
     /// PostgreSQL computes the key in the same statement that takes the lock.
     /// </summary>
-    public Task<IAsyncDisposable> AcquireAsync(int space, string name, TimeSpan timeout, CancellationToken cancellationToken) =>
+    public Task<Lease> AcquireAsync(int space, string name, TimeSpan timeout, CancellationToken cancellationToken) =>
         LockAsync(space, timeout,
             "SELECT k.key FROM (SELECT hashtext(@name) AS key) AS k CROSS JOIN LATERAL (SELECT pg_advisory_lock(@space, k.key)) AS locked",
             new { space, name }, cancellationToken);
-
-    /// <summary>
-    /// Waits up to <paramref name="timeout"/> for the lock (<paramref name="space"/>, <paramref name="key"/>), then runs
-    /// <paramref name="read"/> (a query of one row, whose parameters may not be named space or key) in the same round trip,
-    /// once the lock is held: what the caller must read under the lock costs no round trip of its own.
-    /// </summary>
-    public async Task<(Lease Lease, T Row)> AcquireAndReadAsync<T>(int space, int key, TimeSpan timeout, string read, object readParameters, CancellationToken cancellationToken)
-    {
-        var parameters = new DynamicParameters(readParameters);
-        parameters.Add("space", space);
-        parameters.Add("key", key);
-        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        try
-        {
-            // One batch, run as one implicit transaction; each statement still reads what was committed before it ran
-            // (READ COMMITTED), so the read sees every change its lock holder committed before it let go.
-            await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
-                $"SET lock_timeout = {(long)timeout.TotalMilliseconds}; SELECT pg_advisory_lock(@space, @key); {read}",
-                parameters,
-                commandTimeout: CommandTimeout(timeout),
-                cancellationToken: cancellationToken));
-            await results.ReadAsync();
-            var row = await results.ReadSingleAsync<T>();
-            return (new Lease(connection, space, key), row);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
 
     /// <summary>
     /// Runs <paramref name="takeLock"/>, which takes the lock and returns its key, on a connection of its own that the
     /// lease keeps. Advisory lock waits obey lock_timeout, set in the same round trip: a wedged holder turns into an
     /// error, not a stuck consumer.
     /// </summary>
-    private async Task<IAsyncDisposable> LockAsync(int space, TimeSpan timeout, string takeLock, object parameters, CancellationToken cancellationToken)
+    private async Task<Lease> LockAsync(int space, TimeSpan timeout, string takeLock, object parameters, CancellationToken cancellationToken)
     {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         try

@@ -75,10 +75,7 @@ public sealed class ProjectRegistry(NpgsqlDataSource dataSource)
             cancellationToken: cancellationToken));
     }
 
-    /// <summary>One repository's entry (<see cref="EntryParameters"/>), read under its lock (<see cref="RepositoryLock.AcquireAndReadAsync"/>).</summary>
-    internal const string EntryQuery = $"SELECT {EntryColumns} FROM projects WHERE project_id = @projectId AND kind = @kind";
-
-    internal static object EntryParameters(RepositoryId repository) => new { projectId = repository.OwnerId, kind = (short)repository.Kind };
+    private const string EntryQuery = $"SELECT {EntryColumns} FROM projects WHERE project_id = @projectId AND kind = @kind";
 
     public async Task<Entry> GetAsync(long projectId, RepositoryKind kind, CancellationToken cancellationToken)
     {

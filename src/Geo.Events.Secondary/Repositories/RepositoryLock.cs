@@ -9,17 +9,10 @@ namespace Geo.Events.Secondary.Repositories;
 /// </summary>
 public sealed class RepositoryLock(AdvisoryLock locks)
 {
-    public Task<IAsyncDisposable> AcquireAsync(RepositoryId repository, TimeSpan timeout, CancellationToken cancellationToken)
+    public Task<AdvisoryLock.Lease> AcquireAsync(RepositoryId repository, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var (space, key) = LockKey(repository);
         return locks.AcquireAsync(space, key, timeout, cancellationToken);
-    }
-
-    /// <summary>Takes the repository's lock and reads its registry entry under it, in one round trip.</summary>
-    public Task<(AdvisoryLock.Lease Lease, ProjectRegistry.Entry Entry)> AcquireAndReadAsync(RepositoryId repository, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var (space, key) = LockKey(repository);
-        return locks.AcquireAndReadAsync<ProjectRegistry.Entry>(space, key, timeout, ProjectRegistry.EntryQuery, ProjectRegistry.EntryParameters(repository), cancellationToken);
     }
 
     private static (int Space, int Key) LockKey(RepositoryId repository)
