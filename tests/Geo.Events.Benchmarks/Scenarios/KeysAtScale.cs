@@ -71,7 +71,9 @@ public static class KeysAtScale
 
         await Task.WhenAll(posts);
 
-        // Polled every 5 ms, re-read only when the file changed (each rewrite is a rename: a new inode and mtime).
+        // Polled every 5 ms, re-read only when the file changed (each rewrite is a rename: a new inode and mtime), and only
+        // once the registry holds every key: the file is written from the registry, so it cannot hold them all before, and
+        // reading 100,000 lines after every rewrite would take CPU from the processes measured.
         var wanted = keys.Select(k => k.Split(' ')[1]).ToHashSet(StringComparer.Ordinal);
         var seen = (Length: -1L, Written: DateTime.MinValue);
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
@@ -84,7 +86,7 @@ public static class KeysAtScale
             }
 
             var info = new FileInfo(authorizedKeys);
-            if (info.Exists && (info.Length, info.LastWriteTimeUtc) != seen)
+            if (inRegistry is not null && info.Exists && (info.Length, info.LastWriteTimeUtc) != seen)
             {
                 seen = (info.Length, info.LastWriteTimeUtc);
                 if (await HoldsAllAsync(authorizedKeys, wanted))

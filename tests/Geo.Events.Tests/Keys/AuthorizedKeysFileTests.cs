@@ -65,6 +65,39 @@ public sealed class AuthorizedKeysFileTests
     }
 
     [TestMethod]
+    public async Task LinesAnotherWriterAddsOrRemovesBetweenTwoRewritesAreFollowed()
+    {
+        var folder = Directory.CreateTempSubdirectory("geo-keys-").FullName;
+        try
+        {
+            var path = Path.Combine(folder, "authorized_keys");
+            await File.WriteAllLinesAsync(path, ["# first foreign line"]);
+            var file = new AuthorizedKeysFile(path, Shell, TimeSpan.FromSeconds(5));
+            var ours = AuthorizedKeysFile.Line(Shell, 2, "ssh-ed25519", SshPublicKeyTests.Ed25519.Split(' ')[1]);
+            await file.RewriteAsync(Keys((2, SshPublicKeyTests.Ed25519)), CancellationToken.None);
+
+            // GitLab's own writer appends to the file in place (Gitlab::AuthorizedKeys#add_key).
+            const string appended = "# appended by another writer";
+            await File.AppendAllLinesAsync(path, [appended]);
+            await file.RewriteAsync(Keys((2, SshPublicKeyTests.Ed25519)), CancellationToken.None);
+            CollectionAssert.AreEqual(new[] { "# first foreign line", appended, ours }, await File.ReadAllLinesAsync(path), "a line appended since the last rewrite was lost");
+
+            // Another writer replaces the file with one of the same size, by rename, as GitLab's remove_key does.
+            const string replaced = "# replaced by another writer";
+            Assert.AreEqual(appended.Length, replaced.Length);
+            var other = Path.Combine(folder, "other");
+            await File.WriteAllLinesAsync(other, ["# first foreign line", replaced, ours]);
+            File.Move(other, path, overwrite: true);
+            await file.RewriteAsync(Keys((2, SshPublicKeyTests.Ed25519)), CancellationToken.None);
+            CollectionAssert.AreEqual(new[] { "# first foreign line", replaced, ours }, await File.ReadAllLinesAsync(path), "the replaced file's own lines were not kept");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [TestMethod]
     public async Task ARewriteRemovesTheTempFileOfAWriterKilledMidRewrite()
     {
         var folder = Directory.CreateTempSubdirectory("geo-keys-").FullName;
