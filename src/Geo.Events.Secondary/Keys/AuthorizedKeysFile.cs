@@ -76,20 +76,20 @@ public sealed class AuthorizedKeysFile(string path, string shellCommand, TimeSpa
                 UnixCreateMode = mode,
                 BufferSize = 1 << 16,
             }))
-            await using (var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false)) { NewLine = "\n" })
             {
                 foreach (var line in kept)
                 {
-                    await writer.WriteLineAsync(line.AsMemory(), cancellationToken);
+                    await stream.WriteAsync(Encoding.UTF8.GetBytes(line + "\n"), cancellationToken);
                 }
 
+                var lines = new AuthorizedKeysLine.Utf8(shellCommand);
                 await foreach (var key in keys.WithCancellation(cancellationToken))
                 {
-                    await writer.WriteLineAsync(Line(shellCommand, key.KeyId, key.KeyType, key.KeyBlob).AsMemory(), cancellationToken);
+                    await stream.WriteAsync(lines.Line(key.KeyId, key.KeyType, key.KeyBlob), cancellationToken);
                     written++;
                 }
 
-                await writer.FlushAsync(cancellationToken);
+                await stream.FlushAsync(cancellationToken);
                 stream.Flush(flushToDisk: true);
             }
 

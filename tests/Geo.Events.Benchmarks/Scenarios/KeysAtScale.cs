@@ -48,10 +48,7 @@ public static class KeysAtScale
         for (var i = 0; i < events; i++)
         {
             var due = TimeSpan.FromSeconds((double)i / perSecond);
-            if (clock.Elapsed < due)
-            {
-                await Task.Delay(due - clock.Elapsed);
-            }
+            await Pacing.UntilAsync(clock, due);
 
             await gate.WaitAsync();
             var id = firstId + i;
@@ -88,10 +85,12 @@ public static class KeysAtScale
             var info = new FileInfo(authorizedKeys);
             if (inRegistry is not null && info.Exists && (info.Length, info.LastWriteTimeUtc) != seen)
             {
+                // The clock stops when this version of the file was seen, not once this harness has read it.
+                var seenAt = clock.Elapsed;
                 seen = (info.Length, info.LastWriteTimeUtc);
                 if (await HoldsAllAsync(authorizedKeys, wanted))
                 {
-                    var inFile = events / clock.Elapsed.TotalSeconds;
+                    var inFile = events / seenAt.TotalSeconds;
                     return (inFile, inRegistry ?? inFile);
                 }
             }

@@ -66,10 +66,7 @@ public static class ReplicationLag
             for (var n = 0; n < total; n++)
             {
                 var due = interval * n;
-                if (clock.Elapsed < due)
-                {
-                    await Task.Delay(due - clock.Elapsed);
-                }
+                await Pacing.UntilAsync(clock, due);
 
                 var i = n % repos.Length;
                 var repo = repos[i];
@@ -126,10 +123,7 @@ public static class ReplicationLag
         for (var i = 0; i < pushes; i++)
         {
             var due = TimeSpan.FromMilliseconds(1000.0 * i / pushes);
-            if (clock.Elapsed < due)
-            {
-                await Task.Delay(due - clock.Elapsed);
-            }
+            await Pacing.UntilAsync(clock, due);
 
             var (before, after) = repo.Push();
             posts.Add(site.Hooks.AcceptedAsync(Hooks.Push("push", projectId, repo.PathWithNamespace, "refs/heads/main", before, after)));

@@ -146,10 +146,7 @@ public static class StageCost
         for (var n = 0; n < total; n++)
         {
             var due = interval * n;
-            if (clock.Elapsed < due)
-            {
-                await Task.Delay(due - clock.Elapsed);
-            }
+            await Pacing.UntilAsync(clock, due);
 
             // Each phase starts where the last left off, so at 10/s over 1,000 a repository is pushed once per phase.
             var i = bench.NextRepository(repositories);
