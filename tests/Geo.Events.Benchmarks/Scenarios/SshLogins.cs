@@ -51,11 +51,7 @@ public static class SshLogins
         };
         var socketString = await TestServers.SocketConnectionStringAsync(site.SecondaryDatabase(secondary));
         var socketEnvironment = new Dictionary<string, string>(environment) { ["GEO_ConnectionStrings__AuthorizedKeys"] = socketString };
-        var managed = (Wall: new List<double>(), Cpu: 0.0);
-        var nativeSocket = (Wall: new List<double>(), Cpu: 0.0);
-        var psqlSocket = (Wall: new List<double>(), Cpu: 0.0);
-        var native = (Wall: new List<double>(), Cpu: 0.0);
-        var psql = (Wall: new List<double>(), Cpu: 0.0);
+        var (managed, native, psql, nativeSocket, psqlSocket) = (new Logins(), new Logins(), new Logins(), new Logins(), new Logins());
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         var psqlEnvironment = new Dictionary<string, string>
         {
@@ -69,25 +65,30 @@ public static class SshLogins
         psqlSocketEnvironment.Remove("PGPASSWORD");
         foreach (var (type, blob) in keys)
         {
-            var (wall, cpu) = await LoginAsync("dotnet", [ManagedDll, "authorized-keys", "git", type, blob], environment);
-            managed.Wall.Add(wall);
-            managed.Cpu += cpu;
-            (wall, cpu) = await LoginAsync(Native, ["git", type, blob], environment);
-            native.Wall.Add(wall);
-            native.Cpu += cpu;
-            (wall, cpu) = await LoginAsync("psql", ["-XAtc", "SELECT ' key-1'"], psqlEnvironment);
-            psql.Wall.Add(wall);
-            psql.Cpu += cpu;
-            (wall, cpu) = await LoginAsync(Native, ["git", type, blob], socketEnvironment);
-            nativeSocket.Wall.Add(wall);
-            nativeSocket.Cpu += cpu;
-            (wall, cpu) = await LoginAsync("psql", ["-XAtc", "SELECT ' key-1'"], psqlSocketEnvironment);
-            psqlSocket.Wall.Add(wall);
-            psqlSocket.Cpu += cpu;
+            await managed.TakeAsync("dotnet", [ManagedDll, "authorized-keys", "git", type, blob], environment);
+            await native.TakeAsync(Native, ["git", type, blob], environment);
+            await psql.TakeAsync("psql", ["-XAtc", "SELECT ' key-1'"], psqlEnvironment);
+            await nativeSocket.TakeAsync(Native, ["git", type, blob], socketEnvironment);
+            await psqlSocket.TakeAsync("psql", ["-XAtc", "SELECT ' key-1'"], psqlSocketEnvironment);
         }
 
-        Run Of((List<double> Wall, double Cpu) program) => new(program.Wall, program.Cpu / keys.Count);
+        Run Of(Logins program) => new(program.Wall, program.CpuMs / keys.Count);
         return (Of(managed), Of(native), Of(psql), Of(nativeSocket), Of(psqlSocket));
+    }
+
+    /// <summary>One program's logins, taken in turn with the others': the wall time of each, and their CPU together.</summary>
+    private sealed class Logins
+    {
+        public List<double> Wall { get; } = [];
+
+        public double CpuMs { get; private set; }
+
+        public async Task TakeAsync(string program, string[] arguments, Dictionary<string, string> environment)
+        {
+            var (wall, cpu) = await LoginAsync(program, arguments, environment);
+            Wall.Add(wall);
+            CpuMs += cpu;
+        }
     }
 
     /// <summary>One login: wall-clock ms from start to exit, and the CPU ms the process used (its reaped rusage).</summary>
