@@ -67,9 +67,9 @@ public static class SshLogins
         {
             await managed.TakeAsync("dotnet", [ManagedDll, "authorized-keys", "git", type, blob], environment);
             await native.TakeAsync(Native, ["git", type, blob], environment);
-            await psql.TakeAsync("psql", ["-XAtc", "SELECT ' key-1'"], psqlEnvironment);
+            await psql.TakeAsync(TestServers.Psql, ["-XAtc", "SELECT ' key-1'"], psqlEnvironment);
             await nativeSocket.TakeAsync(Native, ["git", type, blob], socketEnvironment);
-            await psqlSocket.TakeAsync("psql", ["-XAtc", "SELECT ' key-1'"], psqlSocketEnvironment);
+            await psqlSocket.TakeAsync(TestServers.Psql, ["-XAtc", "SELECT ' key-1'"], psqlSocketEnvironment);
         }
 
         Run Of(Logins program) => new(program.Wall, program.CpuMs / keys.Count);
