@@ -43,9 +43,56 @@ public static class KeysAtScale
     {
         var keys = Enumerable.Range(0, events).Select(_ => TestKeys.RandomEd25519()).ToArray();
         var clock = Stopwatch.StartNew();
+        await PostAsync(site, keys, perSecond, firstId);
+        var (inFile, inRegistry) = await UntilAppliedAsync(site, secondary, keys, authorizedKeys, firstId, clock);
+        return (events / inFile.TotalSeconds, events / inRegistry.TotalSeconds);
+    }
+
+    /// <summary>
+    /// The apply side alone: with the secondary stopped, <paramref name="events"/> key_create hooks are recorded and
+    /// published into its queue; then <paramref name="start"/> starts it again and it takes the backlog. Returns events
+    /// per second from the moment the first of them is in its registry until authorized_keys holds every one, i.e.
+    /// without the hooks' pace and without the process's start. The process is cold (its code not yet compiled by the
+    /// JIT's later tiers), as after any restart with a backlog.
+    /// </summary>
+    public static async Task<double> BacklogAppliedPerSecondAsync(GeoSite site, string secondary, int events, string authorizedKeys, long firstId, Action start)
+    {
+        await site.KillSecondaryAsync(secondary);
+        // The management API's counts lag by a few seconds: the queue is first seen empty (the run before took all it
+        // had), then holding the whole backlog.
+        var queue = $"geo.secondary.{secondary}";
+        await GeoSite.WaitUntilAsync(async () => (await site.QueueStatsAsync(queue)).Messages == 0, TimeSpan.FromMinutes(1),
+            () => $"{queue} still holds messages from before");
+        var keys = Enumerable.Range(0, events).Select(_ => TestKeys.RandomEd25519()).ToArray();
+        await PostAsync(site, keys, int.MaxValue, firstId);
+        await GeoSite.WaitUntilAsync(async () => (await site.QueueStatsAsync(queue)).Messages >= events, TimeSpan.FromMinutes(5),
+            () => $"the {events} key events never all reached {queue}");
+
+        start();
+        var inRange = new { firstId, end = firstId + events };
+        await GeoSite.WaitUntilAsync(async () =>
+        {
+            try
+            {
+                return await site.QuerySecondaryAsync<long>(secondary, "SELECT count(*) FROM ssh_keys WHERE key_id >= @firstId AND key_id < @end", inRange) > 0;
+            }
+            catch (NpgsqlException)
+            {
+                return false; // the pool of a database a killed process left: retried
+            }
+        }, TimeSpan.FromMinutes(2), () => "the restarted secondary never applied the first key event");
+        var clock = Stopwatch.StartNew();
+        var (inFile, _) = await UntilAppliedAsync(site, secondary, keys, authorizedKeys, firstId, clock);
+        return events / inFile.TotalSeconds;
+    }
+
+    /// <summary>Posts one key_create hook per key, ids from <paramref name="firstId"/>, at up to <paramref name="perSecond"/>, 32 at a time.</summary>
+    private static async Task PostAsync(GeoSite site, string[] keys, int perSecond, long firstId)
+    {
+        var clock = Stopwatch.StartNew();
         var posts = new List<Task>();
         using var gate = new SemaphoreSlim(32);
-        for (var i = 0; i < events; i++)
+        for (var i = 0; i < keys.Length; i++)
         {
             var due = TimeSpan.FromSeconds((double)i / perSecond);
             await Pacing.UntilAsync(clock, due);
@@ -67,31 +114,37 @@ public static class KeysAtScale
         }
 
         await Task.WhenAll(posts);
+    }
 
+    /// <summary>
+    /// Waits until the registry holds every key and then until authorized_keys does; returns both moments on
+    /// <paramref name="clock"/> (the registry's is the old, early clock: rows committed, file not yet rewritten).
+    /// </summary>
+    private static async Task<(TimeSpan InFile, TimeSpan InRegistry)> UntilAppliedAsync(GeoSite site, string secondary, string[] keys, string authorizedKeys, long firstId, Stopwatch clock)
+    {
         // Polled every 5 ms, re-read only when the file changed (each rewrite is a rename: a new inode and mtime), and only
         // once the registry holds every key: the file is written from the registry, so it cannot hold them all before, and
         // reading 100,000 lines after every rewrite would take CPU from the processes measured.
         var wanted = keys.Select(k => k.Split(' ')[1]).ToHashSet(StringComparer.Ordinal);
         var seen = (Length: -1L, Written: DateTime.MinValue);
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
-        double? inRegistry = null; // the old, early clock: rows committed, file not yet rewritten; reported beside
+        TimeSpan? inRegistry = null;
         while (true)
         {
-            if (inRegistry is null && await site.QuerySecondaryAsync<long>(secondary, "SELECT count(*) FROM ssh_keys WHERE key_id >= @firstId AND key_id < @end", new { firstId, end = firstId + events }) >= events)
+            if (inRegistry is null && await site.QuerySecondaryAsync<long>(secondary, "SELECT count(*) FROM ssh_keys WHERE key_id >= @firstId AND key_id < @end", new { firstId, end = firstId + keys.Length }) >= keys.Length)
             {
-                inRegistry = events / clock.Elapsed.TotalSeconds;
+                inRegistry = clock.Elapsed;
             }
 
             var info = new FileInfo(authorizedKeys);
-            if (inRegistry is not null && info.Exists && (info.Length, info.LastWriteTimeUtc) != seen)
+            if (inRegistry is { } registry && info.Exists && (info.Length, info.LastWriteTimeUtc) != seen)
             {
                 // The clock stops when this version of the file was seen, not once this harness has read it.
                 var seenAt = clock.Elapsed;
                 seen = (info.Length, info.LastWriteTimeUtc);
                 if (await HoldsAllAsync(authorizedKeys, wanted))
                 {
-                    var inFile = events / seenAt.TotalSeconds;
-                    return (inFile, inRegistry ?? inFile);
+                    return (seenAt, registry);
                 }
             }
 
