@@ -8,9 +8,6 @@ namespace Geo.Events.IntegrationTests;
 [TestClass]
 public sealed class AuthorizedKeysLookupTests
 {
-    private static string NativeCommand =>
-        Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.AuthorizedKeys", "bin", TestServers.Configuration, "native", "geo-authorized-keys");
-
     /// <summary>
     /// Every SSH login opens one connection for one lookup. It must not begin with Npgsql's catalogue query (every type
     /// the database has: a sequential scan of pg_type on a backend that has just started), which was about half of a
@@ -21,7 +18,7 @@ public sealed class AuthorizedKeysLookupTests
     [TestMethod]
     public async Task ALoginDoesNotReadPostgreSqlsTypeCatalogue()
     {
-        Assert.IsTrue(File.Exists(NativeCommand), $"{NativeCommand} is missing: `make build` (dotnet build of the solution) makes it; it needs clang");
+        Assert.IsTrue(File.Exists(TestServers.AuthorizedKeysProgram), $"{TestServers.AuthorizedKeysProgram} is missing: `make build` (dotnet build of the solution) makes it; it needs clang");
         var database = $"geo_lookup_{Guid.NewGuid():N}";
         await using (var connection = new NpgsqlConnection(TestServers.ConnectionString("postgres")))
         {
@@ -43,7 +40,7 @@ public sealed class AuthorizedKeysLookupTests
                 () => "control: a scan of pg_type never reached the statistics");
             var control = await TypeScansAsync(database);
 
-            var login = await Shell.RunCapturedAsync(NativeCommand, ["git", key.Type, key.Base64], new Dictionary<string, string>
+            var login = await Shell.RunCapturedAsync(TestServers.AuthorizedKeysProgram, ["git", key.Type, key.Base64], new Dictionary<string, string>
             {
                 ["GEO_ConnectionStrings__Postgres"] = TestServers.ConnectionString(database),
                 ["GEO_Keys__ShellCommand"] = "/opt/gitlab/bin/gitlab-shell",

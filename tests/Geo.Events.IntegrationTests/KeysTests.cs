@@ -108,10 +108,6 @@ public sealed class KeysTests
         }, TimeSpan.FromSeconds(60), () => $"the DSA key never logged in\n{sshd.SafeLog()}");
     }
 
-    /// <summary>geo-authorized-keys, the NativeAOT executable <c>make build</c> makes (what sshd should run).</summary>
-    private static string NativeCommand =>
-        Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.AuthorizedKeys", "bin", TestServers.Configuration, "native", "geo-authorized-keys");
-
     private static string SecondaryDll =>
         Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.Secondary", "bin", TestServers.Configuration, "net10.0", "geo-secondary.dll");
 
@@ -121,7 +117,7 @@ public sealed class KeysTests
     [DataRow("dotnet")]
     public async Task AuthorizedKeysCommandAnswersFromTheRegistry(string program)
     {
-        Assert.IsTrue(File.Exists(NativeCommand), $"{NativeCommand} is missing: `make build` (dotnet build of the solution) makes it; it needs clang");
+        Assert.IsTrue(File.Exists(TestServers.AuthorizedKeysProgram), $"{TestServers.AuthorizedKeysProgram} is missing: `make build` (dotnet build of the solution) makes it; it needs clang");
         await using var sshd = await SshServer.CreateAsync();
         await using var site = await GeoSite.StartAsync(["tokyo"], secondarySettings: new Dictionary<string, string>
         {
@@ -129,7 +125,7 @@ public sealed class KeysTests
             ["Keys:SshUser"] = SshServer.User,
         });
         var dotnet = (await Shell.RunAsync("sh", site.Root, "-c", "command -v dotnet")).Trim();
-        var run = program == "native" ? $"exec '{NativeCommand}' \"$@\"" : $"exec '{dotnet}' '{SecondaryDll}' authorized-keys \"$@\"";
+        var run = program == "native" ? $"exec '{TestServers.AuthorizedKeysProgram}' \"$@\"" : $"exec '{dotnet}' '{SecondaryDll}' authorized-keys \"$@\"";
         var command = await sshd.WriteScriptAsync("geo-authorized-keys", $"""
             export GEO_ConnectionStrings__Postgres='{TestServers.ConnectionString(site.SecondaryDatabase("tokyo"))}'
             export GEO_Keys__ShellCommand='{sshd.GitLabShell}'
@@ -155,7 +151,7 @@ public sealed class KeysTests
     [TestMethod]
     public async Task TheNativeAuthorizedKeysCommandAnswersAsTheDotnetOne()
     {
-        Assert.IsTrue(File.Exists(NativeCommand), $"{NativeCommand} is missing: `make build` (dotnet build of the solution) makes it; it needs clang");
+        Assert.IsTrue(File.Exists(TestServers.AuthorizedKeysProgram), $"{TestServers.AuthorizedKeysProgram} is missing: `make build` (dotnet build of the solution) makes it; it needs clang");
         await using var site = await GeoSite.StartAsync(["tokyo"]);
         var live = SshPublicKey.Parse(TestKeys.RandomEd25519());
         var destroyed = SshPublicKey.Parse(TestKeys.RandomEd25519());
@@ -204,7 +200,7 @@ public sealed class KeysTests
         };
         foreach (var (name, args, environment, exitCode, stdout) in cases)
         {
-            var native = await Shell.RunCapturedAsync(NativeCommand, args, environment);
+            var native = await Shell.RunCapturedAsync(TestServers.AuthorizedKeysProgram, args, environment);
             var dotnet = await Shell.RunCapturedAsync("dotnet", [SecondaryDll, "authorized-keys", .. args], environment);
             Assert.AreEqual((exitCode, stdout), (native.ExitCode, native.Stdout), $"{name}: geo-authorized-keys answered wrongly (stderr: {native.Stderr})");
             Assert.AreEqual((native.ExitCode, native.Stdout), (dotnet.ExitCode, dotnet.Stdout), $"{name}: the two programs differ");

@@ -25,6 +25,10 @@ public static class TestServers
     /// <summary>Debug or Release: the configuration the tests themselves were built in, so the processes match.</summary>
     public static string Configuration { get; } = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
 
+    /// <summary>geo-authorized-keys, the NativeAOT executable <c>make build</c> makes (what sshd should run).</summary>
+    public static string AuthorizedKeysProgram =>
+        Path.Combine(RepoRoot, "src", "Geo.Events.AuthorizedKeys", "bin", Configuration, "native", "geo-authorized-keys");
+
     /// <summary>
     /// A connection string for <paramref name="database"/>. The tests' own short queries go unpooled so a
     /// dropped database leaves no idle connection behind; the services get pooling, as in production

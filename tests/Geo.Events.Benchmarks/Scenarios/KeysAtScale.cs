@@ -69,12 +69,11 @@ public static class KeysAtScale
             () => $"the {events} key events never all reached {queue}");
 
         start();
-        var inRange = new { firstId, end = firstId + events };
         await GeoSite.WaitUntilAsync(async () =>
         {
             try
             {
-                return await site.QuerySecondaryAsync<long>(secondary, "SELECT count(*) FROM ssh_keys WHERE key_id >= @firstId AND key_id < @end", inRange) > 0;
+                return await InRegistryAsync(site, secondary, firstId, events) > 0;
             }
             catch (NpgsqlException)
             {
@@ -131,7 +130,7 @@ public static class KeysAtScale
         TimeSpan? inRegistry = null;
         while (true)
         {
-            if (inRegistry is null && await site.QuerySecondaryAsync<long>(secondary, "SELECT count(*) FROM ssh_keys WHERE key_id >= @firstId AND key_id < @end", new { firstId, end = firstId + keys.Length }) >= keys.Length)
+            if (inRegistry is null && await InRegistryAsync(site, secondary, firstId, keys.Length) >= keys.Length)
             {
                 inRegistry = clock.Elapsed;
             }
@@ -156,6 +155,10 @@ public static class KeysAtScale
             await Task.Delay(5);
         }
     }
+
+    /// <summary>How many of the keys with ids <paramref name="firstId"/> to <paramref name="firstId"/> + <paramref name="count"/> - 1 the registry holds.</summary>
+    private static Task<long> InRegistryAsync(GeoSite site, string secondary, long firstId, int count) =>
+        site.QuerySecondaryAsync<long>(secondary, "SELECT count(*) FROM ssh_keys WHERE key_id >= @firstId AND key_id < @end", new { firstId, end = firstId + count });
 
     /// <summary>Whether every blob in <paramref name="blobs"/> ends a line of the file.</summary>
     private static async Task<bool> HoldsAllAsync(string path, HashSet<string> blobs)

@@ -14,7 +14,7 @@ public static class SshLogins
 {
     public static string ManagedDll => Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.Secondary", "bin", TestServers.Configuration, "net10.0", "geo-secondary.dll");
 
-    public static string Native => Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.AuthorizedKeys", "bin", TestServers.Configuration, "native", "geo-authorized-keys");
+    public static string Native => TestServers.AuthorizedKeysProgram;
 
     /// <summary>One run's figures for one program: wall-clock per login and CPU (user + system) per login.</summary>
     public sealed record Run(List<double> WallMs, double CpuMsPerLogin);
