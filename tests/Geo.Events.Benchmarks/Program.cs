@@ -65,6 +65,8 @@ if (Selected(2))
 
     // The primary's half alone (secondaries not running): where the ceiling is when the figure above is low.
     var published = new List<double>();
+    var publishedSteady = new List<double>();
+    var steadyWarmUp = pipelineEvents * 8;
     await using (var site = await GeoSite.StartAsync(KeysPipeline.Sites, startSecondaries: false))
     {
         await KeysPipeline.PublishedPerSecondAsync(site, pipelineEvents / 2, 500_000L);
@@ -72,15 +74,25 @@ if (Selected(2))
         {
             published.Add(await KeysPipeline.PublishedPerSecondAsync(site, pipelineEvents, 1_000_000L * (i + 1)));
         }
+
+        // The same process once the JIT's later tiers have compiled its hot code (a process this young is still
+        // compiling: perf gave the JIT a quarter of geo-primary's samples 25 s after its start), as after a day's uptime.
+        Say($"pipeline: the primary's half alone, after {steadyWarmUp} more events");
+        await KeysPipeline.PublishedPerSecondAsync(site, steadyWarmUp, 4_000_000L);
+        for (var i = 0; i < runs; i++)
+        {
+            publishedSteady.Add(await KeysPipeline.PublishedPerSecondAsync(site, pipelineEvents, 5_000_000L + (1_000_000L * i)));
+        }
     }
 
     var pipelineMedian = Stats.Median(pipeline);
     var floorMedian = Stats.Median(brokerFloor);
     results.Add(new ScenarioResult("2. Pipeline throughput (keys)",
-        $"{pipelineEvents} key_create hooks posted over HTTP (16 at a time) until all three secondaries have applied every one; compared with the broker floor above. Then the primary's half alone: the same hooks recorded and published into the three queues with no secondary running.",
+        $"{pipelineEvents} key_create hooks posted over HTTP (16 at a time) until all three secondaries have applied every one; compared with the broker floor above. Then the primary's half alone: the same hooks recorded and published into the three queues with no secondary running, in a process started for it (after a warm-up of {pipelineEvents / 2}) and again after {steadyWarmUp} more.",
         [
             new Figure("hook → applied on 3 secondaries", "events/s", pipeline, "≥ 40% of the broker floor", pipelineMedian >= 0.4 * floorMedian, floorMedian, "broker floor msg/s"),
             new Figure("hook → recorded and published, no secondary running", "events/s", published, Floor: floorMedian, FloorName: "broker floor msg/s"),
+            new Figure($"the same, after {steadyWarmUp} more events (the JIT's work done)", "events/s", publishedSteady, Floor: floorMedian, FloorName: "broker floor msg/s"),
         ],
         ["Each event is published once and delivered three times (one queue per secondary); the floor is one publish and one delivery.",
          "Everything shares the machine's cores: geo-primary, three geo-secondaries, PostgreSQL, RabbitMQ and this harness. The second figure is the first's ceiling here."]));
@@ -171,8 +183,15 @@ if (Selected(5))
             Say($"keys at scale run {i + 1}: {file:F0} events/s in authorized_keys, {registry:F0} events/s in the registry, geo-secondary {secondaryCpu[^1]:F2} ms CPU per event");
         }
 
-        // The apply side alone, which the paced runs cannot show once it keeps up with the pace: a backlog, taken by a
-        // secondary started again after it was recorded and published.
+        // The apply side alone, which the paced runs cannot show once it keeps up with the pace: a backlog, taken by the
+        // running secondary, paused while it was recorded and published; then by a secondary started again.
+        var pausedBacklog = new List<double>();
+        for (var i = 0; i < runs; i++)
+        {
+            pausedBacklog.Add(await KeysAtScale.PausedBacklogAppliedPerSecondAsync(site, "tokyo", backlogEvents, authorizedKeys, 15_000_000L + (i * 1_000_000L)));
+            Say($"keys at scale paused backlog {i + 1}: {pausedBacklog[^1]:F0} events/s from the resume to the last in authorized_keys");
+        }
+
         var backlog = new List<double>();
         for (var i = 0; i < runs; i++)
         {
@@ -192,11 +211,12 @@ if (Selected(5))
             Say($"keys at scale: the lookup figures are missing: {e.Message}");
         }
         results.Add(new ScenarioResult("5. Keys at scale",
-            $"{preload} keys already in the registry and in authorized_keys; {keyEvents} key_create hooks posted at up to 1000/s, timed from the first post until authorized_keys holds every one (after a warm-up of {keyEvents / 5}, median of {runs} runs, each on top of the last); then {runs} backlogs of {backlogEvents} key_create events recorded and queued while geo-secondary was stopped, timed from the first of them in its registry (after its restart) until authorized_keys holds every one; then the AuthorizedKeysCommand lookup.",
+            $"{preload} keys already in the registry and in authorized_keys; {keyEvents} key_create hooks posted at up to 1000/s, timed from the first post until authorized_keys holds every one (after a warm-up of {keyEvents / 5}, median of {runs} runs, each on top of the last); then {runs} backlogs of {backlogEvents} key_create events recorded and queued while geo-secondary was paused (SIGSTOP), timed from its resume until authorized_keys holds every one, and {runs} while it was stopped, timed from the first of them in its registry (after its restart); then the AuthorizedKeysCommand lookup.",
             [
                 new Figure("key events applied (in authorized_keys)", "events/s", applied, "keep up with 1000/s", Stats.Median(applied) >= 1000),
                 new Figure("key events in the registry only (the old, early clock)", "events/s", inRegistry),
                 new Figure("geo-secondary CPU per key event (registry writes and authorized_keys rewrites)", "ms", secondaryCpu),
+                new Figure("key events applied from a backlog (the apply side alone, the running process resumed)", "events/s", pausedBacklog),
                 new Figure("key events applied from a backlog (the apply side alone, a restarted process)", "events/s", backlog),
                 new Figure("AuthorizedKeysCommand query p50", "ms", [Stats.Percentile(lookups, 50)]),
                 new Figure("AuthorizedKeysCommand query p99", "ms", [Stats.Percentile(lookups, 99)], "< 5 ms", Stats.Percentile(lookups, 99) < 5),

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace Geo.Events.Testing;
 
@@ -106,6 +107,26 @@ public sealed class GeoProcess : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
     }
+
+    /// <summary>
+    /// SIGSTOP: the process stops where it is, its connections left open (the broker keeps its unacknowledged deliveries
+    /// with it), until <see cref="Resume"/>; its code stays as compiled, unlike a restart's.
+    /// </summary>
+    public void Pause() => Signal(19);
+
+    /// <summary>SIGCONT: a <see cref="Pause"/>d process runs on.</summary>
+    public void Resume() => Signal(18);
+
+    private void Signal(int signal)
+    {
+        if (Kill(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     public string Log()
     {

@@ -49,6 +49,30 @@ public static class KeysAtScale
     }
 
     /// <summary>
+    /// The apply side alone in a process that has run a while: geo-secondary is paused (SIGSTOP) while
+    /// <paramref name="events"/> key_create hooks are recorded and published into its queue, then resumed. Returns events
+    /// per second from the resume until authorized_keys holds every one: what a running secondary applies when it has a
+    /// backlog, without the JIT's work of a freshly started process (<see cref="BacklogAppliedPerSecondAsync"/>).
+    /// </summary>
+    public static async Task<double> PausedBacklogAppliedPerSecondAsync(GeoSite site, string secondary, int events, string authorizedKeys, long firstId)
+    {
+        var process = site.Secondary(secondary);
+        process.Pause();
+        try
+        {
+            var keys = await QueuedAsync(site, secondary, events, firstId);
+            var clock = Stopwatch.StartNew();
+            process.Resume();
+            var (inFile, _) = await UntilAppliedAsync(site, secondary, keys, authorizedKeys, firstId, clock);
+            return events / inFile.TotalSeconds;
+        }
+        finally
+        {
+            process.Resume();
+        }
+    }
+
+    /// <summary>
     /// The apply side alone: with the secondary stopped, <paramref name="events"/> key_create hooks are recorded and
     /// published into its queue; then <paramref name="start"/> starts it again and it takes the backlog. Returns events
     /// per second from the moment the first of them is in its registry until authorized_keys holds every one, i.e.
@@ -58,16 +82,7 @@ public static class KeysAtScale
     public static async Task<double> BacklogAppliedPerSecondAsync(GeoSite site, string secondary, int events, string authorizedKeys, long firstId, Action start)
     {
         await site.KillSecondaryAsync(secondary);
-        // The management API's counts lag by a few seconds: the queue is first seen empty (the run before took all it
-        // had), then holding the whole backlog.
-        var queue = $"geo.secondary.{secondary}";
-        await GeoSite.WaitUntilAsync(async () => (await site.QueueStatsAsync(queue)).Messages == 0, TimeSpan.FromMinutes(1),
-            () => $"{queue} still holds messages from before");
-        var keys = Enumerable.Range(0, events).Select(_ => TestKeys.RandomEd25519()).ToArray();
-        await PostAsync(site, keys, int.MaxValue, firstId);
-        await GeoSite.WaitUntilAsync(async () => (await site.QueueStatsAsync(queue)).Messages >= events, TimeSpan.FromMinutes(5),
-            () => $"the {events} key events never all reached {queue}");
-
+        var keys = await QueuedAsync(site, secondary, events, firstId);
         start();
         await GeoSite.WaitUntilAsync(async () =>
         {
@@ -83,6 +98,24 @@ public static class KeysAtScale
         var clock = Stopwatch.StartNew();
         var (inFile, _) = await UntilAppliedAsync(site, secondary, keys, authorizedKeys, firstId, clock);
         return events / inFile.TotalSeconds;
+    }
+
+    /// <summary>
+    /// Posts <paramref name="events"/> key_create hooks (ids from <paramref name="firstId"/>) for a secondary that is not
+    /// consuming, and waits until its queue holds them all (ready, or delivered and not yet acknowledged); returns the keys.
+    /// </summary>
+    private static async Task<string[]> QueuedAsync(GeoSite site, string secondary, int events, long firstId)
+    {
+        // The management API's counts lag by a few seconds: the queue is first seen empty (the run before took all it
+        // had), then holding the whole backlog.
+        var queue = $"geo.secondary.{secondary}";
+        await GeoSite.WaitUntilAsync(async () => (await site.QueueStatsAsync(queue)).Messages == 0, TimeSpan.FromMinutes(1),
+            () => $"{queue} still holds messages from before");
+        var keys = Enumerable.Range(0, events).Select(_ => TestKeys.RandomEd25519()).ToArray();
+        await PostAsync(site, keys, int.MaxValue, firstId);
+        await GeoSite.WaitUntilAsync(async () => (await site.QueueStatsAsync(queue)).Messages >= events, TimeSpan.FromMinutes(5),
+            () => $"the {events} key events never all reached {queue}");
+        return keys;
     }
 
     /// <summary>Posts one key_create hook per key, ids from <paramref name="firstId"/>, at up to <paramref name="perSecond"/>, 32 at a time.</summary>
