@@ -76,7 +76,7 @@ if (Selected(2))
         }
 
         // The same process once the JIT's later tiers have compiled its hot code (a process this young is still
-        // compiling: perf gave the JIT a quarter of geo-primary's samples 25 s after its start), as after a day's uptime.
+        // compiling: perf gave the JIT a quarter of geo-primary's samples 25 s after its start), as in a service that has run a while.
         Say($"pipeline: the primary's half alone, after {steadyWarmUp} more events");
         await KeysPipeline.PublishedPerSecondAsync(site, steadyWarmUp, 4_000_000L);
         for (var i = 0; i < runs; i++)

@@ -112,10 +112,14 @@ public sealed class GeoProcess : IAsyncDisposable
     /// SIGSTOP: the process stops where it is, its connections left open (the broker keeps its unacknowledged deliveries
     /// with it), until <see cref="Resume"/>; its code stays as compiled, unlike a restart's.
     /// </summary>
-    public void Pause() => Signal(19);
+    public void Pause() => Signal(SigStop);
 
-    /// <summary>SIGCONT: a <see cref="Pause"/>d process runs on.</summary>
-    public void Resume() => Signal(18);
+    /// <summary>SIGCONT: a <see cref="Pause"/>d process runs on (a running one is left as it is).</summary>
+    public void Resume() => Signal(SigCont);
+
+    // Linux's numbers, on x86-64 and arm64 alike.
+    private const int SigStop = 19;
+    private const int SigCont = 18;
 
     private void Signal(int signal)
     {

@@ -68,7 +68,7 @@ public static class KeysAtScale
         }
         finally
         {
-            process.Resume();
+            process.Resume(); // also when the queue never filled: the scenario goes on with this process
         }
     }
 
