@@ -91,11 +91,28 @@ public sealed class GeoProcess : IAsyncDisposable
         return new GeoProcess(process, log, logPath);
     }
 
+    private static readonly HashSet<int> HandedOut = [];
+    private static readonly Lock PortGate = new();
+
+    /// <summary>
+    /// A loopback port nothing listens on, never handed out before by this process: the kernel may offer a port it
+    /// offered a moment ago, and two secondaries given the same one before either bound it fail to start.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        lock (PortGate)
+        {
+            while (true)
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, 0);
+                listener.Start();
+                var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+                if (HandedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 
     /// <summary>SIGKILL: the process gets no chance to tidy up, as in a crash.</summary>
