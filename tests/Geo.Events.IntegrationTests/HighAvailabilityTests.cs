@@ -16,17 +16,6 @@ namespace Geo.Events.IntegrationTests;
 [TestClass]
 public sealed partial class HighAvailabilityTests
 {
-    private static JsonObject KeyHook(string eventName, long id, string key) => new()
-    {
-        ["event_name"] = eventName,
-        ["created_at"] = "2026-11-26 10:00:00 UTC",
-        ["updated_at"] = "2026-11-26T10:00:00Z",
-        ["username"] = "jsmith",
-        ["user_id"] = 7,
-        ["key"] = key,
-        ["id"] = id,
-    };
-
     private static async Task<string?> RoleAsync(HttpClient http)
     {
         try
@@ -38,32 +27,6 @@ public sealed partial class HighAvailabilityTests
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
         {
             return null;
-        }
-    }
-
-    /// <summary>Takes every message off a queue, in queue order, and returns each one's Sequence.</summary>
-    private static async Task<List<long>> DrainSequencesAsync(GeoSite site, string queue)
-    {
-        using var management = TestServers.Management();
-        var sequences = new List<long>();
-        while (true)
-        {
-            using var response = await management.PostAsync(
-                $"queues/{Uri.EscapeDataString(site.VirtualHost)}/{Uri.EscapeDataString(queue)}/get",
-                System.Net.Http.Json.JsonContent.Create(new { count = 500, ackmode = "ack_requeue_false", encoding = "auto" }));
-            response.EnsureSuccessStatusCode();
-            var messages = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsArray();
-            if (messages.Count == 0)
-            {
-                return sequences;
-            }
-
-            foreach (var message in messages)
-            {
-                var envelope = JsonNode.Parse(message!["payload"]!.GetValue<string>())!.AsObject();
-                var body = envelope.First(p => p.Key.Equals("message", StringComparison.OrdinalIgnoreCase)).Value!.AsObject();
-                sequences.Add(body.First(p => p.Key.Equals("sequence", StringComparison.OrdinalIgnoreCase)).Value!.GetValue<long>());
-            }
         }
     }
 
@@ -103,7 +66,7 @@ public sealed partial class HighAvailabilityTests
             }
 
             var target = i < Total / 3 ? hooks[i % 2] : hooks[survivor];
-            accepted.Add(await target.AcceptedAsync(KeyHook("key_create", 5000 + i, TestKeys.RandomEd25519())));
+            accepted.Add(await target.AcceptedAsync(Hooks.Key("key_create", 5000 + i, TestKeys.RandomEd25519())));
         }
 
         await GeoSite.WaitUntilAsync(async () => await RoleAsync(clients[survivor]) == "leader",
@@ -111,7 +74,7 @@ public sealed partial class HighAvailabilityTests
         await GeoSite.WaitUntilAsync(async () => await site.QueryPrimaryAsync<long>("SELECT count(*) FROM event_log WHERE published_at IS NULL") == 0,
             TimeSpan.FromSeconds(60), () => "the outbox was never emptied after the leader was killed");
 
-        var queued = await DrainSequencesAsync(site, "geo.secondary.oslo");
+        var queued = await site.DrainSequencesAsync("geo.secondary.oslo");
         var firstCopies = queued.Distinct().ToList();
         CollectionAssert.AreEquivalent(accepted, firstCopies, $"accepted and queued events differ; queued: {string.Join(",", queued)}");
         CollectionAssert.AreEqual(accepted.Order().ToList(), firstCopies, $"events reached the queue out of sequence order: {string.Join(",", queued)}");
@@ -185,19 +148,19 @@ public sealed partial class HighAvailabilityTests
         const int Keys = 30;
         for (var i = 0; i < Keys; i++)
         {
-            await site.Hooks.AcceptedAsync(KeyHook("key_create", 100 + i, TestKeys.RandomEd25519()));
+            await site.Hooks.AcceptedAsync(Hooks.Key("key_create", 100 + i, TestKeys.RandomEd25519()));
         }
 
         for (var i = 0; i < Keys; i += 3)
         {
-            await site.Hooks.AcceptedAsync(KeyHook("key_destroy", 100 + i, TestKeys.RandomEd25519()));
+            await site.Hooks.AcceptedAsync(Hooks.Key("key_destroy", 100 + i, TestKeys.RandomEd25519()));
         }
 
         var folder = Path.Combine(site.Root, "keys");
         Directory.CreateDirectory(folder);
         var privateKey = Path.Combine(folder, "id_ed25519");
         await Shell.RunAsync("ssh-keygen", folder, ["-q", "-t", "ed25519", "-N", "", "-C", "jsmith@laptop", "-f", privateKey]);
-        await site.Hooks.AcceptedAsync(KeyHook("key_create", 999, (await File.ReadAllTextAsync(privateKey + ".pub")).Trim()));
+        await site.Hooks.AcceptedAsync(Hooks.Key("key_create", 999, (await File.ReadAllTextAsync(privateKey + ".pub")).Trim()));
 
         await WaitForFilesEqualToRegistryAsync(site, "oslo", Keys - 10 + 1, firstFile, sshd.AuthorizedKeysFile);
         var (code, output) = await sshd.LoginAsync(privateKey);
@@ -238,7 +201,7 @@ public sealed partial class HighAvailabilityTests
             var r = i % repos.Count;
             var (sha, _) = await site.PushWithHookAsync(repos[r].Repo, repos[r].Id, $"round {i}", repos[r].Sha);
             repos[r] = (repos[r].Repo, repos[r].Id, sha);
-            await site.Hooks.AcceptedAsync(KeyHook("key_create", 700 + i, TestKeys.RandomEd25519()));
+            await site.Hooks.AcceptedAsync(Hooks.Key("key_create", 700 + i, TestKeys.RandomEd25519()));
         }
 
         foreach (var (repo, _, _) in repos)
@@ -254,7 +217,7 @@ public sealed partial class HighAvailabilityTests
         const int More = 8;
         for (var i = 0; i < More; i++)
         {
-            await site.Hooks.AcceptedAsync(KeyHook("key_create", 800 + i, TestKeys.RandomEd25519()));
+            await site.Hooks.AcceptedAsync(Hooks.Key("key_create", 800 + i, TestKeys.RandomEd25519()));
         }
 
         await WaitForFilesEqualToRegistryAsync(site, "oslo", Rounds + More, firstFile, sshd.AuthorizedKeysFile);

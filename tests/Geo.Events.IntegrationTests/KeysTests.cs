@@ -16,17 +16,6 @@ namespace Geo.Events.IntegrationTests;
 [TestClass]
 public sealed class KeysTests
 {
-    private static JsonObject KeyHook(string eventName, long id, string key) => new()
-    {
-        ["event_name"] = eventName,
-        ["created_at"] = "2026-11-25 10:00:00 UTC",
-        ["updated_at"] = "2026-11-25T10:00:00Z",
-        ["username"] = "jsmith",
-        ["user_id"] = 7,
-        ["key"] = key,
-        ["id"] = id,
-    };
-
     private static async Task<(string Private, string Public)> KeyPairAsync(string folder, string type)
     {
         Directory.CreateDirectory(folder);
@@ -67,12 +56,12 @@ public sealed class KeysTests
 
         Assert.AreEqual(255, (await sshd.LoginAsync(ed25519.Private)).ExitCode, "a key nobody added logged in");
 
-        await site.Hooks.AcceptedAsync(KeyHook("key_create", 101, ed25519.Public));
-        await site.Hooks.AcceptedAsync(KeyHook("key_create", 102, rsa.Public));
+        await site.Hooks.AcceptedAsync(Hooks.Key("key_create", 101, ed25519.Public));
+        await site.Hooks.AcceptedAsync(Hooks.Key("key_create", 102, rsa.Public));
         await WaitForLoginAsync(sshd, ed25519.Private, "gitlab-shell key-101");
         await WaitForLoginAsync(sshd, rsa.Private, "gitlab-shell key-102");
 
-        await site.Hooks.AcceptedAsync(KeyHook("key_destroy", 101, ed25519.Public));
+        await site.Hooks.AcceptedAsync(Hooks.Key("key_destroy", 101, ed25519.Public));
         await WaitForRefusalAsync(sshd, ed25519.Private);
         Assert.AreEqual("gitlab-shell key-102", (await sshd.LoginAsync(rsa.Private)).Output, "destroying one key removed another");
 
@@ -100,16 +89,13 @@ public sealed class KeysTests
         await sshd.StartAsync(extraConfig: "PubkeyAcceptedAlgorithms +ssh-dss");
         var dsa = await KeyPairAsync(Path.Combine(site.Root, "keys"), "dsa");
 
-        await site.Hooks.AcceptedAsync(KeyHook("key_create", 111, dsa.Public));
+        await site.Hooks.AcceptedAsync(Hooks.Key("key_create", 111, dsa.Public));
         await GeoSite.WaitUntilAsync(async () =>
         {
             var (code, output) = await sshd.LoginAsync(dsa.Private, "PubkeyAcceptedAlgorithms=+ssh-dss");
             return code == 0 && output == "gitlab-shell key-111";
         }, TimeSpan.FromSeconds(60), () => $"the DSA key never logged in\n{sshd.SafeLog()}");
     }
-
-    private static string SecondaryDll =>
-        Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.Secondary", "bin", TestServers.Configuration, "net10.0", "geo-secondary.dll");
 
     /// <summary>sshd runs the native program, or the .NET verb through a script: the same key logs in either way.</summary>
     [TestMethod]
@@ -125,7 +111,7 @@ public sealed class KeysTests
             ["Keys:SshUser"] = SshServer.User,
         });
         var dotnet = (await Shell.RunAsync("sh", site.Root, "-c", "command -v dotnet")).Trim();
-        var run = program == "native" ? $"exec '{TestServers.AuthorizedKeysProgram}' \"$@\"" : $"exec '{dotnet}' '{SecondaryDll}' authorized-keys \"$@\"";
+        var run = program == "native" ? $"exec '{TestServers.AuthorizedKeysProgram}' \"$@\"" : $"exec '{dotnet}' '{TestServers.SecondaryProgram}' authorized-keys \"$@\"";
         var command = await sshd.WriteScriptAsync("geo-authorized-keys", $"""
             export GEO_ConnectionStrings__Postgres='{TestServers.ConnectionString(site.SecondaryDatabase("tokyo"))}'
             export GEO_Keys__ShellCommand='{sshd.GitLabShell}'
@@ -135,10 +121,10 @@ public sealed class KeysTests
         await sshd.StartAsync(authorizedKeysCommand: command);
         var key = await KeyPairAsync(Path.Combine(site.Root, "keys"), "ed25519");
 
-        await site.Hooks.AcceptedAsync(KeyHook("key_create", 201, key.Public));
+        await site.Hooks.AcceptedAsync(Hooks.Key("key_create", 201, key.Public));
         await WaitForLoginAsync(sshd, key.Private, "gitlab-shell key-201");
 
-        await site.Hooks.AcceptedAsync(KeyHook("key_destroy", 201, key.Public));
+        await site.Hooks.AcceptedAsync(Hooks.Key("key_destroy", 201, key.Public));
         await WaitForRefusalAsync(sshd, key.Private);
     }
 
@@ -157,9 +143,9 @@ public sealed class KeysTests
         var destroyed = SshPublicKey.Parse(TestKeys.RandomEd25519());
         var unknown = SshPublicKey.Parse(TestKeys.RandomEd25519());
         var other = SshPublicKey.Parse(TestKeys.RandomEd25519());
-        await site.Hooks.AcceptedAsync(KeyHook("key_create", 301, live.ToString()));
-        await site.Hooks.AcceptedAsync(KeyHook("key_create", 302, destroyed.ToString()));
-        await site.Hooks.AcceptedAsync(KeyHook("key_destroy", 302, destroyed.ToString()));
+        await site.Hooks.AcceptedAsync(Hooks.Key("key_create", 301, live.ToString()));
+        await site.Hooks.AcceptedAsync(Hooks.Key("key_create", 302, destroyed.ToString()));
+        await site.Hooks.AcceptedAsync(Hooks.Key("key_destroy", 302, destroyed.ToString()));
         await GeoSite.WaitUntilAsync(
             async () => await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM ssh_keys WHERE key_id = 302 AND destroyed") == 1
                 && await site.QuerySecondaryAsync<long>("tokyo", "SELECT count(*) FROM ssh_keys WHERE key_id = 301") == 1,
@@ -201,7 +187,7 @@ public sealed class KeysTests
         foreach (var (name, args, environment, exitCode, stdout) in cases)
         {
             var native = await Shell.RunCapturedAsync(TestServers.AuthorizedKeysProgram, args, environment);
-            var dotnet = await Shell.RunCapturedAsync("dotnet", [SecondaryDll, "authorized-keys", .. args], environment);
+            var dotnet = await Shell.RunCapturedAsync("dotnet", [TestServers.SecondaryProgram, "authorized-keys", .. args], environment);
             Assert.AreEqual((exitCode, stdout), (native.ExitCode, native.Stdout), $"{name}: geo-authorized-keys answered wrongly (stderr: {native.Stderr})");
             Assert.AreEqual((native.ExitCode, native.Stdout), (dotnet.ExitCode, dotnet.Stdout), $"{name}: the two programs differ");
             Assert.AreEqual(native.Stderr.Replace("geo-authorized-keys", "PROGRAM", StringComparison.Ordinal), dotnet.Stderr.Replace("geo-secondary authorized-keys", "PROGRAM", StringComparison.Ordinal), $"{name}: the two programs explain differently");
@@ -292,7 +278,7 @@ public sealed class KeysTests
         var keys = Enumerable.Range(0, count).Select(_ => TestKeys.RandomEd25519()).ToArray();
 
         await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 8 },
-            async (i, _) => await site.Hooks.AcceptedAsync(KeyHook("key_create", 1000 + i, keys[i])));
+            async (i, _) => await site.Hooks.AcceptedAsync(Hooks.Key("key_create", 1000 + i, keys[i])));
 
         await GeoSite.WaitUntilAsync(async () => File.Exists(file) && (await File.ReadAllLinesAsync(file)).Length == count,
             TimeSpan.FromSeconds(60), () => "not every key reached authorized_keys");
@@ -315,7 +301,7 @@ public sealed class KeysTests
     public async Task BadKeysAreRejectedAtIngest(string key, string reason)
     {
         await using var site = await GeoSite.StartAsync(["tokyo"], startSecondaries: false);
-        using var response = await site.Hooks.PostAsync(KeyHook("key_create", 500, key));
+        using var response = await site.Hooks.PostAsync(Hooks.Key("key_create", 500, key));
         var body = await response.Content.ReadAsStringAsync();
         Assert.AreEqual(HttpStatusCode.UnprocessableEntity, response.StatusCode, body);
         // The reason is the 'key' field's, whole: the only field in error, one message, exactly this one.
@@ -329,7 +315,7 @@ public sealed class KeysTests
     public async Task HundredKilobytesOfGarbageIsRejectedAtIngest()
     {
         await using var site = await GeoSite.StartAsync(["tokyo"], startSecondaries: false);
-        using var response = await site.Hooks.PostAsync(KeyHook("key_create", 501, "ssh-rsa " + new string('Q', 100 * 1024)));
+        using var response = await site.Hooks.PostAsync(Hooks.Key("key_create", 501, "ssh-rsa " + new string('Q', 100 * 1024)));
         Assert.AreEqual(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         StringAssert.Contains(await response.Content.ReadAsStringAsync(), "longer than");
         Assert.AreEqual(0L, await site.EventCountAsync());
@@ -347,7 +333,7 @@ public sealed class KeysTests
         var emptyNameKey = SshPublicKey.Parse(TestKeys.RandomEd25519());
         JsonObject Hook(string eventName, long id, SshPublicKey key, string? username)
         {
-            var hook = KeyHook(eventName, id, $"{key.Type} {key.Base64}");
+            var hook = Hooks.Key(eventName, id, $"{key.Type} {key.Base64}");
             hook.Remove("user_id");
             hook.Remove("username");
             if (username is not null)

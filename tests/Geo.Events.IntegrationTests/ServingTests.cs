@@ -485,7 +485,7 @@ public sealed class ServingTests
             var secretFile = Path.Combine(sshd.Folder, "gitlab_shell_secret");
             await File.WriteAllTextAsync(secretFile, g.ShellSecret + "\n");
             var dotnet = (await Shell.RunAsync("sh", s.Root, "-c", "command -v dotnet")).Trim();
-            var dll = Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.Secondary", "bin", TestServers.Configuration, "net10.0", "geo-secondary.dll");
+            var dll = TestServers.SecondaryProgram;
             var exports = string.Concat((extra ?? new Dictionary<string, string>()).Select(e => $"export GEO_{e.Key.Replace(":", "__", StringComparison.Ordinal)}='{e.Value}'\n"));
             // sshd starts it as "<it> git-shell key-<id>".
             var shell = await sshd.WriteScriptAsync("geo-secondary", $"""

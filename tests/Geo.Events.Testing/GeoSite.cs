@@ -430,6 +430,32 @@ public sealed class GeoSite : IAsyncDisposable
         return (messages, acked);
     }
 
+    /// <summary>Takes every message off a queue, in queue order, and returns each one's Sequence.</summary>
+    public async Task<List<long>> DrainSequencesAsync(string queue)
+    {
+        using var management = Broker.Management();
+        var sequences = new List<long>();
+        while (true)
+        {
+            using var response = await management.PostAsync(
+                $"queues/{Uri.EscapeDataString(VirtualHost)}/{Uri.EscapeDataString(queue)}/get",
+                System.Net.Http.Json.JsonContent.Create(new { count = 500, ackmode = "ack_requeue_false", encoding = "auto" }));
+            response.EnsureSuccessStatusCode();
+            var messages = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsArray();
+            if (messages.Count == 0)
+            {
+                return sequences;
+            }
+
+            foreach (var message in messages)
+            {
+                var envelope = System.Text.Json.Nodes.JsonNode.Parse(message!["payload"]!.GetValue<string>())!.AsObject();
+                var body = envelope.First(p => p.Key.Equals("message", StringComparison.OrdinalIgnoreCase)).Value!.AsObject();
+                sequences.Add(body.First(p => p.Key.Equals("sequence", StringComparison.OrdinalIgnoreCase)).Value!.GetValue<long>());
+            }
+        }
+    }
+
     public async Task<long> EventCountAsync()
     {
         await using var connection = new NpgsqlConnection(TestServers.ConnectionString(PrimaryDatabase));

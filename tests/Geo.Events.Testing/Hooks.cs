@@ -7,6 +7,18 @@ namespace Geo.Events.Testing;
 /// <summary>Builds GitLab's system-hook payloads (Administration → System hooks) and posts them to geo-primary.</summary>
 public sealed class Hooks(HttpClient http, string token)
 {
+    /// <summary>A key_create or key_destroy system hook as GitLab sends it.</summary>
+    public static JsonObject Key(string eventName, long id, string key) => new()
+    {
+        ["event_name"] = eventName,
+        ["created_at"] = "2026-11-25 10:00:00 UTC",
+        ["updated_at"] = "2026-11-25T10:00:00Z",
+        ["username"] = "jsmith",
+        ["user_id"] = 7,
+        ["key"] = key,
+        ["id"] = id,
+    };
+
     public static JsonObject Push(string kind, long projectId, string path, string @ref, string before, string after) => new()
     {
         ["object_kind"] = kind,

@@ -25,6 +25,10 @@ public static class TestServers
     /// <summary>Debug or Release: the configuration the tests themselves were built in, so the processes match.</summary>
     public static string Configuration { get; } = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
 
+    /// <summary>geo-secondary.dll as <c>make build</c> makes it (what <c>dotnet</c> runs for its subcommands).</summary>
+    public static string SecondaryProgram =>
+        Path.Combine(RepoRoot, "src", "Geo.Events.Secondary", "bin", Configuration, "net10.0", "geo-secondary.dll");
+
     /// <summary>geo-authorized-keys, the NativeAOT executable <c>make build</c> makes (what sshd should run).</summary>
     public static string AuthorizedKeysProgram =>
         Path.Combine(RepoRoot, "src", "Geo.Events.AuthorizedKeys", "bin", Configuration, "native", "geo-authorized-keys");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Geo.Events.Core.Messaging;
 using Geo.Events.Testing;
 using Npgsql;
 using NpgsqlTypes;
@@ -108,7 +109,7 @@ public static class KeysAtScale
     {
         // The management API's counts lag by a few seconds: the queue is first seen empty (the run before took all it
         // had), then holding the whole backlog.
-        var queue = $"geo.secondary.{secondary}";
+        var queue = SecondaryTopology.Queue(secondary);
         await GeoSite.WaitUntilAsync(async () => (await site.QueueStatsAsync(queue)).Messages == 0, TimeSpan.FromMinutes(1),
             () => $"{queue} still holds messages from before");
         var keys = Enumerable.Range(0, events).Select(_ => TestKeys.RandomEd25519()).ToArray();
@@ -248,7 +249,7 @@ public static class KeysAtScale
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
         var (type, blob) = (reader.GetString(0), reader.GetString(1));
-        var dll = Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.Secondary", "bin", TestServers.Configuration, "net10.0", "geo-secondary.dll");
+        var dll = TestServers.SecondaryProgram;
         var timings = new List<double>();
         for (var i = 0; i < runs; i++)
         {

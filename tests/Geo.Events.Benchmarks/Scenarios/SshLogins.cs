@@ -12,10 +12,6 @@ namespace Geo.Events.Benchmarks.Scenarios;
 /// </summary>
 public static class SshLogins
 {
-    public static string ManagedDll => Path.Combine(TestServers.RepoRoot, "src", "Geo.Events.Secondary", "bin", TestServers.Configuration, "net10.0", "geo-secondary.dll");
-
-    public static string Native => TestServers.AuthorizedKeysProgram;
-
     /// <summary>One run's figures for one program: wall-clock per login and CPU (user + system) per login.</summary>
     public sealed record Run(List<double> WallMs, double CpuMsPerLogin);
 
@@ -65,10 +61,10 @@ public static class SshLogins
         psqlSocketEnvironment.Remove("PGPASSWORD");
         foreach (var (type, blob) in keys)
         {
-            await managed.TakeAsync("dotnet", [ManagedDll, "authorized-keys", "git", type, blob], environment);
-            await native.TakeAsync(Native, ["git", type, blob], environment);
+            await managed.TakeAsync("dotnet", [TestServers.SecondaryProgram, "authorized-keys", "git", type, blob], environment);
+            await native.TakeAsync(TestServers.AuthorizedKeysProgram, ["git", type, blob], environment);
             await psql.TakeAsync(TestServers.Psql, ["-XAtc", "SELECT ' key-1'"], psqlEnvironment);
-            await nativeSocket.TakeAsync(Native, ["git", type, blob], socketEnvironment);
+            await nativeSocket.TakeAsync(TestServers.AuthorizedKeysProgram, ["git", type, blob], socketEnvironment);
             await psqlSocket.TakeAsync(TestServers.Psql, ["-XAtc", "SELECT ' key-1'"], psqlSocketEnvironment);
         }
 
