@@ -178,13 +178,23 @@ public sealed partial class EventLog(NpgsqlDataSource dataSource)
         return answers;
     }
 
-    public async Task<IReadOnlyList<Row>> UnpublishedAsync(int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// The oldest <paramref name="limit"/> unpublished events, oldest first, leaving out <paramref name="inFlight"/>: the
+    /// ones being published or marked while this reads.
+    /// </summary>
+    public async Task<IReadOnlyList<Row>> UnpublishedAsync(int limit, IReadOnlyCollection<long> inFlight, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<Row>(
             new CommandDefinition(
-                "SELECT id, event_type AS EventType, body::text AS Body, trace_parent AS TraceParent FROM event_log WHERE published_at IS NULL ORDER BY id LIMIT @limit",
-                new { limit }, cancellationToken: cancellationToken));
+                """
+                SELECT id, event_type AS EventType, body::text AS Body, trace_parent AS TraceParent
+                  FROM event_log
+                 WHERE published_at IS NULL AND id <> ALL(@inFlight)
+                 ORDER BY id
+                 LIMIT @limit
+                """,
+                new { limit, inFlight = inFlight.ToArray() }, cancellationToken: cancellationToken));
         return rows.AsList();
     }
 

@@ -26,6 +26,7 @@ public sealed class OutboxDispatcher(
     ILogger<OutboxDispatcher> logger) : BackgroundService
 {
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -52,32 +53,49 @@ public sealed class OutboxDispatcher(
         }
     }
 
+    /// <summary>
+    /// Publishes batch after batch in sequence order. While one batch is published and confirmed, the next one is read
+    /// and the one before is marked, so the three round trips overlap instead of following one another; a read leaves
+    /// out the rows being published or marked, and the oldest unpublished row is still always the next one read.
+    /// </summary>
     private async Task DispatchAsync(CancellationToken stoppingToken)
     {
-        var backoff = TimeSpan.FromMilliseconds(500);
+        var backoff = FirstBackoff;
         while (!stoppingToken.IsCancellationRequested)
         {
+            Task<IReadOnlyList<EventLog.Row>>? reading = null;
+            var marking = Task.CompletedTask;
             try
             {
-                var rows = await eventLog.UnpublishedAsync(options.Value.DispatchBatchSize, stoppingToken);
-                if (rows.Count == 0)
+                long[] beingMarked = [];
+                reading = eventLog.UnpublishedAsync(options.Value.DispatchBatchSize, [], stoppingToken);
+                while (true)
                 {
-                    await signal.WaitAsync(options.Value.DispatchPollInterval, stoppingToken);
-                    continue;
-                }
+                    var rows = await reading;
+                    reading = null;
+                    if (rows.Count == 0)
+                    {
+                        await marking;
+                        beingMarked = [];
+                        await signal.WaitAsync(options.Value.DispatchPollInterval, stoppingToken);
+                        reading = eventLog.UnpublishedAsync(options.Value.DispatchBatchSize, [], stoppingToken);
+                        continue;
+                    }
 
-                var published = await PublishAsync(rows, stoppingToken);
-                if (published.Count > 0)
-                {
-                    await eventLog.MarkPublishedAsync(published, stoppingToken);
-                }
+                    reading = eventLog.UnpublishedAsync(
+                        options.Value.DispatchBatchSize, [.. beingMarked, .. rows.Select(row => row.Id)], stoppingToken);
+                    var published = await PublishAsync(rows, stoppingToken);
+                    await marking;
+                    beingMarked = [.. published];
+                    marking = beingMarked.Length > 0 ? eventLog.MarkPublishedAsync(beingMarked, stoppingToken) : Task.CompletedTask;
+                    if (published.Count < rows.Count)
+                    {
+                        await marking;
+                        throw new InvalidOperationException($"{rows.Count - published.Count} of {rows.Count} events were not confirmed by the broker");
+                    }
 
-                if (published.Count < rows.Count)
-                {
-                    throw new InvalidOperationException($"{rows.Count - published.Count} of {rows.Count} events were not confirmed by the broker");
+                    backoff = FirstBackoff;
                 }
-
-                backoff = TimeSpan.FromMilliseconds(500);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -89,6 +107,27 @@ public sealed class OutboxDispatcher(
                 await Task.Delay(backoff, stoppingToken);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
             }
+            finally
+            {
+                await SettleAsync(reading, marking);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits out a read or a mark still under way when dispatch stops or starts over, so none is left unobserved. What
+    /// they failed with does not matter: the next round reads from the oldest unpublished row, and a row published but
+    /// not marked is published again (secondaries take duplicates).
+    /// </summary>
+    private async Task SettleAsync(Task? reading, Task marking)
+    {
+        try
+        {
+            await Task.WhenAll(reading ?? Task.CompletedTask, marking);
+        }
+        catch (Exception e)
+        {
+            logger.LogDebug(e, "A read or mark of the outbox under way when dispatch stopped failed");
         }
     }
 
