@@ -267,8 +267,8 @@ public sealed class ServingTests
         await site.WaitForMirrorsAsync(secret, "tokyo");
         var allowed = await KeyPairAsync(Path.Combine(site.Root, "keys"));
         var denied = await KeyPairAsync(Path.Combine(site.Root, "keys"));
-        await site.Hooks.AcceptedAsync(KeyHook(501, allowed.Public));
-        await site.Hooks.AcceptedAsync(KeyHook(502, denied.Public));
+        await site.Hooks.AcceptedAsync(Hooks.Key("key_create", 501, allowed.Public, "alice"));
+        await site.Hooks.AcceptedAsync(Hooks.Key("key_create", 502, denied.Public, "alice"));
         await GeoSite.WaitUntilAsync(async () => File.Exists(sshd.AuthorizedKeysFile) && (await File.ReadAllTextAsync(sshd.AuthorizedKeysFile)).Contains("git-shell key-502", StringComparison.Ordinal),
             Timeout, () => "the keys never reached authorized_keys");
         gitlab.GrantKey(501, "acme/secret");
@@ -514,7 +514,7 @@ public sealed class ServingTests
     private static async Task<(string Private, string Public)> AddKeyAsync(GeoSite site, SshServer sshd, long id)
     {
         var key = await KeyPairAsync(Path.Combine(site.Root, "keys"));
-        await site.Hooks.AcceptedAsync(KeyHook(id, key.Public));
+        await site.Hooks.AcceptedAsync(Hooks.Key("key_create", id, key.Public, "alice"));
         await GeoSite.WaitUntilAsync(async () => File.Exists(sshd.AuthorizedKeysFile) && (await File.ReadAllTextAsync(sshd.AuthorizedKeysFile)).Contains($"git-shell key-{id}", StringComparison.Ordinal),
             Timeout, () => $"key {id} never reached authorized_keys");
         return key;
@@ -539,15 +539,4 @@ public sealed class ServingTests
         await Shell.RunAsync("ssh-keygen", folder, "-q", "-t", "ed25519", "-N", "", "-f", path);
         return (path, (await File.ReadAllTextAsync(path + ".pub")).Trim());
     }
-
-    private static System.Text.Json.Nodes.JsonObject KeyHook(long id, string key) => new()
-    {
-        ["event_name"] = "key_create",
-        ["created_at"] = "2026-11-25 10:00:00 UTC",
-        ["updated_at"] = "2026-11-25T10:00:00Z",
-        ["username"] = "alice",
-        ["user_id"] = 7,
-        ["key"] = key,
-        ["id"] = id,
-    };
 }

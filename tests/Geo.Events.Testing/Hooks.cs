@@ -8,12 +8,12 @@ namespace Geo.Events.Testing;
 public sealed class Hooks(HttpClient http, string token)
 {
     /// <summary>A key_create or key_destroy system hook as GitLab sends it.</summary>
-    public static JsonObject Key(string eventName, long id, string key) => new()
+    public static JsonObject Key(string eventName, long id, string key, string username = "jsmith") => new()
     {
         ["event_name"] = eventName,
         ["created_at"] = "2026-11-25 10:00:00 UTC",
         ["updated_at"] = "2026-11-25T10:00:00Z",
-        ["username"] = "jsmith",
+        ["username"] = username,
         ["user_id"] = 7,
         ["key"] = key,
         ["id"] = id,
