@@ -65,11 +65,9 @@ if (Selected(2))
 
     // The primary's half alone (secondaries not running): where the ceiling is when the figure above is low.
     var published = new List<double>();
-    var publishedSteady = new List<double>();
-    var acceptedSteady = new List<double>();
-    var (accepted64, published64) = (new List<double>(), new List<double>());
     var steadyWarmUp = pipelineEvents * 8;
     var steadyRun = pipelineEvents * 4;
+    List<double> acceptedSteady, publishedSteady, accepted64, published64;
     await using (var site = await GeoSite.StartAsync(KeysPipeline.Sites, startSecondaries: false))
     {
         await KeysPipeline.PublishedPerSecondAsync(site, pipelineEvents / 2, 500_000L);
@@ -82,20 +80,23 @@ if (Selected(2))
         // compiling: perf gave the JIT a quarter of geo-primary's samples 25 s after its start), as in a service that has run a while.
         Say($"pipeline: the primary's half alone, after {steadyWarmUp} more events");
         await KeysPipeline.PublishedPerSecondAsync(site, steadyWarmUp, 4_000_000L);
+        (acceptedSteady, publishedSteady) = await SteadyRunsAsync(site, 5_000_000L, inFlight: 16);
+        // With more hooks in flight: at 16 a hook's round trip sets the pace, not what the processes can do.
+        (accepted64, published64) = await SteadyRunsAsync(site, 8_000_000L, inFlight: 64);
+    }
+
+    // The warm runs: hooks answered and events published per second, each run's keys from firstKeyId + a million times its index.
+    async Task<(List<double> Accepted, List<double> Published)> SteadyRunsAsync(GeoSite site, long firstKeyId, int inFlight)
+    {
+        var (accepted, publishedRates) = (new List<double>(), new List<double>());
         for (var i = 0; i < runs; i++)
         {
-            var (accepted, steady) = await KeysPipeline.PublishedPerSecondAsync(site, steadyRun, 5_000_000L + (1_000_000L * i));
-            acceptedSteady.Add(accepted);
-            publishedSteady.Add(steady);
+            var rates = await KeysPipeline.PublishedPerSecondAsync(site, steadyRun, firstKeyId + (1_000_000L * i), inFlight);
+            accepted.Add(rates.Accepted);
+            publishedRates.Add(rates.Published);
         }
 
-        // With more hooks in flight: at 16 a hook's round trip sets the pace, not what the processes can do.
-        for (var i = 0; i < runs; i++)
-        {
-            var (accepted, steady) = await KeysPipeline.PublishedPerSecondAsync(site, steadyRun, 8_000_000L + (1_000_000L * i), inFlight: 64);
-            accepted64.Add(accepted);
-            published64.Add(steady);
-        }
+        return (accepted, publishedRates);
     }
 
     var pipelineMedian = Stats.Median(pipeline);

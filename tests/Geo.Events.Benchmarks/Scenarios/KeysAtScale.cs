@@ -249,12 +249,11 @@ public static class KeysAtScale
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
         var (type, blob) = (reader.GetString(0), reader.GetString(1));
-        var dll = TestServers.SecondaryProgram;
         var timings = new List<double>();
         for (var i = 0; i < runs; i++)
         {
             var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var arg in new[] { dll, "authorized-keys", "git", type, blob })
+            foreach (var arg in new[] { TestServers.SecondaryProgram, "authorized-keys", "git", type, blob })
             {
                 info.ArgumentList.Add(arg);
             }
